@@ -1,0 +1,61 @@
+#include "core/graph.h"
+
+#include "core/error.h"
+
+namespace nmt {
+
+Tensor& Node::grad_buffer() {
+  if (grad.empty()) grad = Tensor::zeros(value.shape());
+  return grad;
+}
+
+Var leaf(Tensor value, bool requires_grad) {
+  auto n = std::make_shared<Node>();
+  n->value = std::move(value);
+  n->requires_grad = requires_grad;
+  return n;
+}
+
+Var param_leaf(Tensor value, Tensor grad) {
+  if (value.shape() != grad.shape())
+    throw Error(cat("param_leaf: value ", shape_str(value.shape()), " grad ", shape_str(grad.shape())));
+  auto n = std::make_shared<Node>();
+  n->value = std::move(value);
+  n->grad = std::move(grad);
+  n->requires_grad = true;
+  return n;
+}
+
+Tape& Tape::current() {
+  thread_local Tape tape;
+  return tape;
+}
+
+bool Tape::recording(std::initializer_list<const Var*> inputs) const {
+  if (!enabled_) return false;
+  for (const Var* v : inputs)
+    if (*v && (*v)->requires_grad) return true;
+  return false;
+}
+
+Var result(Tensor value, std::initializer_list<const Var*> inputs) {
+  return leaf(std::move(value), Tape::current().recording(inputs));
+}
+
+void Tape::backward(const Var& out) {
+  Tensor seed = Tensor::full(out->value.shape(), 1.0f);
+  backward(out, seed);
+}
+
+void Tape::backward(const Var& out, const Tensor& seed) {
+  if (seed.shape() != out->value.shape())
+    throw Error(cat("backward: seed ", shape_str(seed.shape()), " for output ", shape_str(out->value.shape())));
+  Tensor& g = out->grad_buffer();
+  float* gp = g.data();
+  const float* sp = seed.data();
+  for (int64_t i = 0; i < g.numel(); ++i) gp[i] += sp[i];
+  for (auto it = ops_.rbegin(); it != ops_.rend(); ++it) (*it)();
+  ops_.clear();
+}
+
+}  // namespace nmt
