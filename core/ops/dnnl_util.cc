@@ -1,0 +1,36 @@
+#include "core/ops/dnnl_util.h"
+
+#include <cstdint>
+#include <cstring>
+
+#include "core/context.h"
+
+namespace nmt {
+
+std::string key_float(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return cat("f", bits);
+}
+
+void dnnl_execute(const dnnl::primitive& prim, const std::unordered_map<int, dnnl::memory>& args) {
+  auto& stream = Context::get().stream();
+  try {
+    prim.execute(stream, args);
+    stream.wait();
+  } catch (const dnnl::error& e) {
+    throw Error(cat("oneDNN primitive execution failed: ", e.what()));
+  }
+}
+
+void add_to(Tensor& dst, const Tensor& src) {
+  if (dst.numel() != src.numel())
+    throw Error(cat("add_to: ", shape_str(src.shape()), " into ", shape_str(dst.shape())));
+  float* d = dst.data();
+  const float* s = src.data();
+  const int64_t n = dst.numel();
+#pragma omp parallel for simd if (n > 32768)
+  for (int64_t i = 0; i < n; ++i) d[i] += s[i];
+}
+
+}  // namespace nmt

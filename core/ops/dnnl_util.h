@@ -1,0 +1,37 @@
+// Small helpers shared by the oneDNN op wrappers (matmul, linear, eltwise, softmax,
+// layer norm): exact cache-key pieces, running a primitive on the context stream, and
+// turning oneDNN's exceptions into nmt::Error that names the op and its shapes.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "core/error.h"
+#include "core/tensor.h"
+
+namespace nmt {
+
+// Exact cache-key text for a float (its bit pattern), so 0.1f and 0.1000001f differ.
+std::string key_float(float v);
+
+// Builds a primitive descriptor (or anything else) with `make`, rethrowing a
+// dnnl::error as nmt::Error prefixed by `what` (the op and its shapes).
+template <typename F>
+auto dnnl_build(const std::string& what, F&& make) -> decltype(make()) {
+  try {
+    return make();
+  } catch (const dnnl::error& e) {
+    throw Error(cat(what, ": oneDNN: ", e.what()));
+  }
+}
+
+// Executes `prim` on the context stream with `args` and waits for it.
+void dnnl_execute(const dnnl::primitive& prim, const std::unordered_map<int, dnnl::memory>& args);
+
+// dst += src, same number of elements (for backward primitives that cannot accumulate:
+// they write into a scratch tensor that is then added).
+void add_to(Tensor& dst, const Tensor& src);
+
+}  // namespace nmt

@@ -1,0 +1,81 @@
+#include "core/ops/linear.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "core/ops/matmul.h"
+
+namespace nmt {
+
+namespace {
+// Number of rows of x [..., in] seen as a 2D matrix.
+int64_t row_count(const Tensor& x) {
+  int64_t rows = 1;
+  for (int i = 0; i + 1 < x.rank(); ++i) rows *= x.dim(i);
+  return rows;
+}
+}  // namespace
+
+Shape linear_shape(const Tensor& x, const Tensor& w, const Tensor* b) {
+  if (x.rank() < 1 || w.rank() != 2 || x.dim(-1) != w.dim(1) || (b && (b->rank() != 1 || b->dim(0) != w.dim(0))))
+    throw Error(cat("linear: x ", shape_str(x.shape()), ", W ", shape_str(w.shape()), ", b ",
+                    b ? shape_str(b->shape()) : std::string("none"), " do not fit (need x [..., in], W [out, in], b [out])"));
+  Shape y = x.shape();
+  y.back() = w.dim(0);
+  return y;
+}
+
+void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) {
+  Shape ys = linear_shape(x, w, b);
+  if (y.shape() != ys) throw Error(cat("linear_forward: output has shape ", shape_str(y.shape()), ", expected ", shape_str(ys)));
+  const int64_t in = w.dim(1), out = w.dim(0), rows = row_count(x);
+  matmul_raw({x.data(), 1, rows, in, false}, {w.data(), 1, out, in, true}, y.data(), 1.0f, false,
+             b ? b->data() : nullptr);
+}
+
+void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db) {
+  Shape ys = linear_shape(x, w, db);
+  if (dy.shape() != ys)
+    throw Error(cat("linear_backward: output gradient has shape ", shape_str(dy.shape()), ", expected ", shape_str(ys)));
+  if (dx && dx->shape() != x.shape())
+    throw Error(cat("linear_backward: dx has shape ", shape_str(dx->shape()), ", x has ", shape_str(x.shape())));
+  if (dw && dw->shape() != w.shape())
+    throw Error(cat("linear_backward: dW has shape ", shape_str(dw->shape()), ", W has ", shape_str(w.shape())));
+  const int64_t in = w.dim(1), out = w.dim(0), rows = row_count(x);
+  if (dx) matmul_raw({dy.data(), 1, rows, out, false}, {w.data(), 1, out, in, false}, dx->data(), 1.0f, true);
+  if (dw) matmul_raw({dy.data(), 1, rows, out, true}, {x.data(), 1, rows, in, false}, dw->data(), 1.0f, true);
+  if (db) {
+    // Column sums of dy [rows, out], in column blocks so the inner loop is contiguous.
+    constexpr int64_t kBlock = 64;
+    const float* g = dy.data();
+    float* d = db->data();
+#pragma omp parallel for if (rows * out > 32768)
+    for (int64_t j0 = 0; j0 < out; j0 += kBlock) {
+      const int64_t n = std::min(kBlock, out - j0);
+      float acc[kBlock] = {};
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* row = g + r * out + j0;
+#pragma omp simd
+        for (int64_t j = 0; j < n; ++j) acc[j] += row[j];
+      }
+      for (int64_t j = 0; j < n; ++j) d[j0 + j] += acc[j];
+    }
+  }
+}
+
+Var linear(const Var& x, const Var& w, const Var& b) {
+  const Tensor* bv = b ? &b->value : nullptr;
+  Var y = result(Tensor(linear_shape(x->value, w->value, bv)), {&x, &w, &b});
+  linear_forward(x->value, w->value, bv, y->value);
+  if (y->requires_grad) {
+    Tape::current().push([x, w, b, y] {
+      if (y->grad.empty()) return;
+      linear_backward(x->value, w->value, y->grad, x->requires_grad ? &x->grad_buffer() : nullptr,
+                      w->requires_grad ? &w->grad_buffer() : nullptr,
+                      b && b->requires_grad ? &b->grad_buffer() : nullptr);
+    });
+  }
+  return y;
+}
+
+}  // namespace nmt

@@ -1,0 +1,24 @@
+// The affine layer y = x W^T + b on oneDNN's matmul: x [..., in] is treated as one 2D
+// matrix of rows (a single matmul over the flattened leading dims), W is [out, in]
+// (read transposed through strides, no copy), b is [out] or absent. The forward fuses the
+// bias into the matmul; the backward accumulates dx and dW in place (sum post-op) and
+// adds the column sums of dy into db.
+#pragma once
+
+#include "core/graph.h"
+
+namespace nmt {
+
+// Shape of linear(x, w): x [..., in], w [out, in], b [out] (b may be null). Throws
+// nmt::Error naming the shapes when they do not fit.
+Shape linear_shape(const Tensor& x, const Tensor& w, const Tensor* b);
+
+// y = x W^T + b (b may be null).
+void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y);
+// dx += dy W, dw += dy^T x, db += column sums of dy (any of them may be null).
+void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db);
+
+// b may be a null Var (no bias).
+Var linear(const Var& x, const Var& w, const Var& b);
+
+}  // namespace nmt

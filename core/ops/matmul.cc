@@ -1,0 +1,205 @@
+#include "core/ops/matmul.h"
+
+#include <algorithm>
+
+#include "core/context.h"
+#include "core/error.h"
+#include "core/ops/dnnl_util.h"
+
+namespace nmt {
+
+namespace {
+
+using dnnl::memory;
+
+struct MatmulPrim {
+  dnnl::matmul::primitive_desc pd;
+  dnnl::matmul prim;
+  memory::desc src, wei, dst, bias;
+};
+
+std::string arg_str(const MatArg& m) {
+  return cat(m.nb, "x[", m.rows, ", ", m.cols, "]", m.trans ? "^T" : "");
+}
+
+// Logical dims and strides of op(m) as a 2D ([M, K]) or 3D ([nb, M, K]) descriptor.
+memory::desc op_md(const MatArg& m, bool batched) {
+  const int64_t rs = m.trans ? 1 : m.cols;  // stride between logical rows
+  const int64_t cs = m.trans ? m.cols : 1;  // stride between logical columns
+  if (!batched) return strided_md({m.op_rows(), m.op_cols()}, {rs, cs});
+  return strided_md({m.nb, m.op_rows(), m.op_cols()}, {m.rows * m.cols, rs, cs});
+}
+
+}  // namespace
+
+void matmul_raw(const MatArg& x_in, const MatArg& y, float* out, float alpha, bool accumulate, const float* bias) {
+  MatArg x = x_in;
+  const int64_t M = x.op_rows(), K = x.op_cols(), N = y.op_cols();
+  const int64_t nbo = std::max(x.nb, y.nb);
+  if (y.op_rows() != K || (x.nb != nbo && x.nb != 1) || (y.nb != nbo && y.nb != 1) || nbo < 1)
+    throw Error(cat("matmul: cannot multiply ", arg_str(x), " by ", arg_str(y)));
+  if (bias && alpha != 1.0f) throw Error(cat("matmul: a bias needs alpha == 1, got alpha ", alpha));
+  if (M == 0 || N == 0) return;
+  if (K == 0) {  // oneDNN does not accept empty reductions: the product is zero
+    for (int64_t i = 0; i < nbo * M * N; ++i) out[i] = (accumulate ? out[i] : 0.f) + (bias ? bias[i % N] : 0.f);
+    return;
+  }
+  // A shared (un-batched) y with a plain x is one big 2D product over the stacked rows.
+  int64_t batches = nbo;
+  if (y.nb == 1 && !x.trans && x.nb > 1) {
+    x.rows *= x.nb;
+    x.nb = 1;
+    batches = 1;
+  }
+  const bool batched = batches > 1;
+  const std::string key = cat("matmul|", arg_str(x), "|", arg_str(y), "|", batched, "|", key_float(alpha), "|",
+                              accumulate, "|", bias != nullptr);
+  auto& ctx = Context::get();
+  auto& p = ctx.cached<MatmulPrim>(key, [&] {
+    return dnnl_build(cat("matmul ", arg_str(x), " by ", arg_str(y)), [&] {
+      MatmulPrim r;
+      r.src = op_md(x, batched);
+      r.wei = op_md(y, batched);
+      const int64_t rows = x.op_rows();
+      r.dst = batched ? plain_md({batches, rows, N}) : plain_md({rows, N});
+      dnnl::primitive_attr attr;
+      if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
+      if (accumulate) {
+        dnnl::post_ops ops;
+        ops.append_sum(1.0f);
+        attr.set_post_ops(ops);
+      }
+      if (bias) {
+        r.bias = batched ? plain_md({1, 1, N}) : plain_md({1, N});
+        r.pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(r.src, r.wei, r.bias, r.dst), attr, ctx.engine());
+      } else {
+        r.pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(r.src, r.wei, r.dst), attr, ctx.engine());
+      }
+      r.prim = dnnl::matmul(r.pd);
+      return r;
+    });
+  });
+  auto& eng = ctx.engine();
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, memory(p.src, eng, const_cast<float*>(x.data))},
+      {DNNL_ARG_WEIGHTS, memory(p.wei, eng, const_cast<float*>(y.data))},
+      {DNNL_ARG_DST, memory(p.dst, eng, out)}};
+  if (bias) args.emplace(DNNL_ARG_BIAS, memory(p.bias, eng, const_cast<float*>(bias)));
+  dnnl_execute(p.prim, args);
+}
+
+Shape matmul_shape(const Shape& a, const Shape& b, bool trans_a, bool trans_b) {
+  const int ra = static_cast<int>(a.size()), rb = static_cast<int>(b.size());
+  auto fail = [&](const char* why) {
+    return Error(cat("matmul: cannot multiply A ", shape_str(a), trans_a ? " (transposed)" : "", " by B ", shape_str(b),
+                     trans_b ? " (transposed)" : "", ": ", why));
+  };
+  if (ra < 2 || rb < 2) throw fail("both need rank >= 2");
+  if (rb != ra && rb != 2) throw fail("B must have A's rank or rank 2");
+  if (rb == ra && !std::equal(a.begin(), a.end() - 2, b.begin())) throw fail("batch dimensions differ");
+  const int64_t M = trans_a ? a[ra - 1] : a[ra - 2], K = trans_a ? a[ra - 2] : a[ra - 1];
+  const int64_t Kb = trans_b ? b[rb - 1] : b[rb - 2], N = trans_b ? b[rb - 2] : b[rb - 1];
+  if (K != Kb) throw fail("inner dimensions differ");
+  Shape c(a.begin(), a.end() - 2);
+  c.push_back(M);
+  c.push_back(N);
+  return c;
+}
+
+namespace {
+struct Operands {
+  MatArg a, b, dc;
+  bool shared;  // b is rank 2, used by every batch of a
+};
+
+Operands operands(const Tensor& a, const Tensor& b, const Tensor& dc, bool ta, bool tb) {
+  const int64_t ar = a.dim(-2), ac = a.dim(-1);
+  int64_t batch = 1;
+  for (int i = 0; i + 2 < a.rank(); ++i) batch *= a.dim(i);
+  const bool shared = b.rank() == 2 && a.rank() > 2;
+  const int64_t M = ta ? ac : ar, N = tb ? b.dim(-2) : b.dim(-1);
+  return {{a.data(), batch, ar, ac, ta},
+          {b.data(), shared ? 1 : batch, b.dim(-2), b.dim(-1), tb},
+          {dc.empty() ? nullptr : dc.data(), batch, M, N, false},
+          shared};
+}
+}  // namespace
+
+void matmul_forward(const Tensor& a, const Tensor& b, Tensor& c, bool trans_a, bool trans_b, float alpha,
+                    bool accumulate) {
+  Shape cs = matmul_shape(a.shape(), b.shape(), trans_a, trans_b);
+  if (c.shape() != cs) throw Error(cat("matmul_forward: output has shape ", shape_str(c.shape()), ", expected ", shape_str(cs)));
+  Operands o = operands(a, b, Tensor(), trans_a, trans_b);
+  matmul_raw(o.a, o.b, c.data(), alpha, accumulate);
+}
+
+void matmul_backward(const Tensor& a, const Tensor& b, const Tensor& dc, Tensor* da, Tensor* db, bool trans_a,
+                     bool trans_b, float alpha) {
+  Shape cs = matmul_shape(a.shape(), b.shape(), trans_a, trans_b);
+  if (dc.shape() != cs)
+    throw Error(cat("matmul_backward: output gradient has shape ", shape_str(dc.shape()), ", expected ", shape_str(cs)));
+  if (da && da->shape() != a.shape())
+    throw Error(cat("matmul_backward: da has shape ", shape_str(da->shape()), ", A has ", shape_str(a.shape())));
+  if (db && db->shape() != b.shape())
+    throw Error(cat("matmul_backward: db has shape ", shape_str(db->shape()), ", B has ", shape_str(b.shape())));
+  Operands o = operands(a, b, dc, trans_a, trans_b);
+  MatArg A = o.a, B = o.b, dC = o.dc;
+  if (da) {
+    // d op(A) = dC op(B)^T; for a transposed A, dA = op(B) dC^T.
+    MatArg Bt = B;
+    if (!trans_a) {
+      Bt.trans = !trans_b;
+      matmul_raw(dC, Bt, da->data(), alpha, true);
+    } else {
+      MatArg dCt = dC;
+      dCt.trans = true;
+      matmul_raw(B, dCt, da->data(), alpha, true);
+    }
+  }
+  if (db) {
+    // d op(B) = op(A)^T dC; for a transposed B, dB = dC^T op(A).
+    MatArg x, y;
+    if (!trans_b) {
+      x = A, x.trans = !trans_a;
+      y = dC;
+    } else {
+      x = dC, x.trans = true;
+      y = A;
+    }
+    if (!o.shared) {
+      matmul_raw(x, y, db->data(), alpha, true);
+    } else if (!trans_a) {
+      // The sum over the batches of a shared B is one 2D product over the stacked rows.
+      for (MatArg* m : {&x, &y}) m->rows *= m->nb, m->nb = 1;
+      matmul_raw(x, y, db->data(), alpha, true);
+    } else {
+      // A's stacked transposes cannot be one strided 2D matrix: batched product, then a sum.
+      const int64_t n = db->numel(), batch = A.nb;
+      Tensor per_batch({batch, n});
+      matmul_raw(x, y, per_batch.data(), alpha, false);
+      float* g = db->data();
+      const float* s = per_batch.data();
+#pragma omp parallel for if (n * batch > 32768)
+      for (int64_t j = 0; j < n; ++j) {
+        float sum = 0.f;
+        for (int64_t k = 0; k < batch; ++k) sum += s[k * n + j];
+        g[j] += sum;
+      }
+    }
+  }
+}
+
+Var matmul(const Var& a, const Var& b, bool trans_a, bool trans_b, float alpha) {
+  Var c = result(Tensor(matmul_shape(a->value.shape(), b->value.shape(), trans_a, trans_b)), {&a, &b});
+  matmul_forward(a->value, b->value, c->value, trans_a, trans_b, alpha);
+  if (c->requires_grad) {
+    Tape::current().push([a, b, c, trans_a, trans_b, alpha] {
+      if (c->grad.empty()) return;
+      matmul_backward(a->value, b->value, c->grad, a->requires_grad ? &a->grad_buffer() : nullptr,
+                      b->requires_grad ? &b->grad_buffer() : nullptr, trans_a, trans_b, alpha);
+    });
+  }
+  return c;
+}
+
+}  // namespace nmt
