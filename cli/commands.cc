@@ -3,15 +3,51 @@
 #include <iostream>
 #include <string>
 
+#include "cli/subcommands.h"
 #include "core/error.h"
 
 namespace nmt::cli {
 
+const std::vector<Subcommand>& subcommands() {
+  static const std::vector<Subcommand> table = {
+      {"vocab", "train a SentencePiece vocabulary on corpus files", vocab_command},
+      {"eval", "score translations against references: BLEU and chrF (sacreBLEU-compatible)", eval_command},
+  };
+  return table;
+}
+
+namespace {
+
+void print_help(std::ostream& os) {
+  os << "nmt: neural machine translation on CPUs\n\n"
+        "Usage: nmt SUBCOMMAND [options]    (nmt SUBCOMMAND --help for its options)\n\n"
+        "Subcommands:\n";
+  for (const auto& s : subcommands()) {
+    std::string name = s.name;
+    os << "  " << name << std::string(name.size() < 12 ? 12 - name.size() : 1, ' ') << s.summary << "\n";
+  }
+}
+
+}  // namespace
+
 int run(int argc, char** argv) {
   try {
-    if (argc < 2) throw UsageError("usage: nmt SUBCOMMAND [options]; see nmt --help");
-    std::string sub = argv[1];
-    throw UsageError(cat("unknown subcommand '", sub, "'"));
+    if (argc < 2) {
+      print_help(std::cerr);
+      return 2;
+    }
+    const std::string sub = argv[1];
+    if (sub == "--help" || sub == "-h" || sub == "help") {
+      print_help(std::cout);
+      return 0;
+    }
+    if (sub == "--version") {
+      std::cout << "nmt 0.1.0\n";
+      return 0;
+    }
+    for (const auto& s : subcommands())
+      if (sub == s.name) return s.main(Args(argv + 2, argv + argc));
+    throw UsageError(cat("unknown subcommand '", sub, "' (see nmt --help)"));
   } catch (const UsageError& e) {
     std::cerr << "nmt: " << e.what() << "\n";
     return 2;

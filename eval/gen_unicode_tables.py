@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Generates eval/unicode_tables.cc from the Unicode Character Database.
+
+The eval library needs a few Unicode properties to reproduce sacreBLEU exactly:
+  - general categories N, P, S for the `intl` tokenizer (\\p{N}, \\p{P}, \\p{S}),
+  - Python's str.lower(): simple lowercase mappings, the unconditional multi-character
+    ones of SpecialCasing.txt, and Cased / Case_Ignorable for the Final_Sigma rule,
+  - Python's str.isspace() (str.split() / rstrip()): bidi class WS, B, S or category Zs.
+
+The data comes from Debian's `unicode-data` package (apt-get install unicode-data), so the
+table is reproducible on any project machine and the library needs no data file at run
+time. Usage:
+    python3 eval/gen_unicode_tables.py [/usr/share/unicode] > eval/unicode_tables.cc
+"""
+
+import os
+import sys
+
+
+def read_unicode_data(path):
+    """Yields (code point, fields) for every assigned code point, expanding First/Last ranges."""
+    first = None
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            fields = line.rstrip("\n").split(";")
+            cp = int(fields[0], 16)
+            name = fields[1]
+            if name.endswith(", First>"):
+                first = cp
+                continue
+            if name.endswith(", Last>"):
+                for c in range(first, cp + 1):
+                    yield c, fields
+                first = None
+                continue
+            yield cp, fields
+
+
+def read_property(path, prop):
+    """Code points that have a binary property in a Derived*/PropList file."""
+    cps = set()
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            rng, name = [x.strip() for x in line.split(";")[:2]]
+            if name != prop:
+                continue
+            if ".." in rng:
+                a, b = rng.split("..")
+                cps.update(range(int(a, 16), int(b, 16) + 1))
+            else:
+                cps.add(int(rng, 16))
+    return cps
+
+
+def read_unicode_version(path):
+    with open(path, encoding="utf-8") as f:
+        first = f.readline()
+    # "# DerivedCoreProperties-15.0.0.txt"
+    return first.strip().split("-")[-1].replace(".txt", "")
+
+
+def ranges(cps):
+    out = []
+    for c in sorted(cps):
+        if out and out[-1][1] + 1 == c:
+            out[-1][1] = c
+        else:
+            out.append([c, c])
+    return out
+
+
+def lower_runs(mapping):
+    """Compresses {cp: lower} into runs (first, last, delta, step): every step-th code point
+    from first to last maps to itself + delta. Steps are 1 (blocks) or 2 (alternating pairs)."""
+    runs = []
+    for cp in sorted(mapping):
+        delta = mapping[cp] - cp
+        if runs:
+            first, last, d, step = runs[-1]
+            gap = cp - last
+            if d == delta and ((first == last and gap in (1, 2)) or gap == step):
+                runs[-1] = [first, cp, d, gap if first == last else step]
+                continue
+        runs.append([cp, cp, delta, 1])
+    return runs
+
+
+def emit_ranges(out, name, rs):
+    out.append(f"const Range {name}[] = {{")
+    for i in range(0, len(rs), 4):
+        out.append("    " + " ".join(f"{{0x{a:X}, 0x{b:X}}}," for a, b in rs[i:i + 4]))
+    out.append("};")
+    out.append(f"const size_t {name}Size = sizeof({name}) / sizeof({name}[0]);")
+    out.append("")
+
+
+def main():
+    root = sys.argv[1] if len(sys.argv) > 1 else "/usr/share/unicode"
+    punct, symbol, number, space, lower = set(), set(), set(), set(), {}
+    for cp, f in read_unicode_data(os.path.join(root, "UnicodeData.txt")):
+        cat, bidi = f[2], f[4]
+        if cat.startswith("P"):
+            punct.add(cp)
+        elif cat.startswith("S"):
+            symbol.add(cp)
+        elif cat.startswith("N"):
+            number.add(cp)
+        if cat == "Zs" or bidi in ("WS", "B", "S"):
+            space.add(cp)
+        if f[13]:
+            lower[cp] = int(f[13], 16)
+
+    # Unconditional multi-character lowercase mappings (Python's str.lower uses them).
+    special = {}
+    with open(os.path.join(root, "SpecialCasing.txt"), encoding="utf-8") as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            fields = [x.strip() for x in line.split(";")]
+            if fields[4]:  # conditional (language or context): not used by str.lower, except
+                continue   # Final_Sigma which the C++ code implements itself.
+            low = [int(x, 16) for x in fields[1].split()]
+            if len(low) > 1:
+                special[int(fields[0], 16)] = low
+
+    derived = os.path.join(root, "DerivedCoreProperties.txt")
+    cased = read_property(derived, "Cased")
+    ignorable = read_property(derived, "Case_Ignorable")
+    version = read_unicode_version(derived)
+
+    out = [
+        f"// GENERATED by eval/gen_unicode_tables.py from the Unicode {version} Character Database",
+        "// (Debian package unicode-data). Do not edit: re-run the generator.",
+        "#include \"eval/unicode_tables.h\"",
+        "",
+        "namespace nmt::unicode_tables {",
+        "",
+        f"const char* const kUnicodeVersion = \"{version}\";",
+        "",
+    ]
+    emit_ranges(out, "kPunctuation", ranges(punct))
+    emit_ranges(out, "kSymbol", ranges(symbol))
+    emit_ranges(out, "kNumber", ranges(number))
+    emit_ranges(out, "kSpace", ranges(space))
+    emit_ranges(out, "kCased", ranges(cased))
+    emit_ranges(out, "kCaseIgnorable", ranges(ignorable))
+
+    runs = lower_runs(lower)
+    out.append("const LowerRun kLower[] = {")
+    for i in range(0, len(runs), 3):
+        out.append("    " + " ".join(f"{{0x{a:X}, 0x{b:X}, {d}, {s}}}," for a, b, d, s in runs[i:i + 3]))
+    out.append("};")
+    out.append("const size_t kLowerSize = sizeof(kLower) / sizeof(kLower[0]);")
+    out.append("")
+    out.append("const SpecialLower kSpecialLower[] = {")
+    for cp, low in sorted(special.items()):
+        if len(low) > 3:
+            sys.exit(f"special lowercase of U+{cp:04X} has {len(low)} code points")
+        body = ", ".join(f"0x{x:X}" for x in low)
+        out.append(f"    {{0x{cp:X}, {len(low)}, {{{body}}}}},")
+    out.append("};")
+    out.append("const size_t kSpecialLowerSize = sizeof(kSpecialLower) / sizeof(kSpecialLower[0]);")
+    out.append("")
+    out.append("}  // namespace nmt::unicode_tables")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,1 +1,0 @@
-// placeholder so the tokenization library is never empty; removed once the folder has code.
