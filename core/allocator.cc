@@ -14,7 +14,8 @@ size_t size_class(size_t bytes) {
   if (bytes <= 256) return 256;
   size_t top = 1;
   while ((top << 1) <= bytes) top <<= 1;  // highest power of two <= bytes
-  size_t step = top / 8;
+  size_t step = top / 8;  // >= 32 here; aligned_alloc needs a multiple of the alignment (64)
+  if (step < 64) step = 64;
   return (bytes + step - 1) / step * step;
 }
 
