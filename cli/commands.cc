@@ -10,6 +10,7 @@ namespace nmt::cli {
 
 const std::vector<Subcommand>& subcommands() {
   static const std::vector<Subcommand> table = {
+      {"train", "train a translation model on a parallel corpus", train_command},
       {"vocab", "train a SentencePiece vocabulary on corpus files", vocab_command},
       {"eval", "score translations against references: BLEU and chrF (sacreBLEU-compatible)", eval_command},
   };

@@ -55,7 +55,14 @@ std::string dump_config(const po::variables_map& vm) {
   std::ostringstream os;
   for (const auto& [key, value] : vm) {
     if (key == "config" || key == "dump-config" || key == "help" || value.empty()) continue;
-    os << key << " = " << value_str(value.value()) << "\n";
+    // Multi-value options get one line per value: the form --config reads back.
+    if (auto v = boost::any_cast<std::vector<std::string>>(&value.value())) {
+      for (const auto& item : *v) os << key << " = " << item << "\n";
+    } else if (auto f = boost::any_cast<std::vector<float>>(&value.value())) {
+      for (float item : *f) os << key << " = " << item << "\n";
+    } else {
+      os << key << " = " << value_str(value.value()) << "\n";
+    }
   }
   return os.str();
 }

@@ -19,6 +19,8 @@ struct Subcommand {
 // The table of subcommands, in the order `nmt --help` lists them.
 const std::vector<Subcommand>& subcommands();
 
+int train_command(const Args& args);
+
 int vocab_command(const Args& args);
 int eval_command(const Args& args);
 

@@ -8,7 +8,7 @@
 // into input gradients, so a Var used twice gets the sum.
 //
 // Parameters are Vars whose value and gradient are views into the parameter arena
-// (training/params.h); their gradients are never reallocated here.
+// (core/params.h); their gradients are never reallocated here.
 #pragma once
 
 #include <functional>

@@ -1,0 +1,96 @@
+#include <iostream>
+
+#include "cli/model_options.h"
+#include "cli/options.h"
+#include "cli/subcommands.h"
+#include "core/context.h"
+#include "core/error.h"
+#include "training/trainer.h"
+
+namespace nmt::cli {
+
+int train_command(const Args& args) {
+  CommandSpec spec;
+  spec.name = "train";
+  spec.usage = "nmt train --train-sets SRC TRG --vocabs V.spm V.spm --model model.bin [options]";
+  spec.summary =
+      "Trains a translation model. Vocabulary files that do not exist are trained on the training sets first "
+      "(one joint vocabulary when both --vocabs paths are the same). Running the same command again resumes "
+      "from MODEL.ckpt.";
+  po::options_description data("Data options");
+  data.add_options()
+      ("train-sets,t", po::value<std::vector<std::string>>()->multitoken()->required(), "SRC TRG training files (plain or .gz)")
+      ("valid-sets", po::value<std::vector<std::string>>()->multitoken(), "SRC TRG validation files")
+      ("vocabs,v", po::value<std::vector<std::string>>()->multitoken()->required(), "SRC TRG SentencePiece models")
+      ("vocab-size", po::value<int>()->default_value(8000), "pieces of a vocabulary trained here")
+      ("model,m", po::value<std::string>()->required(), "model file to write")
+      ("max-length", po::value<int>()->default_value(100), "drop training pairs with a side longer than this (pieces)");
+  po::options_description training("Training options");
+  training.add_options()
+      ("mini-batch-words", po::value<int64_t>()->default_value(2000), "target tokens per mini-batch")
+      ("maxi-batch", po::value<int>()->default_value(100), "mini-batches read and sorted by length together")
+      ("label-smoothing", po::value<float>()->default_value(0.1f), "label smoothing epsilon")
+      ("learn-rate,l", po::value<float>(), "learning rate (default 3e-4; 7e-4 for transformer)")
+      ("lr-warmup", po::value<int64_t>(), "linear warm-up updates (default 0; 800 for transformer)")
+      ("lr-decay-inv-sqrt", po::value<bool>(), "decay with the inverse square root of the update after warm-up (default: transformer only)")
+      ("clip-norm", po::value<float>()->default_value(1.0f), "clip the global gradient norm (0: off)")
+      ("optimizer-delay", po::value<int>()->default_value(1), "accumulate gradients over N mini-batches per update")
+      ("optimizer-params", po::value<std::vector<float>>()->multitoken(), "Adam beta1 beta2 eps (default 0.9 0.98 1e-9)")
+      ("seed", po::value<uint64_t>()->default_value(1), "random seed (initialisation, dropout, shuffling)")
+      ("after,e", po::value<std::string>()->default_value("10e"), "stop after: e epochs, u updates, t target tokens, m minutes; e.g. 30m or 10e,20000u")
+      ("disp-freq", po::value<std::string>()->default_value("100u"), "log every N (units as --after)")
+      ("save-freq", po::value<std::string>()->default_value(""), "checkpoint every N (default: with validation)")
+      ("max-divergence", po::value<int>()->default_value(10), "stop after N non-finite updates in a row")
+      ("cpu-threads", po::value<int>()->default_value(0), "threads (0: all cores)");
+  po::options_description valid("Validation options");
+  valid.add_options()
+      ("valid-freq", po::value<std::string>()->default_value("1e"), "validate every N (units as --after)")
+      ("valid-metrics", po::value<std::vector<std::string>>()->multitoken(), "ce, perplexity, bleu (default perplexity bleu); the first decides early stopping")
+      ("early-stopping", po::value<int>()->default_value(10), "stop after N validations without improvement (0: never)")
+      ("valid-mini-batch", po::value<int>()->default_value(64), "sentences per validation batch")
+      ("valid-max-sentences", po::value<int64_t>()->default_value(0), "translate at most N validation sentences for BLEU (0: all)");
+  po::options_description out("Output options");
+  out.add_options()
+      ("log", po::value<std::string>()->default_value(""), "also write the log to this file");
+  for (const auto& g : {data, model_options(), training, valid, out}) spec.groups.push_back(g);
+
+  auto vm = parse(spec, args);
+  if (!vm) return 0;
+  TrainOptions o;
+  o.train_sets = get<std::vector<std::string>>(*vm, "train-sets");
+  if (vm->count("valid-sets")) o.valid_sets = get<std::vector<std::string>>(*vm, "valid-sets");
+  o.vocabs = get<std::vector<std::string>>(*vm, "vocabs");
+  o.vocab_size = get<int>(*vm, "vocab-size");
+  o.model_path = get<std::string>(*vm, "model");
+  o.max_length = get<int>(*vm, "max-length");
+  o.model = model_config_from(*vm);
+  const bool transformer = o.model.dec_type == "transformer";
+  o.mini_batch_words = get<int64_t>(*vm, "mini-batch-words");
+  o.maxi_batch = get<int>(*vm, "maxi-batch");
+  o.label_smoothing = get<float>(*vm, "label-smoothing");
+  o.learn_rate = vm->count("learn-rate") ? get<float>(*vm, "learn-rate") : (transformer ? 7e-4f : 3e-4f);
+  o.lr_warmup = vm->count("lr-warmup") ? get<int64_t>(*vm, "lr-warmup") : (transformer ? 800 : 0);
+  o.lr_decay_inv_sqrt = vm->count("lr-decay-inv-sqrt") ? get<bool>(*vm, "lr-decay-inv-sqrt") : transformer;
+  o.clip_norm = get<float>(*vm, "clip-norm");
+  o.optimizer_delay = get<int>(*vm, "optimizer-delay");
+  if (vm->count("optimizer-params")) {
+    auto p = get<std::vector<float>>(*vm, "optimizer-params");
+    if (p.size() != 3) throw UsageError(cat("--optimizer-params takes 3 values (beta1 beta2 eps), got ", p.size()));
+    o.adam = AdamConfig{p[0], p[1], p[2]};
+  }
+  o.seed = get<uint64_t>(*vm, "seed");
+  o.after = get<std::string>(*vm, "after");
+  o.disp_freq = get<std::string>(*vm, "disp-freq");
+  o.save_freq = get<std::string>(*vm, "save-freq");
+  o.max_divergence = get<int>(*vm, "max-divergence");
+  o.valid_freq = get<std::string>(*vm, "valid-freq");
+  if (vm->count("valid-metrics")) o.valid_metrics = get<std::vector<std::string>>(*vm, "valid-metrics");
+  o.early_stopping = get<int>(*vm, "early-stopping");
+  o.valid_mini_batch = get<int>(*vm, "valid-mini-batch");
+  o.valid_max_sentences = get<int64_t>(*vm, "valid-max-sentences");
+  o.log_file = get<std::string>(*vm, "log");
+  Context::get().set_threads(get<int>(*vm, "cpu-threads"));
+  return nmt::train(o);
+}
+
+}  // namespace nmt::cli

@@ -1,0 +1,53 @@
+// What every decoder offers: a teacher-forced pass over whole target sentences
+// (training, scoring) and an incremental step (greedy and beam search).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/graph.h"
+#include "core/random.h"
+#include "encoder/encoder.h"
+
+namespace nmt {
+
+// Target sentences of one batch: input = <s> y1..yn, output = y1..yn </s>, padded with 0.
+struct TargetBatch {
+  int64_t batch = 0;          // N
+  int64_t length = 0;         // T = longest sentence + 1
+  std::vector<int32_t> input;   // [N, T] batch-major
+  std::vector<int32_t> output;  // [N, T] batch-major
+  std::vector<int> lengths;   // N, each = len(y) + 1
+  int64_t tokens = 0;         // sum of lengths (what the loss is averaged over)
+
+  // `sentences` are the target ids without <s> and </s>.
+  static TargetBatch from(const std::vector<std::vector<int32_t>>& sentences);
+  std::vector<int32_t> time_major_input() const;  // [T, N]
+};
+
+// Per-sentence decoding state (one row per hypothesis).
+class DecoderState {
+ public:
+  virtual ~DecoderState() = default;
+  // Keeps rows `rows` of the state in that order (rows may repeat): beam search
+  // duplicates, reorders and drops hypotheses with it.
+  virtual void select(const std::vector<int32_t>& rows) = 0;
+  // Attention weights of the last step, [rows, S]; empty when the model has none.
+  virtual Tensor last_attention() const { return Tensor(); }
+};
+
+class Decoder {
+ public:
+  virtual ~Decoder() = default;
+  // Teacher forcing: logits [N * T, V], rows in batch-major order (n * T + t).
+  virtual Var forward(const EncoderOutput& enc, const TargetBatch& trg, bool training, Rng& rng) = 0;
+  // Starts decoding: one state row per source sentence of `enc`.
+  virtual std::unique_ptr<DecoderState> start(const EncoderOutput& enc) = 0;
+  // One step: feeds the previous token of each row, returns logits [rows, V].
+  virtual Var step(DecoderState& state, const std::vector<int32_t>& previous) = 0;
+  // Whether the decoder attends over the source (alignments exist).
+  virtual bool has_attention() const = 0;
+};
+
+}  // namespace nmt

@@ -1,0 +1,168 @@
+#include "decoder/rnn_decoder.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/ops/dropout.h"
+#include "core/ops/eltwise.h"
+#include "core/ops/embedding.h"
+#include "core/ops/linear.h"
+#include "core/ops/matmul.h"
+#include "core/ops/shape_ops.h"
+
+namespace nmt {
+namespace {
+
+Init uniform(int64_t fan_in) { return Init{Init::Uniform, 1.0f / std::sqrt(static_cast<float>(fan_in))}; }
+
+// [D, N, H] final states of a layer -> [1, N, D*H] (directions side by side).
+Var directions_side_by_side(const Var& s) {
+  const int64_t D = s->value.dim(0), N = s->value.dim(1), H = s->value.dim(2);
+  if (D == 1) return s;
+  return reshape(transpose(s, {1, 0, 2}), {1, N, D * H});
+}
+
+// The mean of the encoder states over each sentence's real positions: [1, N, C].
+Var mean_state(const EncoderOutput& enc) {
+  const int64_t N = enc.states->value.dim(0), S = enc.states->value.dim(1), C = enc.states->value.dim(2);
+  Tensor w({N, 1, S});
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t s = 0; s < S; ++s) w[n * S + s] = enc.mask[n * S + s] / static_cast<float>(enc.lengths[n]);
+  return reshape(matmul(leaf(w), enc.states), {1, N, C});
+}
+
+class RnnDecoderState : public DecoderState {
+ public:
+  std::vector<Var> h, c;  // per layer, [1, rows, H]
+  EncoderOutput enc;      // states/mask/lengths rows follow the hypotheses
+  Var keys;
+  Tensor attention;       // [rows, S] of the last step
+
+  void select(const std::vector<int32_t>& rows) override {
+    for (Var& v : h) v = index_select(v, 1, rows);
+    for (Var& v : c)
+      if (v) v = index_select(v, 1, rows);
+    if (enc.states) {
+      enc.states = index_select(enc.states, 0, rows);
+      if (keys) keys = index_select(keys, 0, rows);
+      const int64_t S = enc.mask.dim(1);
+      Tensor mask({static_cast<int64_t>(rows.size()), S});
+      std::vector<int> lengths;
+      for (size_t i = 0; i < rows.size(); ++i) {
+        std::copy(enc.mask.data() + rows[i] * S, enc.mask.data() + (rows[i] + 1) * S, mask.data() + i * S);
+        lengths.push_back(enc.lengths[rows[i]]);
+      }
+      enc.mask = mask;
+      enc.lengths = lengths;
+    }
+  }
+  Tensor last_attention() const override { return attention; }
+};
+
+}  // namespace
+
+RnnDecoder::RnnDecoder(ParamStore& params, const std::string& prefix, const RnnDecoderConfig& config,
+                       const EncoderShape& encoder, Var embeddings, Var output_weight)
+    : config_(config),
+      embeddings_(std::move(embeddings)),
+      output_(params, prefix + ".output", config.vocab, config.dim_emb, std::move(output_weight)) {
+  if (config.layers < 1) throw Error(cat("decoder depth must be >= 1, got ", config.layers));
+  direct_init_ = !config.attention && encoder.layers == config.layers && encoder.state_width == config.dim_rnn;
+  int64_t input = config.dim_emb;
+  for (int l = 0; l < config.layers; ++l) {
+    Layer layer;
+    layer.spec = RnnLayerSpec{config.cell, false, input, config.dim_rnn};
+    const std::string p = cat(prefix, ".l", l, ".");
+    layer.w_layer = params.add(p + "w_layer", rnn_weights_layer_shape(layer.spec), uniform(config.dim_rnn));
+    layer.w_iter = params.add(p + "w_iter", rnn_weights_iter_shape(layer.spec), uniform(config.dim_rnn));
+    layer.bias = params.add(p + "bias", rnn_bias_shape(layer.spec), uniform(config.dim_rnn));
+    if (!direct_init_) {
+      layer.bridge_w = params.add(p + "bridge_w", {config.dim_rnn, encoder.dim}, uniform(encoder.dim));
+      layer.bridge_b = params.add(p + "bridge_b", {config.dim_rnn}, Init{Init::Zeros, 0});
+    }
+    layers_.push_back(layer);
+    input = config.dim_rnn;
+  }
+  int64_t pre_in = config.dim_rnn;
+  if (config.attention) {
+    attention_ = std::make_unique<Attention>(params, prefix + ".attention", config.attention_kind, config.dim_rnn,
+                                             encoder.dim, config.dim_att);
+    pre_in += encoder.dim;
+  }
+  out_w_ = params.add(prefix + ".pre_output.w", {config.dim_emb, pre_in}, uniform(pre_in));
+  out_b_ = params.add(prefix + ".pre_output.b", {config.dim_emb}, Init{Init::Zeros, 0});
+}
+
+void RnnDecoder::initial_states(const EncoderOutput& enc, std::vector<Var>& h, std::vector<Var>& c) const {
+  h.clear();
+  c.clear();
+  if (direct_init_) {
+    for (size_t l = 0; l < layers_.size(); ++l) {
+      h.push_back(directions_side_by_side(enc.final_h[l]));
+      c.push_back(config_.cell == CellType::LSTM && enc.final_c[l] ? directions_side_by_side(enc.final_c[l])
+                                                                    : Var());
+    }
+    return;
+  }
+  Var mean = mean_state(enc);
+  for (const Layer& layer : layers_) {
+    h.push_back(tanh(linear(mean, layer.bridge_w, layer.bridge_b)));
+    c.push_back(Var());
+  }
+}
+
+Var RnnDecoder::pre_output(const Var& rnn_out, const Var& keys, const EncoderOutput& enc, bool training,
+                           Rng& rng, Var* weights) const {
+  if (!attention_) return linear(dropout(rnn_out, config_.dropout, training, rng), out_w_, out_b_);
+  Var ctx = attention_->context(rnn_out, keys, enc.states, enc.mask, weights);
+  return tanh(linear(concat({rnn_out, ctx}, 2), out_w_, out_b_));
+}
+
+Var RnnDecoder::forward(const EncoderOutput& enc, const TargetBatch& trg, bool training, Rng& rng) {
+  std::vector<Var> h0, c0;
+  initial_states(enc, h0, c0);
+  Var y = embedding(embeddings_, trg.time_major_input(), {trg.length, trg.batch});  // [T, N, E]
+  y = dropout(y, config_.dropout, training, rng);
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& layer = layers_[l];
+    // Right padding needs no lengths here: outputs before a sentence's end never see
+    // its padding, and the loss ignores the positions after it.
+    y = rnn_layer(layer.spec, y, {}, layer.w_layer, layer.w_iter, layer.bias, h0[l], c0[l]).seq;
+    if (l + 1 < layers_.size()) y = dropout(y, config_.dropout, training, rng);
+  }
+  Var rnn_out = transpose(y, {1, 0, 2});  // [N, T, H]
+  Var keys = attention_ ? attention_->project_keys(enc.states) : Var();
+  Var pre = pre_output(rnn_out, keys, enc, training, rng, nullptr);
+  if (attention_) pre = dropout(pre, config_.dropout, training, rng);
+  Var logits = output_.logits(pre);  // [N, T, V]
+  return reshape(logits, {trg.batch * trg.length, config_.vocab});
+}
+
+std::unique_ptr<DecoderState> RnnDecoder::start(const EncoderOutput& enc) {
+  auto st = std::make_unique<RnnDecoderState>();
+  initial_states(enc, st->h, st->c);
+  st->enc = enc;
+  if (attention_) st->keys = attention_->project_keys(enc.states);
+  return st;
+}
+
+Var RnnDecoder::step(DecoderState& state, const std::vector<int32_t>& previous) {
+  auto& st = static_cast<RnnDecoderState&>(state);
+  const int64_t N = static_cast<int64_t>(previous.size());
+  Var y = embedding(embeddings_, previous, {1, N});  // [1, N, E]
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& layer = layers_[l];
+    RnnOutput r = rnn_layer(layer.spec, y, {}, layer.w_layer, layer.w_iter, layer.bias, st.h[l], st.c[l]);
+    st.h[l] = r.h_last;
+    if (config_.cell == CellType::LSTM) st.c[l] = r.c_last;
+    y = r.seq;
+  }
+  Var rnn_out = reshape(y, {N, 1, config_.dim_rnn});
+  Rng unused(0);
+  Var weights;
+  Var pre = pre_output(rnn_out, st.keys, st.enc, false, unused, attention_ ? &weights : nullptr);
+  if (weights) st.attention = weights->value.reshape({N, weights->value.dim(2)});
+  return reshape(output_.logits(pre), {N, config_.vocab});
+}
+
+}  // namespace nmt

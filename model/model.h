@@ -1,0 +1,51 @@
+// A translation model: embeddings, an encoder and a decoder, with every parameter in
+// one ParamStore arena; and its file, which carries configuration and vocabularies.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/model_file.h"
+#include "core/params.h"
+#include "decoder/decoder.h"
+#include "encoder/encoder.h"
+#include "model/config.h"
+#include "tokenization/vocab.h"
+
+namespace nmt {
+
+class Model {
+ public:
+  // Builds the parameters of `config` and initialises them from `seed`.
+  Model(const ModelConfig& config, uint64_t seed);
+
+  const ModelConfig& config() const { return config_; }
+  ParamStore& params() { return params_; }
+  Encoder& encoder() { return *encoder_; }
+  Decoder& decoder() { return *decoder_; }
+
+  // Label-smoothed cross-entropy of every target position, [N * T] in batch-major
+  // order, 0 at padding.
+  Var token_losses(const SourceBatch& src, const TargetBatch& trg, float label_smoothing, bool training, Rng& rng);
+
+ private:
+  ModelConfig config_;
+  ParamStore params_;
+  Var src_embeddings_, trg_embeddings_;
+  std::unique_ptr<Encoder> encoder_;
+  std::unique_ptr<Decoder> decoder_;
+};
+
+// A model with its vocabularies, as read from a model file.
+struct LoadedModel {
+  std::unique_ptr<Model> model;
+  std::shared_ptr<Vocab> src_vocab, trg_vocab;
+};
+
+// The model part of a model file: configuration, vocabularies, parameters.
+ModelFile model_to_file(Model& model, const Vocab& src_vocab, const Vocab& trg_vocab);
+LoadedModel model_from_file(const ModelFile& file, const std::string& path_for_errors);
+void save_model(const std::string& path, Model& model, const Vocab& src_vocab, const Vocab& trg_vocab);
+LoadedModel load_model(const std::string& path);
+
+}  // namespace nmt

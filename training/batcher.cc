@@ -1,0 +1,85 @@
+#include "training/batcher.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "core/error.h"
+#include "core/random.h"
+
+namespace nmt {
+namespace {
+
+template <typename T>
+void shuffle(std::vector<T>& v, Rng& rng) {
+  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.next_u64() % i]);
+}
+
+}  // namespace
+
+Batcher::Batcher(const ParallelCorpus& corpus, int64_t mini_batch_words, int maxi_batch, uint64_t seed)
+    : corpus_(corpus), mini_batch_words_(mini_batch_words), maxi_batch_(maxi_batch), seed_(seed) {
+  if (mini_batch_words < 1) throw InputError(cat("--mini-batch-words must be >= 1, got ", mini_batch_words));
+  if (maxi_batch < 1) throw InputError(cat("--maxi-batch must be >= 1, got ", maxi_batch));
+}
+
+void Batcher::set_position(const BatchPosition& p) {
+  position_ = p;
+  built_epoch_ = 0;
+}
+
+void Batcher::ensure_epoch() {
+  if (built_epoch_ == position_.epoch) return;
+  Rng rng(seed_ * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(position_.epoch));
+  std::vector<int32_t> order(corpus_.size());
+  std::iota(order.begin(), order.end(), 0);
+  shuffle(order, rng);
+  epoch_batches_.clear();
+  // A maxi-batch holds about maxi_batch mini-batches worth of target tokens.
+  const int64_t maxi_words = mini_batch_words_ * maxi_batch_;
+  size_t begin = 0;
+  while (begin < order.size()) {
+    size_t end = begin;
+    int64_t words = 0;
+    while (end < order.size() && (words < maxi_words || end == begin))
+      words += static_cast<int64_t>(corpus_.trg[order[end++]].size()) + 1;
+    std::stable_sort(order.begin() + begin, order.begin() + end, [&](int32_t a, int32_t b) {
+      if (corpus_.src[a].size() != corpus_.src[b].size()) return corpus_.src[a].size() < corpus_.src[b].size();
+      return corpus_.trg[a].size() < corpus_.trg[b].size();
+    });
+    std::vector<int32_t> batch;
+    int64_t batch_words = 0;
+    for (size_t i = begin; i < end; ++i) {
+      const int64_t w = static_cast<int64_t>(corpus_.trg[order[i]].size()) + 1;
+      // Cut when the batch is full, or where the source length changes while the
+      // batch is already half full (keeps most batches at one exact source length).
+      const bool full = batch_words + w > mini_batch_words_;
+      const bool length_change = !batch.empty() && batch_words * 2 >= mini_batch_words_ &&
+                                 corpus_.src[order[i]].size() != corpus_.src[batch.back()].size();
+      if (!batch.empty() && (full || length_change)) {
+        epoch_batches_.push_back(std::move(batch));
+        batch.clear();
+        batch_words = 0;
+      }
+      batch.push_back(order[i]);
+      batch_words += w;
+    }
+    if (!batch.empty()) epoch_batches_.push_back(std::move(batch));
+    begin = end;
+  }
+  shuffle(epoch_batches_, rng);
+  built_epoch_ = position_.epoch;
+}
+
+std::vector<int32_t> Batcher::next(bool* new_epoch) {
+  ensure_epoch();
+  std::vector<int32_t> batch = epoch_batches_.at(position_.index);
+  if (new_epoch) *new_epoch = false;
+  if (++position_.index >= static_cast<int64_t>(epoch_batches_.size())) {
+    ++position_.epoch;
+    position_.index = 0;
+    if (new_epoch) *new_epoch = true;
+  }
+  return batch;
+}
+
+}  // namespace nmt

@@ -1,0 +1,28 @@
+// A parallel corpus in memory, as subword ids: two files with one sentence a line,
+// line i of one the translation of line i of the other.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tokenization/vocab.h"
+
+namespace nmt {
+
+struct ParallelCorpus {
+  std::vector<std::vector<int32_t>> src;  // each ends with </s>
+  std::vector<std::vector<int32_t>> trg;  // without <s> and </s> (TargetBatch adds them)
+  int64_t dropped_long = 0;                // pairs longer than max_length (either side)
+  int64_t dropped_empty = 0;               // pairs with an empty side
+  size_t size() const { return src.size(); }
+};
+
+// Reads and encodes both files. Throws InputError when a file is missing, has invalid
+// UTF-8 (file:line), or the two have different numbers of lines (both counts named),
+// or when nothing is left after filtering. max_length <= 0: no length filter.
+ParallelCorpus load_parallel_corpus(const std::string& src_path, const std::string& trg_path,
+                                    const Vocab& src_vocab, const Vocab& trg_vocab, int max_length,
+                                    bool skip_empty);
+
+}  // namespace nmt

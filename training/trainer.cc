@@ -1,0 +1,366 @@
+#include "training/trainer.h"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <limits>
+#include <memory>
+#include <sstream>
+
+#include "core/context.h"
+#include "core/error.h"
+#include "core/graph.h"
+#include "core/model_file.h"
+#include "core/ops/elementwise.h"
+#include "core/ops/reduce.h"
+#include "core/params.h"
+#include "core/random.h"
+#include "model/model.h"
+#include "tokenization/vocab.h"
+#include "training/batcher.h"
+#include "training/corpus.h"
+#include "training/log.h"
+#include "training/schedule.h"
+#include "training/signals.h"
+#include "training/validator.h"
+
+namespace nmt {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::string fixed(double v, int digits) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(digits) << v;
+  return os.str();
+}
+
+double peak_rss_mib() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024.0;
+}
+
+// Loads the vocabularies, training them from the training sets when the files do not
+// exist yet (jointly when both paths are the same), as Marian does.
+std::pair<std::shared_ptr<Vocab>, std::shared_ptr<Vocab>> prepare_vocabs(const TrainOptions& o, TrainLog& log) {
+  const std::string& src_path = o.vocabs[0];
+  const std::string& trg_path = o.vocabs[1];
+  if (src_path == trg_path) {
+    if (!fs::exists(src_path)) {
+      log.line(cat("training joint vocabulary ", src_path, " (", o.vocab_size, " pieces) on ", o.train_sets[0], " and ",
+                   o.train_sets[1]));
+      VocabTrainOptions vo;
+      vo.inputs = o.train_sets;
+      vo.model_path = src_path;
+      vo.vocab_size = o.vocab_size;
+      vo.seed = o.seed;
+      train_vocab(vo);
+    }
+    auto v = std::make_shared<Vocab>(Vocab::load(src_path));
+    return {v, v};
+  }
+  for (int side = 0; side < 2; ++side) {
+    if (fs::exists(o.vocabs[side])) continue;
+    log.line(cat("training vocabulary ", o.vocabs[side], " (", o.vocab_size, " pieces) on ", o.train_sets[side]));
+    VocabTrainOptions vo;
+    vo.inputs = {o.train_sets[side]};
+    vo.model_path = o.vocabs[side];
+    vo.vocab_size = o.vocab_size;
+    vo.seed = o.seed;
+    train_vocab(vo);
+  }
+  return {std::make_shared<Vocab>(Vocab::load(src_path)), std::make_shared<Vocab>(Vocab::load(trg_path))};
+}
+
+// Everything about a training run that a checkpoint restores.
+struct TrainState {
+  Progress progress;
+  BatchPosition position;
+  std::map<std::string, double> best;  // metric -> best value
+  int stalls = 0;                      // validations without improvement of the first metric
+  int64_t validations = 0;
+};
+
+const std::string kCkptPrefix = "train.";
+
+void put_state(ModelFile& f, const TrainState& s, const Adam& adam, const Rng& rng) {
+  auto& c = f.config;
+  c[kCkptPrefix + "epochs"] = std::to_string(s.progress.epochs);
+  c[kCkptPrefix + "updates"] = std::to_string(s.progress.updates);
+  c[kCkptPrefix + "tokens"] = std::to_string(s.progress.tokens);
+  c[kCkptPrefix + "minutes"] = fixed(s.progress.minutes, 9);
+  c[kCkptPrefix + "epoch"] = std::to_string(s.position.epoch);
+  c[kCkptPrefix + "batch"] = std::to_string(s.position.index);
+  c[kCkptPrefix + "stalls"] = std::to_string(s.stalls);
+  c[kCkptPrefix + "validations"] = std::to_string(s.validations);
+  c[kCkptPrefix + "adam-steps"] = std::to_string(adam.steps());
+  for (const auto& [metric, value] : s.best) c[kCkptPrefix + "best." + metric] = fixed(value, 9);
+  f.blobs["train.rng"] = rng.state();
+}
+
+TrainState get_state(const ModelFile& f, const std::string& path) {
+  auto num = [&](const std::string& key) -> std::string {
+    auto it = f.config.find(kCkptPrefix + key);
+    if (it == f.config.end()) throw InputError(cat(path, ": checkpoint has no ", key));
+    return it->second;
+  };
+  TrainState s;
+  s.progress.epochs = std::stoll(num("epochs"));
+  s.progress.updates = std::stoll(num("updates"));
+  s.progress.tokens = std::stoll(num("tokens"));
+  s.progress.minutes = std::stod(num("minutes"));
+  s.position.epoch = std::stoll(num("epoch"));
+  s.position.index = std::stoll(num("batch"));
+  s.stalls = std::stoi(num("stalls"));
+  s.validations = std::stoll(num("validations"));
+  for (const auto& [key, value] : f.config)
+    if (key.rfind(kCkptPrefix + "best.", 0) == 0) s.best[key.substr(kCkptPrefix.size() + 5)] = std::stod(value);
+  return s;
+}
+
+class Trainer {
+ public:
+  explicit Trainer(const TrainOptions& o) : o_(o), log_(o.log_file), rng_(o.seed) {}
+  int run();
+
+ private:
+  void save_checkpoint();
+  void validate();
+  bool step();  // one update; false when it was skipped (non-finite)
+  void display(double seconds);
+
+  const TrainOptions& o_;
+  TrainLog log_;
+  Rng rng_;  // dropout
+  std::shared_ptr<Vocab> src_vocab_, trg_vocab_;
+  std::unique_ptr<ParallelCorpus> corpus_;
+  std::unique_ptr<Batcher> batcher_;
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<Adam> adam_;
+  std::unique_ptr<Validator> validator_;
+  TrainState state_;
+  std::string ckpt_path_;
+  // since the last display
+  double disp_loss_ = 0;
+  int64_t disp_tokens_ = 0, disp_src_tokens_ = 0, disp_sentences_ = 0, disp_updates_ = 0;
+  float last_norm_ = 0, last_lr_ = 0;
+  int divergent_ = 0;
+};
+
+int Trainer::run() {
+  if (o_.train_sets.size() != 2) throw UsageError(cat("--train-sets needs 2 files (SRC TRG), got ", o_.train_sets.size()));
+  if (o_.vocabs.size() != 2) throw UsageError(cat("--vocabs needs 2 files (SRC TRG), got ", o_.vocabs.size()));
+  if (!o_.valid_sets.empty() && o_.valid_sets.size() != 2)
+    throw UsageError(cat("--valid-sets needs 2 files (SRC TRG), got ", o_.valid_sets.size()));
+  if (o_.model_path.empty()) throw UsageError("--model is required");
+  if (o_.optimizer_delay < 1) throw UsageError(cat("--optimizer-delay must be >= 1, got ", o_.optimizer_delay));
+  for (const std::string& m : o_.valid_metrics)
+    if (m != "ce" && m != "perplexity" && m != "bleu")
+      throw UsageError(cat("--valid-metrics: unknown metric '", m, "' (expected ce, perplexity, bleu)"));
+  const auto budget = parse_amounts(o_.after, "after");
+  const auto valid_freq = parse_amounts(o_.valid_freq, "valid-freq");
+  const auto save_freq = parse_amounts(o_.save_freq.empty() ? o_.valid_freq : o_.save_freq, "save-freq");
+  const auto disp_freq = parse_amounts(o_.disp_freq, "disp-freq");
+  if (valid_freq.size() > 1 || save_freq.size() > 1 || disp_freq.size() > 1)
+    throw UsageError("--valid-freq, --save-freq and --disp-freq take one amount each (like 500u)");
+
+  std::tie(src_vocab_, trg_vocab_) = prepare_vocabs(o_, log_);
+  corpus_ = std::make_unique<ParallelCorpus>(load_parallel_corpus(o_.train_sets[0], o_.train_sets[1], *src_vocab_,
+                                                                  *trg_vocab_, o_.max_length, true));
+  log_.line(cat("training corpus: ", corpus_->size(), " sentence pairs; dropped ", corpus_->dropped_long,
+                " longer than ", o_.max_length, " pieces and ", corpus_->dropped_empty, " with an empty side"));
+  if (!o_.valid_sets.empty())
+    validator_ = std::make_unique<Validator>(o_.valid_sets[0], o_.valid_sets[1], *src_vocab_, *trg_vocab_,
+                                             o_.valid_mini_batch, o_.valid_max_sentences);
+
+  ckpt_path_ = o_.model_path + ".ckpt";
+  if (fs::exists(ckpt_path_)) {
+    ModelFile f = load_model_file(ckpt_path_);
+    LoadedModel lm = model_from_file(f, ckpt_path_);
+    model_ = std::move(lm.model);
+    adam_ = std::make_unique<Adam>(model_->params(), o_.adam);
+    auto find = [&](const std::string& name) -> const Tensor& {
+      for (const auto& [n, t] : f.tensors)
+        if (n == name) return t;
+      throw InputError(cat(ckpt_path_, ": checkpoint has no tensor ", name));
+    };
+    adam_->m().copy_from(find("adam.m"));
+    adam_->v().copy_from(find("adam.v"));
+    state_ = get_state(f, ckpt_path_);
+    adam_->set_steps(std::stoll(f.config.at(kCkptPrefix + "adam-steps")));
+    rng_.set_state(f.blobs.at("train.rng"));
+    log_.line(cat("resuming from ", ckpt_path_, ": epoch ", state_.position.epoch, ", update ",
+                  state_.progress.updates, " (its model configuration is used; model options given now are ignored)"));
+  } else {
+    ModelConfig config = o_.model;
+    config.src_vocab_size = src_vocab_->size();
+    config.trg_vocab_size = trg_vocab_->size();
+    if (config.tied_embeddings_all && src_vocab_ != trg_vocab_ &&
+        src_vocab_->serialized() != trg_vocab_->serialized()) {
+      log_.line("source and target vocabularies differ: not tying source embeddings (--tied-embeddings-all off)");
+      config.tied_embeddings_all = false;
+    }
+    model_ = std::make_unique<Model>(config, o_.seed);
+    adam_ = std::make_unique<Adam>(model_->params(), o_.adam);
+  }
+  batcher_ = std::make_unique<Batcher>(*corpus_, o_.mini_batch_words, o_.maxi_batch, o_.seed);
+  batcher_->set_position(state_.position);
+
+  {
+    std::ostringstream os;
+    for (const auto& [k, v] : model_->config().to_map()) os << " " << k << "=" << v;
+    log_.line(cat("model:", os.str()));
+  }
+  log_.line(cat("parameters: ", model_->params().size(), " floats; ", Context::get().threads(), " threads; ",
+                batcher_->batches_in_epoch(), " batches an epoch"));
+
+  install_stop_handlers();
+  auto started = Clock::now();
+  const double minutes_before = state_.progress.minutes;
+  auto disp_started = Clock::now();
+  while (!reached(budget, state_.progress)) {
+    if (stop_requested()) {
+      log_.line(cat("signal ", stop_signal(), ": saving checkpoint and stopping; run the same command to resume"));
+      save_checkpoint();
+      return 0;
+    }
+    Progress before = state_.progress;
+    step();
+    state_.progress.minutes = minutes_before + std::chrono::duration<double>(Clock::now() - started).count() / 60.0;
+    const Progress& now = state_.progress;
+    if (!disp_freq.empty() && crossed(disp_freq[0], before, now)) {
+      display(std::chrono::duration<double>(Clock::now() - disp_started).count());
+      disp_started = Clock::now();
+    }
+    bool validated = false;
+    if (validator_ && !valid_freq.empty() && crossed(valid_freq[0], before, now)) {
+      validate();
+      validated = true;
+    }
+    if (!save_freq.empty() && crossed(save_freq[0], before, now)) save_checkpoint();
+    if (validated && o_.early_stopping > 0 && state_.stalls >= o_.early_stopping) {
+      log_.line(cat("early stopping: ", o_.valid_metrics[0], " did not improve for ", state_.stalls, " validations"));
+      break;
+    }
+  }
+  if (validator_ && state_.validations == 0) validate();
+  save_checkpoint();
+  log_.line(cat("training finished: ", state_.progress.updates, " updates, ", state_.progress.epochs, " epochs, ",
+                fixed(state_.progress.minutes, 2), " minutes; peak memory ", fixed(peak_rss_mib(), 0), " MiB"));
+  return 0;
+}
+
+bool Trainer::step() {
+  ParamStore& params = model_->params();
+  params.zero_grads();
+  std::vector<std::vector<int32_t>> batches;
+  int64_t words = 0;
+  for (int d = 0; d < o_.optimizer_delay; ++d) {
+    bool new_epoch = false;
+    batches.push_back(batcher_->next(&new_epoch));
+    for (int32_t i : batches.back()) words += static_cast<int64_t>(corpus_->trg[i].size()) + 1;
+    if (new_epoch) ++state_.progress.epochs;
+  }
+  double loss_sum = 0;
+  int64_t src_tokens = 0, sentences = 0;
+  for (const auto& idx : batches) {
+    std::vector<std::vector<int32_t>> s, t;
+    for (int32_t i : idx) {
+      s.push_back(corpus_->src[i]);
+      t.push_back(corpus_->trg[i]);
+      src_tokens += static_cast<int64_t>(corpus_->src[i].size());
+    }
+    sentences += static_cast<int64_t>(idx.size());
+    SourceBatch src = SourceBatch::from(s);
+    TargetBatch trg = TargetBatch::from(t);
+    Var losses = model_->token_losses(src, trg, o_.label_smoothing, true, rng_);
+    Var loss = scale(sum(losses), 1.0f / static_cast<float>(words));  // mean over the update's target tokens
+    loss_sum += static_cast<double>(loss->value[0]) * static_cast<double>(words);
+    Tape::current().backward(loss);
+  }
+  state_.progress.tokens += words;
+  state_.position = batcher_->position();
+  if (!std::isfinite(loss_sum) || !grads_finite(params)) {
+    ++divergent_;
+    log_.line(cat("update ", state_.progress.updates + 1, ": non-finite loss or gradient (loss ", loss_sum,
+                  "); update skipped (", divergent_, " in a row)"));
+    if (divergent_ >= o_.max_divergence)
+      throw Error(cat("training diverged: ", divergent_, " updates in a row had a non-finite loss or gradient; ",
+                      "the last good checkpoint is ", ckpt_path_, " (try a lower --learn-rate or --clip-norm)"));
+    return false;
+  }
+  divergent_ = 0;
+  last_norm_ = clip_grad_norm(params, o_.clip_norm);
+  last_lr_ = lr_at(state_.progress.updates + 1, o_.learn_rate, o_.lr_warmup, o_.lr_decay_inv_sqrt);
+  adam_->step(last_lr_);
+  ++state_.progress.updates;
+  disp_loss_ += loss_sum;
+  disp_tokens_ += words;
+  disp_src_tokens_ += src_tokens;
+  disp_sentences_ += sentences;
+  ++disp_updates_;
+  log_.progress(cat("ep ", state_.position.epoch, " up ", state_.progress.updates, " loss ",
+                    fixed(loss_sum / static_cast<double>(words), 3)));
+  return true;
+}
+
+void Trainer::display(double seconds) {
+  if (disp_updates_ == 0) return;
+  const double ce = disp_loss_ / static_cast<double>(disp_tokens_);
+  log_.line(cat("Ep. ", state_.position.epoch, " : Up. ", state_.progress.updates, " : Sen. ", disp_sentences_,
+                " : Tok. ", state_.progress.tokens, " : Cost ", fixed(ce, 4), " : PPL ", fixed(std::exp(ce), 2),
+                " : L.r. ", std::scientific, std::setprecision(3), last_lr_, " : gNorm ", fixed(last_norm_, 3),
+                " : ", fixed(static_cast<double>(disp_tokens_ + disp_src_tokens_) / seconds, 0),
+                " tok/s (src+trg) : ", fixed(state_.progress.minutes, 2), " min"));
+  disp_loss_ = 0;
+  disp_tokens_ = disp_src_tokens_ = disp_sentences_ = disp_updates_ = 0;
+}
+
+void Trainer::validate() {
+  auto started = Clock::now();
+  std::vector<std::string> metrics = o_.valid_metrics;
+  std::map<std::string, double> r = validator_->run(*model_, metrics);
+  ++state_.validations;
+  std::ostringstream os;
+  bool first_improved = false;
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    const std::string& m = metrics[i];
+    const double v = r.at(m);
+    auto it = state_.best.find(m);
+    const bool better = it == state_.best.end() ||
+                        (Validator::higher_is_better(m) ? v > it->second : v < it->second);
+    if (better) {
+      state_.best[m] = v;
+      save_model(o_.model_path + ".best-" + m, *model_, *src_vocab_, *trg_vocab_);
+      if (i == 0) first_improved = true;
+    }
+    os << " : " << m << " " << fixed(v, m == "bleu" ? 2 : 4) << (better ? " (new best)" : "");
+  }
+  state_.stalls = first_improved ? 0 : state_.stalls + 1;
+  log_.line(cat("Validation ", state_.validations, " at Ep. ", state_.position.epoch, " Up. ",
+                state_.progress.updates, os.str(), " : stalled ", state_.stalls, " times : ",
+                fixed(std::chrono::duration<double>(Clock::now() - started).count(), 1), "s"));
+}
+
+void Trainer::save_checkpoint() {
+  ModelFile f = model_to_file(*model_, *src_vocab_, *trg_vocab_);
+  save_model_file(o_.model_path, f);
+  f.tensors.emplace_back("adam.m", adam_->m());
+  f.tensors.emplace_back("adam.v", adam_->v());
+  put_state(f, state_, *adam_, rng_);
+  save_model_file(ckpt_path_, f);
+}
+
+}  // namespace
+
+int train(const TrainOptions& options) {
+  Trainer t(options);
+  return t.run();
+}
+
+}  // namespace nmt

@@ -1,0 +1,61 @@
+// `nmt train`: trains a model end to end on a parallel corpus.
+//
+// Files it writes, next to --model PATH:
+//   PATH                   the model (configuration, vocabularies, parameters), after each save
+//   PATH.ckpt              the whole training state: model, Adam moments, schedule, random
+//                          state, corpus position and validation history. Running the same
+//                          command again resumes from it, exactly.
+//   PATH.best-METRIC       the best model so far by each validation metric
+// Every file is written to a temporary file and renamed, so a crash never leaves a
+// broken one.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/optimizer.h"
+#include "model/config.h"
+
+namespace nmt {
+
+struct TrainOptions {
+  // Data
+  std::vector<std::string> train_sets;  // SRC TRG
+  std::vector<std::string> valid_sets;  // SRC TRG (optional)
+  std::vector<std::string> vocabs;      // SRC.spm TRG.spm (trained when missing)
+  int vocab_size = 8000;
+  std::string model_path;
+  int max_length = 100;  // pieces; longer training pairs are dropped (and counted)
+  // Model
+  ModelConfig model;
+  // Optimisation
+  int64_t mini_batch_words = 2000;
+  int maxi_batch = 100;
+  float label_smoothing = 0.1f;
+  float learn_rate = 3e-4f;
+  int64_t lr_warmup = 0;
+  bool lr_decay_inv_sqrt = false;
+  float clip_norm = 1.0f;
+  int optimizer_delay = 1;
+  AdamConfig adam;
+  uint64_t seed = 1;
+  // Schedule
+  std::string after = "10e";
+  std::string valid_freq = "1e";
+  std::string save_freq = "";  // default: with validation
+  std::string disp_freq = "100u";
+  std::vector<std::string> valid_metrics = {"perplexity", "bleu"};
+  int early_stopping = 10;
+  int valid_mini_batch = 64;
+  int64_t valid_max_sentences = 0;  // BLEU on the first N validation sentences (0: all)
+  int max_divergence = 10;          // consecutive non-finite updates before giving up
+  // Output
+  std::string log_file;
+  bool quiet_progress = false;
+};
+
+// Runs training; returns the process exit code. Throws on bad input.
+int train(const TrainOptions& options);
+
+}  // namespace nmt

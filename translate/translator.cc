@@ -1,0 +1,51 @@
+#include "translate/translator.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "core/error.h"
+
+namespace nmt {
+
+std::vector<Translation> translate_ids(Model& model, const std::vector<std::vector<int32_t>>& sources,
+                                       const TranslateOptions& options) {
+  if (options.mini_batch < 1) throw InputError(cat("--mini-batch must be >= 1, got ", options.mini_batch));
+  std::vector<Translation> out(sources.size());
+  std::vector<int32_t> order;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    if (sources[i].empty()) continue;  // empty line: empty translation
+    std::vector<int32_t> s = sources[i];
+    if (options.max_input_length > 0 && static_cast<int>(s.size()) > options.max_input_length) {
+      s.resize(options.max_input_length);
+      out[i].truncated = true;
+    }
+    s.push_back(3);  // </s>
+    out[i].source = std::move(s);
+    order.push_back(static_cast<int32_t>(i));
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int32_t a, int32_t b) { return out[a].source.size() < out[b].source.size(); });
+  for (size_t begin = 0; begin < order.size(); begin += options.mini_batch) {
+    const size_t end = std::min(order.size(), begin + options.mini_batch);
+    std::vector<std::vector<int32_t>> batch;
+    for (size_t i = begin; i < end; ++i) batch.push_back(out[order[i]].source);
+    auto results = search(model, SourceBatch::from(batch), options.search);
+    for (size_t i = begin; i < end; ++i) out[order[i]].hypotheses = std::move(results[i - begin]);
+  }
+  return out;
+}
+
+std::vector<std::string> translate_lines(Model& model, const Vocab& src_vocab, const Vocab& trg_vocab,
+                                         const std::vector<std::string>& lines, const TranslateOptions& options) {
+  std::vector<std::vector<int32_t>> sources;
+  sources.reserve(lines.size());
+  for (const std::string& l : lines) sources.push_back(src_vocab.encode(l));
+  std::vector<Translation> t = translate_ids(model, sources, options);
+  std::vector<std::string> out;
+  out.reserve(t.size());
+  for (const Translation& tr : t)
+    out.push_back(tr.hypotheses.empty() ? std::string() : trg_vocab.decode(tr.hypotheses[0].tokens));
+  return out;
+}
+
+}  // namespace nmt

@@ -1,0 +1,33 @@
+// Translating many sentences: sorts them by length into batches (so a batch wastes
+// little on padding), searches each batch, and returns the results in input order.
+// An empty input line gives an empty translation.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "model/model.h"
+#include "tokenization/vocab.h"
+#include "translate/search.h"
+
+namespace nmt {
+
+struct TranslateOptions {
+  SearchOptions search;
+  int mini_batch = 64;        // sentences per batch
+  int max_input_length = 0;   // pieces; longer inputs are cut to it (0: no limit)
+};
+
+struct Translation {
+  std::vector<Hypothesis> hypotheses;  // best first; empty for an empty input line
+  std::vector<int32_t> source;         // the source ids searched (with </s>)
+  bool truncated = false;
+};
+
+std::vector<Translation> translate_ids(Model& model, const std::vector<std::vector<int32_t>>& sources,
+                                       const TranslateOptions& options);
+// Convenience: text in, best translation's text out.
+std::vector<std::string> translate_lines(Model& model, const Vocab& src_vocab, const Vocab& trg_vocab,
+                                         const std::vector<std::string>& lines, const TranslateOptions& options);
+
+}  // namespace nmt
