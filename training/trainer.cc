@@ -10,6 +10,7 @@
 #include <memory>
 #include <sstream>
 
+#include "core/allocator.h"
 #include "core/context.h"
 #include "core/error.h"
 #include "core/graph.h"
@@ -316,7 +317,8 @@ void Trainer::display(double seconds) {
                 " : Tok. ", state_.progress.tokens, " : Cost ", fixed(ce, 4), " : PPL ", fixed(std::exp(ce), 2),
                 " : L.r. ", std::scientific, std::setprecision(3), last_lr_, " : gNorm ", fixed(last_norm_, 3),
                 " : ", fixed(static_cast<double>(disp_tokens_ + disp_src_tokens_) / seconds, 0),
-                " tok/s (src+trg) : ", fixed(state_.progress.minutes, 2), " min"));
+                " tok/s (src+trg) : ", fixed(state_.progress.minutes, 2), " min : mem ",
+                fixed(pool_bytes_held() / 1048576.0, 0), " MiB held, peak RSS ", fixed(peak_rss_mib(), 0), " MiB"));
   disp_loss_ = 0;
   disp_tokens_ = disp_src_tokens_ = disp_sentences_ = disp_updates_ = 0;
 }
