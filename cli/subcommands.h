@@ -20,9 +20,12 @@ struct Subcommand {
 const std::vector<Subcommand>& subcommands();
 
 int train_command(const Args& args);
+int bench_command(const Args& args);
 
 int vocab_command(const Args& args);
 int eval_command(const Args& args);
+int translate_command(const Args& args);
+int score_command(const Args& args);
 
 
 }  // namespace nmt::cli

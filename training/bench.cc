@@ -1,0 +1,96 @@
+#include "training/bench.h"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "core/context.h"
+#include "core/error.h"
+#include "core/graph.h"
+#include "core/ops/elementwise.h"
+#include "core/ops/reduce.h"
+#include "core/optimizer.h"
+#include "model/model.h"
+#include "training/batcher.h"
+#include "training/corpus.h"
+
+namespace nmt {
+namespace {
+
+double peak_rss_mib() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024.0;
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown CPU";
+}
+
+}  // namespace
+
+int bench_train(const BenchTrainOptions& o) {
+  const TrainOptions& t = o.train;
+  if (t.train_sets.size() != 2 || t.vocabs.size() != 2)
+    throw UsageError("bench train needs --train-sets SRC TRG and --vocabs SRC.spm TRG.spm");
+  Vocab src_vocab = Vocab::load(t.vocabs[0]);
+  Vocab trg_vocab = Vocab::load(t.vocabs[1]);
+  ParallelCorpus corpus = load_parallel_corpus(t.train_sets[0], t.train_sets[1], src_vocab, trg_vocab,
+                                               t.max_length, true);
+  ModelConfig config = t.model;
+  config.src_vocab_size = src_vocab.size();
+  config.trg_vocab_size = trg_vocab.size();
+  if (t.vocabs[0] != t.vocabs[1]) config.tied_embeddings_all = false;
+  Model model(config, t.seed);
+  Adam adam(model.params(), t.adam);
+  Rng rng(t.seed);
+  Batcher batcher(corpus, t.mini_batch_words, t.maxi_batch, t.seed);
+  std::vector<std::vector<int32_t>> batches;
+  for (int i = 0; i < o.warmup + o.steps; ++i) batches.push_back(batcher.next());
+
+  auto update = [&](const std::vector<int32_t>& idx, int64_t& tokens) {
+    model.params().zero_grads();
+    std::vector<std::vector<int32_t>> s, tr;
+    for (int32_t i : idx) {
+      s.push_back(corpus.src[i]);
+      tr.push_back(corpus.trg[i]);
+      tokens += static_cast<int64_t>(corpus.src[i].size() + corpus.trg[i].size() + 1);
+    }
+    TargetBatch trg = TargetBatch::from(tr);
+    Var losses = model.token_losses(SourceBatch::from(s), trg, t.label_smoothing, true, rng);
+    Tape::current().backward(scale(sum(losses), 1.0f / static_cast<float>(trg.tokens)));
+    clip_grad_norm(model.params(), t.clip_norm);
+    adam.step(t.learn_rate);
+  };
+  using Clock = std::chrono::steady_clock;
+  double seconds[2] = {0, 0};
+  int64_t tokens[2] = {0, 0};
+  for (int pass = 0; pass < 2; ++pass) {
+    int64_t unused = 0;
+    if (pass == 0)
+      for (int i = 0; i < o.warmup; ++i) update(batches[i], unused);
+    auto start = Clock::now();
+    for (int i = o.warmup; i < o.warmup + o.steps; ++i) update(batches[i], tokens[pass]);
+    seconds[pass] = std::chrono::duration<double>(Clock::now() - start).count();
+    std::cerr << "pass " << pass + 1 << ": " << o.steps << " updates, " << tokens[pass] << " src+trg tokens in "
+              << seconds[pass] << " s\n";
+  }
+  std::printf("machine: %s, %d threads, oneDNN %d.%d.%d\n", cpu_model().c_str(), Context::get().threads(),
+              dnnl_version()->major, dnnl_version()->minor, dnnl_version()->patch);
+  std::printf("model: %s, %lld parameters, mini-batch-words %lld\n", config.type.c_str(),
+              static_cast<long long>(model.params().num_params()), static_cast<long long>(t.mini_batch_words));
+  std::printf("bench train %s: first pass %.0f tok/s (includes building primitives), steady %.0f src+trg tok/s, "
+              "peak RSS %.0f MiB, %d threads\n",
+              config.type.c_str(), tokens[0] / seconds[0], tokens[1] / seconds[1], peak_rss_mib(),
+              Context::get().threads());
+  return 0;
+}
+
+}  // namespace nmt
