@@ -42,6 +42,11 @@ class Decoder {
   virtual ~Decoder() = default;
   // Teacher forcing: logits [N * T, V], rows in batch-major order (n * T + t).
   virtual Var forward(const EncoderOutput& enc, const TargetBatch& trg, bool training, Rng& rng) = 0;
+  // Label-smoothed cross-entropy of every target position, [N * T] batch-major, 0 at
+  // padding. The default computes forward()'s logits, then the loss; decoders may fuse
+  // the output layer with the loss to hold fewer [N * T, V] buffers.
+  virtual Var token_losses(const EncoderOutput& enc, const TargetBatch& trg, float label_smoothing, bool training,
+                           Rng& rng);
   // Starts decoding: one state row per source sentence of `enc`.
   virtual std::unique_ptr<DecoderState> start(const EncoderOutput& enc) = 0;
   // One step: feeds the previous token of each row, returns logits [rows, V].

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/ops/linear.h"
+#include "core/ops/linear_cross_entropy.h"
 
 namespace nmt {
 
@@ -15,5 +16,9 @@ OutputLayer::OutputLayer(ParamStore& params, const std::string& prefix, int64_t 
 }
 
 Var OutputLayer::logits(const Var& hidden) const { return linear(hidden, weight_, bias_); }
+
+Var OutputLayer::losses(const Var& hidden, const std::vector<int32_t>& targets, float label_smoothing) const {
+  return linear_cross_entropy(hidden, weight_, bias_, targets, label_smoothing, 0);
+}
 
 }  // namespace nmt

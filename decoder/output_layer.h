@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/params.h"
 
@@ -14,6 +15,9 @@ class OutputLayer {
   OutputLayer(ParamStore& params, const std::string& prefix, int64_t vocab, int64_t dim, Var tied_weight,
               bool bias = true);
   Var logits(const Var& hidden) const;  // [..., dim] -> [..., V]
+  // Label-smoothed cross-entropy of each row of hidden [M, dim] against targets (pad 0
+  // ignored), fused with the projection: [M].
+  Var losses(const Var& hidden, const std::vector<int32_t>& targets, float label_smoothing) const;
 
  private:
   Var weight_, bias_;

@@ -118,7 +118,7 @@ Var RnnDecoder::pre_output(const Var& rnn_out, const Var& keys, const EncoderOut
   return tanh(linear(concat({rnn_out, ctx}, 2), out_w_, out_b_));
 }
 
-Var RnnDecoder::forward(const EncoderOutput& enc, const TargetBatch& trg, bool training, Rng& rng) {
+Var RnnDecoder::hidden(const EncoderOutput& enc, const TargetBatch& trg, bool training, Rng& rng) {
   std::vector<Var> h0, c0;
   initial_states(enc, h0, c0);
   Var y = embedding(embeddings_, trg.time_major_input(), {trg.length, trg.batch});  // [T, N, E]
@@ -134,8 +134,18 @@ Var RnnDecoder::forward(const EncoderOutput& enc, const TargetBatch& trg, bool t
   Var keys = attention_ ? attention_->project_keys(enc.states) : Var();
   Var pre = pre_output(rnn_out, keys, enc, training, rng, nullptr);
   if (attention_) pre = dropout(pre, config_.dropout, training, rng);
-  Var logits = output_.logits(pre);  // [N, T, V]
+  return pre;
+}
+
+Var RnnDecoder::forward(const EncoderOutput& enc, const TargetBatch& trg, bool training, Rng& rng) {
+  Var logits = output_.logits(hidden(enc, trg, training, rng));  // [N, T, V]
   return reshape(logits, {trg.batch * trg.length, config_.vocab});
+}
+
+Var RnnDecoder::token_losses(const EncoderOutput& enc, const TargetBatch& trg, float label_smoothing, bool training,
+                             Rng& rng) {
+  Var h = hidden(enc, trg, training, rng);
+  return output_.losses(reshape(h, {trg.batch * trg.length, config_.dim_emb}), trg.output, label_smoothing);
 }
 
 std::unique_ptr<DecoderState> RnnDecoder::start(const EncoderOutput& enc) {

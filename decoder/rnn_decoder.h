@@ -51,6 +51,8 @@ class RnnDecoder : public Decoder {
              const EncoderShape& encoder, Var embeddings, Var output_weight);
 
   Var forward(const EncoderOutput& enc, const TargetBatch& trg, bool training, Rng& rng) override;
+  Var token_losses(const EncoderOutput& enc, const TargetBatch& trg, float label_smoothing, bool training,
+                   Rng& rng) override;
   std::unique_ptr<DecoderState> start(const EncoderOutput& enc) override;
   Var step(DecoderState& state, const std::vector<int32_t>& previous) override;
   bool has_attention() const override { return config_.attention; }
@@ -63,6 +65,8 @@ class RnnDecoder : public Decoder {
   };
   // Initial h and c ([1, N, H], c null when not LSTM or when zero) of every layer.
   void initial_states(const EncoderOutput& enc, std::vector<Var>& h, std::vector<Var>& c) const;
+  // Teacher-forced pass up to the output layer: [N, T, dim_emb] (dropout applied).
+  Var hidden(const EncoderOutput& enc, const TargetBatch& trg, bool training, Rng& rng);
   // Decoder RNN outputs [N, T, H] -> pre-output [N, T, dim_emb].
   Var pre_output(const Var& rnn_out, const Var& keys, const EncoderOutput& enc, bool training, Rng& rng,
                  Var* weights) const;

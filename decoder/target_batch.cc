@@ -2,6 +2,8 @@
 
 #include "decoder/decoder.h"
 
+#include "core/ops/cross_entropy.h"
+
 namespace nmt {
 namespace {
 constexpr int32_t kBos = 2, kEos = 3;
@@ -27,6 +29,11 @@ TargetBatch TargetBatch::from(const std::vector<std::vector<int32_t>>& sentences
     b.tokens += static_cast<int64_t>(s.size()) + 1;
   }
   return b;
+}
+
+Var Decoder::token_losses(const EncoderOutput& enc, const TargetBatch& trg, float label_smoothing, bool training,
+                          Rng& rng) {
+  return cross_entropy(forward(enc, trg, training, rng), trg.output, label_smoothing, 0);
 }
 
 std::vector<int32_t> TargetBatch::time_major_input() const {

@@ -5,7 +5,9 @@
 #include "core/error.h"
 #include "core/ops/cross_entropy.h"
 #include "decoder/rnn_decoder.h"
+#include "decoder/transformer_decoder.h"
 #include "encoder/rnn_encoder.h"
+#include "encoder/transformer_encoder.h"
 
 namespace nmt {
 namespace {
@@ -15,6 +17,20 @@ CellType parse_cell(const std::string& s) {
   if (s == "gru") return CellType::GRU;
   if (s == "rnn") return CellType::Tanh;
   throw InputError(cat("unknown --cell '", s, "' (expected lstm, gru or rnn)"));
+}
+
+TransformerConfig transformer_config(const ModelConfig& c, int layers) {
+  TransformerConfig t;
+  t.layers = layers;
+  t.dim = c.dim_emb;
+  t.heads = c.transformer_heads;
+  t.dim_ffn = c.transformer_dim_ffn;
+  t.norm = parse_norm_placement(c.transformer_norm);
+  t.dropout = c.transformer_dropout;
+  t.dropout_attention = c.transformer_dropout_attention;
+  t.positions = parse_position_kind(c.transformer_positions);
+  t.max_positions = c.max_positions;
+  return t;
 }
 
 }  // namespace
@@ -43,8 +59,12 @@ Model::Model(const ModelConfig& config, uint64_t seed) : config_(config) {
     auto enc = std::make_unique<RnnEncoder>(params_, "encoder", ec, src_embeddings_);
     enc_shape = EncoderShape{enc->output_dim(), ec.layers, enc->output_dim()};
     encoder_ = std::move(enc);
+  } else if (config_.enc_type == "transformer") {
+    encoder_ = std::make_unique<TransformerEncoder>(params_, "encoder", transformer_config(config_, config_.enc_depth),
+                                                    src_embeddings_);
+    enc_shape = EncoderShape{encoder_->output_dim(), 0, 0};  // no final states: RNN decoders bridge from the mean
   } else {
-    throw InputError(cat("--enc-type ", config_.enc_type, " is not available yet"));
+    throw InputError(cat("--enc-type ", config_.enc_type, " is not available"));
   }
 
   if (config_.dec_type == "bottleneck" || config_.dec_type == "attention") {
@@ -59,8 +79,12 @@ Model::Model(const ModelConfig& config, uint64_t seed) : config_(config) {
     dc.dim_att = config_.dim_att;
     dc.vocab = config_.trg_vocab_size;
     decoder_ = std::make_unique<RnnDecoder>(params_, "decoder", dc, enc_shape, trg_embeddings_, output_weight);
+  } else if (config_.dec_type == "transformer") {
+    decoder_ = std::make_unique<TransformerDecoder>(params_, "decoder", transformer_config(config_, config_.dec_depth),
+                                                    config_.trg_vocab_size, enc_shape.dim, trg_embeddings_,
+                                                    output_weight);
   } else {
-    throw InputError(cat("--dec-type ", config_.dec_type, " is not available yet"));
+    throw InputError(cat("--dec-type ", config_.dec_type, " is not available"));
   }
 
   params_.allocate(seed);
@@ -72,8 +96,7 @@ Model::Model(const ModelConfig& config, uint64_t seed) : config_(config) {
 Var Model::token_losses(const SourceBatch& src, const TargetBatch& trg, float label_smoothing, bool training,
                         Rng& rng) {
   EncoderOutput enc = encoder_->encode(src, training, rng);
-  Var logits = decoder_->forward(enc, trg, training, rng);
-  return cross_entropy(logits, trg.output, label_smoothing, 0);
+  return decoder_->token_losses(enc, trg, label_smoothing, training, rng);
 }
 
 ModelFile model_to_file(Model& model, const Vocab& src_vocab, const Vocab& trg_vocab) {

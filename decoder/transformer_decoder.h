@@ -1,0 +1,75 @@
+// The Transformer decoder (Vaswani et al. 2017; torch.nn.TransformerDecoder as the
+// PyTorch peer builds it): scaled target embeddings plus positions, a stack of layers
+//   pre-norm:  x = x + Dropout(SelfMHA_causal(LN1(x)))
+//              x = x + Dropout(CrossMHA(LN2(x), enc))       (source padding masked)
+//              x = x + Dropout(FFN(LN3(x)))
+//              and a final LayerNorm
+//   post-norm: x = LN1(x + Dropout(SelfMHA_causal(x))), ... (no final norm)
+// and the output projection (tied to the embeddings by default, no bias).
+//
+// Training runs every position at once with a causal mask. Target padding needs no key
+// mask: padding is at the right, so the causal mask already hides it from every real
+// position, and the loss ignores the padded ones (id 0). Decoding is incremental: the
+// state keeps per layer the self-attention keys/values of all previous steps (step t
+// costs O(t)) and the cross-attention keys/values of the source, computed once in
+// start(); a step's positions are the step index, which the state counts.
+//
+// The encoder states must be dim wide (an RNN encoder needs --dim-rnn == --dim-emb).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/params.h"
+#include "decoder/decoder.h"
+#include "decoder/output_layer.h"
+#include "encoder/multi_head_attention.h"
+#include "encoder/transformer_blocks.h"
+
+namespace nmt {
+
+class TransformerDecoderLayer {
+ public:
+  TransformerDecoderLayer(const ParamMaker& param, const std::string& prefix, const TransformerConfig& config);
+
+  // Cross-attention keys/values of the encoder states [N, S, d] (once per batch).
+  KeysValues memory(const Var& enc_states) const;
+  // x [N, T, d] -> [N, T, d], all positions at once (causal). *attention (if asked)
+  // gets the cross-attention weights [N, H, T, S].
+  Var operator()(const Var& x, const KeysValues& memory, const Tensor& src_mask, bool training, Rng& rng,
+                 Var* attention = nullptr) const;
+  // One position x [R, 1, d] after the cached ones; appends to `cache`.
+  Var step(const Var& x, KeysValues& cache, const KeysValues& memory, const Tensor& src_mask,
+           Var* attention = nullptr) const;
+
+ private:
+  TransformerConfig config_;
+  MultiHeadAttention self_attention_, cross_attention_;
+  FeedForward ffn_;
+  LayerNormParams norm1_, norm2_, norm3_;
+};
+
+class TransformerDecoder : public Decoder {
+ public:
+  // encoder_dim: width of the encoder states; InputError unless it equals config.dim.
+  // output_weight: [vocab, dim] to tie (the target embeddings), or null for an own one.
+  TransformerDecoder(ParamStore& params, const std::string& prefix, const TransformerConfig& config, int64_t vocab,
+                     int64_t encoder_dim, Var embeddings, Var output_weight);
+
+  Var forward(const EncoderOutput& enc, const TargetBatch& trg, bool training, Rng& rng) override;
+  std::unique_ptr<DecoderState> start(const EncoderOutput& enc) override;
+  Var step(DecoderState& state, const std::vector<int32_t>& previous) override;
+  bool has_attention() const override { return true; }
+  const TransformerConfig& config() const { return config_; }
+
+ private:
+  TransformerConfig config_;
+  int64_t vocab_;
+  TransformerEmbedding embed_;
+  std::vector<TransformerDecoderLayer> layers_;
+  LayerNormParams final_norm_;  // pre-norm only
+  OutputLayer output_;
+};
+
+}  // namespace nmt
