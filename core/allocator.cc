@@ -31,6 +31,10 @@ struct Pool {
   std::unordered_map<void*, size_t> block_size;     // every block we handed out
   size_t held = 0;    // bytes of all blocks, in use or cached
   size_t cached = 0;  // bytes of cached blocks
+  size_t peak_in_use = 0;
+  void note_use() {
+    if (held - cached > peak_in_use) peak_in_use = held - cached;
+  }
 
   // Frees cached blocks, largest first, until at most `keep` bytes stay cached.
   void trim(size_t keep) {
@@ -66,6 +70,7 @@ void* pool_alloc(size_t bytes) {
     void* p = it->second.back();
     it->second.pop_back();
     pl.cached -= it->first;
+    pl.note_use();
     return p;
   }
   if (pl.cached + cls > kMaxCachedBytes) pl.trim(kMaxCachedBytes / 2);
@@ -73,6 +78,7 @@ void* pool_alloc(size_t bytes) {
   if (!p) throw std::bad_alloc();
   pl.block_size[p] = cls;
   pl.held += cls;
+  pl.note_use();
   return p;
 }
 
@@ -89,6 +95,12 @@ void pool_release() {
   Pool& pl = pool();
   std::lock_guard<std::mutex> lock(pl.mu);
   pl.trim(0);
+}
+
+size_t pool_peak_bytes_in_use() {
+  Pool& pl = pool();
+  std::lock_guard<std::mutex> lock(pl.mu);
+  return pl.peak_in_use;
 }
 
 size_t pool_bytes_held() {

@@ -15,5 +15,7 @@ void pool_free(void* p, size_t bytes);
 void pool_release();
 // Bytes currently held by the pool, in use or cached.
 size_t pool_bytes_held();
+// The most bytes of tensor blocks in use at once so far.
+size_t pool_peak_bytes_in_use();
 
 }  // namespace nmt

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "core/allocator.h"
 #include "core/context.h"
 #include "core/error.h"
 #include "core/graph.h"
@@ -87,8 +88,9 @@ int bench_train(const BenchTrainOptions& o) {
   std::printf("model: %s, %lld parameters, mini-batch-words %lld\n", config.type.c_str(),
               static_cast<long long>(model.params().num_params()), static_cast<long long>(t.mini_batch_words));
   std::printf("bench train %s: first pass %.0f tok/s (includes building primitives), steady %.0f src+trg tok/s, "
-              "peak RSS %.0f MiB, %d threads\n",
+              "peak RSS %.0f MiB (tensors %.0f MiB), %d threads\n",
               config.type.c_str(), tokens[0] / seconds[0], tokens[1] / seconds[1], peak_rss_mib(),
+              pool_peak_bytes_in_use() / 1048576.0,
               Context::get().threads());
   return 0;
 }
