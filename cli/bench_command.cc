@@ -6,6 +6,7 @@
 #include "core/context.h"
 #include "core/error.h"
 #include "training/bench.h"
+#include "translate/bench.h"
 
 namespace nmt::cli {
 namespace {
@@ -57,6 +58,7 @@ int bench_command(const Args& args) {
   }
   const Args rest(args.begin() + 1, args.end());
   if (args[0] == "train") return bench_train_command(rest);
+  if (args[0] == "translate") return bench_translate(rest);
   throw UsageError(cat("nmt bench: unknown benchmark '", args[0], "' (expected train or translate)"));
 }
 

@@ -4,58 +4,106 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <queue>
 
 #include "core/error.h"
 #include "core/graph.h"
 #include "core/ops/softmax.h"
+#include "tokenization/vocab.h"
 
 namespace nmt {
 namespace {
 
-constexpr int32_t kUnk = 1, kBos = 2, kEos = 3;
+constexpr int32_t kPad = Vocab::kPad, kUnk = Vocab::kUnk, kBos = Vocab::kBos, kEos = Vocab::kEos;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-int max_output_length(const SearchOptions& o, int source_length) {
-  return std::max(1, static_cast<int>(o.max_length_factor * source_length) + o.max_length_offset);
+void check_options(Model& model, const SearchOptions& o) {
+  if (o.beam_size < 1) throw InputError(cat("--beam-size must be >= 1, got ", o.beam_size));
+  if (o.n_best < 1) throw InputError(cat("--n-best-size must be >= 1, got ", o.n_best));
+  if (!(o.normalize >= 0)) throw InputError(cat("--normalize must be >= 0, got ", o.normalize));
+  if (!(o.max_length_factor >= 0))
+    throw InputError(cat("--max-length-factor must be >= 0, got ", o.max_length_factor));
+  if (o.max_length_offset < 0) throw InputError(cat("--max-length-offset must be >= 0, got ", o.max_length_offset));
+  if (o.keep_alignment && !model.decoder().has_attention())
+    throw InputError(cat("alignments need attention, and this model's decoder (dec-type ", model.config().dec_type,
+                         ") has none"));
 }
 
-float length_penalty(const SearchOptions& o, size_t length) {
-  return o.normalize > 0 ? std::pow(static_cast<float>(length), o.normalize) : 1.0f;
+float length_penalty(const SearchOptions& o, size_t tokens_with_eos) {
+  return o.normalize > 0 ? std::pow(static_cast<float>(tokens_with_eos), o.normalize) : 1.0f;
 }
 
-// log-probabilities [rows, V] of one decoder step
-Tensor step_log_probs(Model& model, DecoderState& state, const std::vector<int32_t>& previous, bool allow_unk) {
+// One decoder step: log-probabilities [rows, V]. Tokens that may not be generated are
+// -inf (not renormalised, so the other entries stay the model's log-probabilities);
+// rows with force_eos may only end.
+Tensor step_log_probs(Model& model, DecoderState& state, const std::vector<int32_t>& previous,
+                      const std::vector<char>& force_eos, bool allow_unk) {
   Var logits = model.decoder().step(state, previous);
   Tensor lp = log_softmax(logits)->value;
-  if (!allow_unk) {
-    const int64_t V = lp.dim(1);
-    for (int64_t r = 0; r < lp.dim(0); ++r) lp[r * V + kUnk] = kNegInf;
+  const int64_t rows = lp.dim(0), V = lp.dim(1);
+  if (rows != static_cast<int64_t>(previous.size()) || V <= kEos)
+    throw Error(cat("decoder step gave logits ", shape_str(lp.shape()), " for ", previous.size(), " rows"));
+  for (int64_t r = 0; r < rows; ++r) {
+    float* p = lp.data() + r * V;
+    if (force_eos[r]) {
+      const float eos = p[kEos];
+      std::fill(p, p + V, kNegInf);
+      p[kEos] = eos;
+      continue;
+    }
+    p[kPad] = kNegInf;
+    p[kBos] = kNegInf;
+    if (!allow_unk) p[kUnk] = kNegInf;
   }
   return lp;
 }
 
-void append_alignment(const DecoderState& state, int64_t row, const SourceBatch& src, int64_t sentence,
-                      std::vector<std::vector<float>>& alignment) {
+// The attention weights of the last step, checked to have one row per state row.
+Tensor step_attention(const DecoderState& state, size_t rows) {
   Tensor a = state.last_attention();
-  if (a.empty()) return;
-  const int64_t S = a.dim(1);
-  const float* p = a.data() + row * S;
-  alignment.emplace_back(p, p + src.lengths[sentence]);
+  if (a.empty() || a.rank() != 2 || a.dim(0) != static_cast<int64_t>(rows))
+    throw Error(cat("the decoder has attention but gave weights ", a.empty() ? "none" : shape_str(a.shape()),
+                    " for ", rows, " rows"));
+  return a;
+}
+
+std::vector<float> attention_row(const Tensor& a, int64_t row, int length) {
+  const float* p = a.data() + row * a.dim(1);
+  return std::vector<float>(p, p + length);
+}
+
+// True when `rows` is 0, 1, ..., rows_before - 1 (select would change nothing).
+bool keeps_all(const std::vector<int32_t>& rows, size_t rows_before) {
+  if (rows.size() != rows_before) return false;
+  for (size_t i = 0; i < rows.size(); ++i)
+    if (rows[i] != static_cast<int32_t>(i)) return false;
+  return true;
 }
 
 }  // namespace
 
+int max_output_length(const SearchOptions& o, int source_length) {
+  const int pieces = std::max(0, source_length - 1);
+  return std::max(1, static_cast<int>(o.max_length_factor * static_cast<float>(pieces)) + o.max_length_offset);
+}
+
 std::vector<Hypothesis> greedy_search(Model& model, const SourceBatch& src, const SearchOptions& options) {
+  check_options(model, options);
+  std::vector<Hypothesis> out(src.batch);
+  if (src.batch == 0) return out;
   NoGradScope no_grad;
   Rng unused(0);
   EncoderOutput enc = model.encoder().encode(src, false, unused);
   std::unique_ptr<DecoderState> state = model.decoder().start(enc);
-  std::vector<Hypothesis> out(src.batch);
-  std::vector<int32_t> active(src.batch);  // sentence of each row
+  std::vector<int32_t> active(src.batch);  // the sentence of each state row
   std::iota(active.begin(), active.end(), 0);
   std::vector<int32_t> previous(src.batch, kBos);
-  for (int step = 0; !active.empty(); ++step) {
-    Tensor lp = step_log_probs(model, *state, previous, options.allow_unk);
+  while (!active.empty()) {
+    std::vector<char> force(active.size());
+    for (size_t r = 0; r < active.size(); ++r)
+      force[r] = static_cast<int>(out[active[r]].tokens.size()) >= max_output_length(options, src.lengths[active[r]]);
+    const Tensor lp = step_log_probs(model, *state, previous, force, options.allow_unk);
+    const Tensor att = options.keep_alignment ? step_attention(*state, active.size()) : Tensor();
     const int64_t V = lp.dim(1);
     std::vector<int32_t> keep_rows, next_active, next_previous;
     for (size_t r = 0; r < active.size(); ++r) {
@@ -63,10 +111,8 @@ std::vector<Hypothesis> greedy_search(Model& model, const SourceBatch& src, cons
       const int32_t best = static_cast<int32_t>(std::max_element(row, row + V) - row);
       Hypothesis& h = out[active[r]];
       h.score += row[best];
-      if (options.keep_alignment) append_alignment(*state, r, src, active[r], h.alignment);
-      const bool at_limit = static_cast<int>(h.tokens.size()) + 1 >= max_output_length(options, src.lengths[active[r]]);
-      if (best == kEos || at_limit) {
-        if (best != kEos) h.tokens.push_back(best);
+      if (options.keep_alignment) h.alignment.push_back(attention_row(att, r, src.lengths[active[r]]));
+      if (best == kEos) {
         h.normalized_score = h.score / length_penalty(options, h.tokens.size() + 1);
         continue;
       }
@@ -75,109 +121,148 @@ std::vector<Hypothesis> greedy_search(Model& model, const SourceBatch& src, cons
       next_active.push_back(active[r]);
       next_previous.push_back(best);
     }
-    if (keep_rows.size() != active.size() && !keep_rows.empty()) state->select(keep_rows);
+    if (!keep_rows.empty() && !keeps_all(keep_rows, active.size())) state->select(keep_rows);
     active = std::move(next_active);
     previous = std::move(next_previous);
   }
   return out;
 }
 
-std::vector<std::vector<Hypothesis>> search(Model& model, const SourceBatch& src, const SearchOptions& options) {
-  if (options.beam_size < 1) throw InputError(cat("--beam-size must be >= 1, got ", options.beam_size));
-  const int K = options.beam_size;
-  const int n_best = std::max(1, std::min(options.n_best, K));
-  if (K == 1) {
-    std::vector<std::vector<Hypothesis>> out;
-    for (Hypothesis& h : greedy_search(model, src, options)) out.push_back({std::move(h)});
-    return out;
-  }
+std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch& src,
+                                                 const SearchOptions& options) {
+  check_options(model, options);
+  const size_t K = static_cast<size_t>(options.beam_size);
+  std::vector<std::vector<Hypothesis>> out(src.batch);
+  if (src.batch == 0) return out;
   NoGradScope no_grad;
   Rng unused(0);
   EncoderOutput enc = model.encoder().encode(src, false, unused);
   std::unique_ptr<DecoderState> state = model.decoder().start(enc);
 
-  struct Beam {
-    std::vector<Hypothesis> alive;     // up to K, one state row each
-    std::vector<Hypothesis> finished;
-    bool done = false;
+  // Each sentence's hypotheses form a tree of nodes (token + parent); an alive
+  // hypothesis is a leaf, with one state row.
+  struct Node {
+    int32_t parent;  // -1: the empty prefix
+    int32_t token;
+    std::vector<float> alignment;  // attention of the step that produced token
   };
+  struct Alive {
+    int32_t node;  // -1: the empty prefix
+    float score;
+    int length;    // tokens so far
+  };
+  struct Beam {
+    std::vector<Node> nodes;
+    std::vector<Alive> alive;
+    std::vector<Hypothesis> finished;
+  };
+  struct Cand {
+    float score;
+    int32_t hyp, token;
+  };
+  // Ranking of candidates: higher score first, then lower row, then lower token id.
+  auto better = [](const Cand& a, const Cand& b) {
+    if (a.score != b.score) return a.score > b.score;
+    if (a.hyp != b.hyp) return a.hyp < b.hyp;
+    return a.token < b.token;
+  };
+  auto finish = [&](const Beam& beam, int32_t node, float score, std::vector<float> eos_alignment) {
+    Hypothesis h;
+    h.score = score;
+    for (int32_t i = node; i >= 0; i = beam.nodes[i].parent) {
+      h.tokens.push_back(beam.nodes[i].token);
+      if (options.keep_alignment) h.alignment.push_back(beam.nodes[i].alignment);
+    }
+    std::reverse(h.tokens.begin(), h.tokens.end());
+    std::reverse(h.alignment.begin(), h.alignment.end());
+    if (options.keep_alignment) h.alignment.push_back(std::move(eos_alignment));
+    h.normalized_score = h.score / length_penalty(options, h.tokens.size() + 1);
+    return h;
+  };
+
   std::vector<Beam> beams(src.batch);
-  // Row layout: for each active sentence, its alive hypotheses in order.
-  std::vector<int32_t> rows;
-  for (int64_t n = 0; n < src.batch; ++n) {
-    beams[n].alive.push_back(Hypothesis{});
-    rows.push_back(static_cast<int32_t>(n));
-  }
-  std::vector<int32_t> active(src.batch);
+  for (Beam& b : beams) b.alive.push_back(Alive{-1, 0.0f, 0});
+  std::vector<int32_t> active(src.batch);  // sentences with alive hypotheses, in row order
   std::iota(active.begin(), active.end(), 0);
   std::vector<int32_t> previous(src.batch, kBos);
 
   while (!active.empty()) {
-    Tensor lp = step_log_probs(model, *state, previous, options.allow_unk);
+    std::vector<char> force;
+    for (int32_t n : active) {
+      const int limit = max_output_length(options, src.lengths[n]);
+      for (const Alive& a : beams[n].alive) force.push_back(a.length >= limit);
+    }
+    const Tensor lp = step_log_probs(model, *state, previous, force, options.allow_unk);
+    const Tensor att = options.keep_alignment ? step_attention(*state, previous.size()) : Tensor();
     const int64_t V = lp.dim(1);
     std::vector<int32_t> next_rows, next_active, next_previous;
-    int64_t row = 0;
+    int64_t first_row = 0;
     for (int32_t n : active) {
       Beam& beam = beams[n];
-      const int64_t first_row = row;
-      const size_t alive = beam.alive.size();
-      // The best 2K expansions of the alive hypotheses.
-      struct Cand { float score; int32_t hyp; int32_t token; };
-      std::vector<Cand> cands;
-      cands.reserve(alive * V);
-      for (size_t k = 0; k < alive; ++k) {
-        const float* p = lp.data() + (first_row + k) * V;
-        for (int64_t v = 0; v < V; ++v)
-          if (p[v] != kNegInf) cands.push_back({beam.alive[k].score + p[v], static_cast<int32_t>(k), static_cast<int32_t>(v)});
+      const size_t capacity = K - beam.finished.size();
+      // The best `capacity` expansions of the alive hypotheses (heap top = the worst kept).
+      std::priority_queue<Cand, std::vector<Cand>, decltype(better)> heap(better);
+      for (size_t k = 0; k < beam.alive.size(); ++k) {
+        const float* p = lp.data() + (first_row + static_cast<int64_t>(k)) * V;
+        const float base = beam.alive[k].score;
+        for (int64_t v = 0; v < V; ++v) {
+          if (p[v] == kNegInf) continue;
+          const Cand c{base + p[v], static_cast<int32_t>(k), static_cast<int32_t>(v)};
+          if (heap.size() < capacity) {
+            heap.push(c);
+          } else if (better(c, heap.top())) {
+            heap.pop();
+            heap.push(c);
+          }
+        }
       }
-      row += alive;
-      const size_t top = std::min(cands.size(), static_cast<size_t>(2 * K));
-      std::partial_sort(cands.begin(), cands.begin() + top, cands.end(),
-                        [](const Cand& a, const Cand& b) { return a.score > b.score; });
-      const int limit = max_output_length(options, src.lengths[n]);
-      std::vector<Hypothesis> next_alive;
-      for (size_t i = 0; i < top && static_cast<int>(next_alive.size()) < K; ++i) {
-        const Cand& c = cands[i];
-        Hypothesis h = beam.alive[c.hyp];
-        h.score = c.score;
-        if (options.keep_alignment) append_alignment(*state, first_row + c.hyp, src, n, h.alignment);
-        const bool at_limit = static_cast<int>(h.tokens.size()) + 1 >= limit;
-        if (c.token == kEos || at_limit) {
-          if (c.token != kEos) h.tokens.push_back(c.token);
-          h.normalized_score = h.score / length_penalty(options, h.tokens.size() + 1);
-          beam.finished.push_back(std::move(h));
+      std::vector<Cand> cands;
+      cands.reserve(heap.size());
+      for (; !heap.empty(); heap.pop()) cands.push_back(heap.top());
+      std::reverse(cands.begin(), cands.end());  // best first
+
+      std::vector<Alive> next_alive;
+      for (const Cand& c : cands) {
+        const Alive& parent = beam.alive[c.hyp];
+        const int64_t row = first_row + c.hyp;
+        std::vector<float> alignment =
+            options.keep_alignment ? attention_row(att, row, src.lengths[n]) : std::vector<float>();
+        if (c.token == kEos) {
+          beam.finished.push_back(finish(beam, parent.node, c.score, std::move(alignment)));
           continue;
         }
-        h.tokens.push_back(c.token);
-        next_alive.push_back(std::move(h));
-        next_rows.push_back(static_cast<int32_t>(first_row + c.hyp));
+        beam.nodes.push_back(Node{parent.node, c.token, std::move(alignment)});
+        next_alive.push_back(Alive{static_cast<int32_t>(beam.nodes.size() - 1), c.score, parent.length + 1});
+        next_rows.push_back(static_cast<int32_t>(row));
         next_previous.push_back(c.token);
       }
-      if (static_cast<int>(beam.finished.size()) >= K || next_alive.empty()) {
-        // Done: drop its rows again.
-        next_rows.resize(next_rows.size() - next_alive.size());
-        next_previous.resize(next_previous.size() - next_alive.size());
-        beam.done = true;
-        beam.alive.clear();
-        continue;
-      }
+      first_row += static_cast<int64_t>(beam.alive.size());
       beam.alive = std::move(next_alive);
-      next_active.push_back(n);
+      if (!beam.alive.empty()) next_active.push_back(n);  // else K finished, or nothing left to expand
     }
     if (next_rows.empty()) break;
-    state->select(next_rows);
+    if (!keeps_all(next_rows, previous.size())) state->select(next_rows);
     active = std::move(next_active);
     previous = std::move(next_previous);
   }
 
-  std::vector<std::vector<Hypothesis>> out(src.batch);
+  const size_t n_best = std::min(static_cast<size_t>(options.n_best), K);
   for (int64_t n = 0; n < src.batch; ++n) {
     auto& fin = beams[n].finished;
     std::stable_sort(fin.begin(), fin.end(),
                      [](const Hypothesis& a, const Hypothesis& b) { return a.normalized_score > b.normalized_score; });
-    if (static_cast<int>(fin.size()) > n_best) fin.resize(n_best);
+    if (fin.size() > n_best) fin.resize(n_best);
     out[n] = std::move(fin);
   }
+  return out;
+}
+
+std::vector<std::vector<Hypothesis>> search(Model& model, const SourceBatch& src, const SearchOptions& options) {
+  check_options(model, options);
+  if (options.beam_size > 1) return beam_search(model, src, options);
+  std::vector<std::vector<Hypothesis>> out;
+  out.reserve(src.batch);
+  for (Hypothesis& h : greedy_search(model, src, options)) out.push_back({std::move(h)});
   return out;
 }
 

@@ -1,9 +1,20 @@
 // Greedy and beam search over a batch of source sentences.
 //
 // Both run the decoder one step at a time for every unfinished hypothesis of every
-// sentence at once (one decoder call per step for the whole batch); finished
-// sentences leave the batch. Scores are sums of log-probabilities; beam search ranks
-// finished hypotheses by score / length^normalize (Marian's --normalize).
+// sentence at once (one decoder call per step for the whole batch); finished sentences
+// leave the batch (DecoderState::select). Scores are sums of natural-log probabilities,
+// </s> included. <pad> and <s> are never generated, <unk> only with allow_unk.
+//
+// Length limit: a hypothesis has at most floor(max_length_factor * source pieces) +
+// max_length_offset tokens before </s> (at least 1); at that length </s> is forced, so
+// every score includes the </s> step and equals the teacher-forced score of the output.
+//
+// Beam search (as Marian's): each sentence keeps K = beam_size hypotheses; at every step
+// the best K - |finished| expansions (by raw score) survive, those ending in </s> move to
+// the finished list, so the beam shrinks as hypotheses finish and the sentence is done
+// when K have finished (or none is alive). Finished hypotheses are ranked by
+// score / (tokens + 1)^normalize (Marian's --normalize; the +1 is </s>). Equal scores are
+// ordered by hypothesis, then token id, so results are deterministic.
 #pragma once
 
 #include <cstdint>
@@ -16,9 +27,9 @@ namespace nmt {
 
 struct SearchOptions {
   int beam_size = 1;
-  int n_best = 1;                  // hypotheses kept per sentence (<= beam_size)
+  int n_best = 1;                  // hypotheses returned per sentence (<= beam_size)
   float normalize = 0.6f;          // length normalisation exponent (0: none)
-  float max_length_factor = 2.0f;  // output at most factor * source length + max_length_offset tokens
+  float max_length_factor = 2.0f;  // at most factor * source pieces + max_length_offset tokens
   int max_length_offset = 5;
   bool allow_unk = false;          // off: <unk> is never generated
   bool keep_alignment = false;     // keep the attention weights of every step
@@ -27,15 +38,25 @@ struct SearchOptions {
 struct Hypothesis {
   std::vector<int32_t> tokens;   // without </s>
   float score = 0;               // sum of log-probabilities, </s> included
-  float normalized_score = 0;    // the score search ranked by
-  // One row per output token (and </s>): attention weights over the source positions.
+  float normalized_score = 0;    // score / (tokens + 1)^normalize: what beam search ranks by
+  // With keep_alignment: one row per output token and one for </s> (tokens.size() + 1
+  // rows), each the attention weights over the source positions (</s> included).
   std::vector<std::vector<float>> alignment;
 };
 
-// Hypotheses per sentence of `src`, best first (n_best of them).
+// The most tokens before </s> a hypothesis may have for a source of `source_length`
+// ids (</s> included).
+int max_output_length(const SearchOptions& options, int source_length);
+
+// Hypotheses per sentence of `src`, best first (min(n_best, beam_size) of them; fewer
+// only if fewer could be made). beam_size 1 runs greedy_search.
 std::vector<std::vector<Hypothesis>> search(Model& model, const SourceBatch& src, const SearchOptions& options);
 
-// Greedy search (argmax at every step); equals beam search with beam_size 1.
+// Beam search as described above, whatever beam_size is (1 included).
+std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch& src, const SearchOptions& options);
+
+// Greedy search (argmax at every step, ties to the lowest id); equals beam search with
+// beam_size 1. Ignores beam_size and n_best.
 std::vector<Hypothesis> greedy_search(Model& model, const SourceBatch& src, const SearchOptions& options);
 
 }  // namespace nmt

@@ -10,27 +10,32 @@ namespace nmt {
 std::vector<Translation> translate_ids(Model& model, const std::vector<std::vector<int32_t>>& sources,
                                        const TranslateOptions& options) {
   if (options.mini_batch < 1) throw InputError(cat("--mini-batch must be >= 1, got ", options.mini_batch));
+  if (options.max_input_length < 0)
+    throw InputError(cat("--max-input-length must be >= 0, got ", options.max_input_length));
   std::vector<Translation> out(sources.size());
-  std::vector<int32_t> order;
+  std::vector<int32_t> order;  // the non-empty inputs
   for (size_t i = 0; i < sources.size(); ++i) {
-    if (sources[i].empty()) continue;  // empty line: empty translation
+    if (sources[i].empty()) continue;
     std::vector<int32_t> s = sources[i];
     if (options.max_input_length > 0 && static_cast<int>(s.size()) > options.max_input_length) {
       s.resize(options.max_input_length);
       out[i].truncated = true;
     }
-    s.push_back(3);  // </s>
+    s.push_back(Vocab::kEos);
     out[i].source = std::move(s);
     order.push_back(static_cast<int32_t>(i));
   }
   std::stable_sort(order.begin(), order.end(),
                    [&](int32_t a, int32_t b) { return out[a].source.size() < out[b].source.size(); });
+  size_t done = sources.size() - order.size();
   for (size_t begin = 0; begin < order.size(); begin += options.mini_batch) {
     const size_t end = std::min(order.size(), begin + options.mini_batch);
     std::vector<std::vector<int32_t>> batch;
     for (size_t i = begin; i < end; ++i) batch.push_back(out[order[i]].source);
     auto results = search(model, SourceBatch::from(batch), options.search);
     for (size_t i = begin; i < end; ++i) out[order[i]].hypotheses = std::move(results[i - begin]);
+    done += end - begin;
+    if (options.progress) options.progress(done);
   }
   return out;
 }

@@ -1,8 +1,9 @@
-// Translating many sentences: sorts them by length into batches (so a batch wastes
+// Translating many sentences: sorts them by length into mini-batches (so a batch wastes
 // little on padding), searches each batch, and returns the results in input order.
-// An empty input line gives an empty translation.
+// An empty input (no pieces) gives an empty translation without running the model.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,14 +17,17 @@ struct TranslateOptions {
   SearchOptions search;
   int mini_batch = 64;        // sentences per batch
   int max_input_length = 0;   // pieces; longer inputs are cut to it (0: no limit)
+  // Called after each mini-batch with the number of sentences translated so far.
+  std::function<void(size_t)> progress;
 };
 
 struct Translation {
   std::vector<Hypothesis> hypotheses;  // best first; empty for an empty input line
-  std::vector<int32_t> source;         // the source ids searched (with </s>)
-  bool truncated = false;
+  std::vector<int32_t> source;         // the source ids searched (</s> included); empty for an empty input
+  bool truncated = false;              // the input had more than max_input_length pieces
 };
 
+// `sources` are piece ids without </s>.
 std::vector<Translation> translate_ids(Model& model, const std::vector<std::vector<int32_t>>& sources,
                                        const TranslateOptions& options);
 // Convenience: text in, best translation's text out.

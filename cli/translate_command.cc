@@ -1,0 +1,175 @@
+// nmt translate: translates text one sentence a line (stdin or a plain/gzip file) with a
+// model file, writing line i's translation (or n-best list) as output line(s) for input
+// line i. Input is read and translated in groups of --maxi-batch lines, so a pipe is
+// answered group by group.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+
+#include "cli/options.h"
+#include "cli/subcommands.h"
+#include "core/context.h"
+#include "core/error.h"
+#include "model/model.h"
+#include "tokenization/corpus.h"
+#include "translate/output.h"
+#include "translate/translator.h"
+
+namespace nmt::cli {
+namespace {
+
+CommandSpec translate_spec() {
+  CommandSpec spec;
+  spec.name = "translate";
+  spec.usage = "nmt translate -m MODEL [-i INPUT] [-o OUTPUT] [options]";
+  spec.summary =
+      "Translates one sentence a line from INPUT (plain or gzip; default stdin) to OUTPUT (default stdout).\n"
+      "Output line i answers input line i; an empty input line gives an empty output line. Inputs longer\n"
+      "than --max-input-length pieces are cut (with a warning naming the line). With --n-best, each input\n"
+      "line gives --n-best-size lines `ID ||| TEXT ||| F0= SCORE ||| NORMALIZED` (ID 0-based), as Marian.";
+  po::options_description io("Input/output options");
+  io.add_options()
+      ("model,m", po::value<std::string>()->required(), "model file")
+      ("input,i", po::value<std::string>()->default_value("-"), "input file, plain or gzip ('-' = stdin)")
+      ("output,o", po::value<std::string>()->default_value("-"), "output file ('-' = stdout)")
+      ("max-input-length", po::value<int>()->default_value(256), "cut inputs longer than this many pieces (0: never)")
+      ("maxi-batch", po::value<int>()->default_value(1000), "lines read, translated and written together (1 when stdin is a terminal)")
+      ("mini-batch", po::value<int>()->default_value(64), "sentences per batch (sorted by length within the maxi-batch)")
+      ("cpu-threads", po::value<int>()->default_value(0), "threads (0: all cores)");
+  po::options_description search("Search options");
+  search.add_options()
+      ("beam-size,b", po::value<int>()->default_value(5), "beam size (1: greedy search)")
+      ("normalize,n", po::value<float>()->default_value(0.6f), "rank hypotheses by score / length^ALPHA (0: raw score)")
+      ("max-length-factor", po::value<float>()->default_value(2.0f), "output at most FACTOR * source pieces + --max-length-offset pieces")
+      ("max-length-offset", po::value<int>()->default_value(5), "see --max-length-factor")
+      ("allow-unk", po::bool_switch(), "allow <unk> in translations")
+      ("n-best", po::bool_switch(), "print n-best lists instead of the best translation")
+      ("n-best-size", po::value<int>(), "hypotheses per n-best list (default: the beam size)")
+      ("alignment", po::value<std::string>()->default_value(""), "append alignments: soft or hard (attention models only)");
+  spec.groups.push_back(io);
+  spec.groups.push_back(search);
+  return spec;
+}
+
+UsageError bad(const std::string& what) {
+  return UsageError(cat("translate: ", what, " (see nmt translate --help)"));
+}
+
+// Writes to a file or stdout; write failures are reported once, at flush().
+class Output {
+ public:
+  explicit Output(const std::string& path) : path_(path) {
+    if (path != "-") {
+      file_.open(path, std::ios::binary | std::ios::trunc);
+      if (!file_) throw InputError(cat(path, ": cannot write: ", std::strerror(errno)));
+    }
+  }
+  void write(const std::string& s) { stream().write(s.data(), static_cast<std::streamsize>(s.size())); }
+  void flush() {
+    stream().flush();
+    if (!stream()) throw InputError(cat(path_ == "-" ? "<stdout>" : path_, ": write error"));
+  }
+
+ private:
+  std::ostream& stream() { return path_ == "-" ? std::cout : file_; }
+  std::string path_;
+  std::ofstream file_;
+};
+
+}  // namespace
+
+int translate_command(const Args& args) {
+  const auto parsed = parse(translate_spec(), args);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
+
+  TranslateOptions opt;
+  SearchOptions& so = opt.search;
+  so.beam_size = get<int>(vm, "beam-size");
+  if (so.beam_size < 1) throw bad(cat("--beam-size must be at least 1, got ", so.beam_size));
+  const bool nbest = get<bool>(vm, "n-best");
+  so.n_best = vm.count("n-best-size") ? get<int>(vm, "n-best-size") : so.beam_size;
+  if (so.n_best < 1 || so.n_best > so.beam_size)
+    throw bad(cat("--n-best-size must be in [1, --beam-size = ", so.beam_size, "], got ", so.n_best));
+  if (!nbest) so.n_best = 1;
+  so.normalize = get<float>(vm, "normalize");
+  if (!(so.normalize >= 0)) throw bad(cat("--normalize must be >= 0, got ", so.normalize));
+  so.max_length_factor = get<float>(vm, "max-length-factor");
+  if (!(so.max_length_factor >= 0)) throw bad(cat("--max-length-factor must be >= 0, got ", so.max_length_factor));
+  so.max_length_offset = get<int>(vm, "max-length-offset");
+  if (so.max_length_offset < 0) throw bad(cat("--max-length-offset must be >= 0, got ", so.max_length_offset));
+  so.allow_unk = get<bool>(vm, "allow-unk");
+  const AlignmentFormat align = parse_alignment_format(get<std::string>(vm, "alignment"));
+  so.keep_alignment = align != AlignmentFormat::None;
+  opt.mini_batch = get<int>(vm, "mini-batch");
+  if (opt.mini_batch < 1) throw bad(cat("--mini-batch must be at least 1, got ", opt.mini_batch));
+  opt.max_input_length = get<int>(vm, "max-input-length");
+  if (opt.max_input_length < 0) throw bad(cat("--max-input-length must be >= 0, got ", opt.max_input_length));
+  // Typed at a terminal: answer every line at once unless told otherwise.
+  const bool interactive = get<std::string>(vm, "input") == "-" && ::isatty(STDIN_FILENO) && !has(vm, "maxi-batch");
+  const int maxi_batch = interactive ? 1 : get<int>(vm, "maxi-batch");
+  if (maxi_batch < 1) throw bad(cat("--maxi-batch must be at least 1, got ", maxi_batch));
+  const int threads = get<int>(vm, "cpu-threads");
+  if (threads < 0) throw bad(cat("--cpu-threads must be >= 0, got ", threads));
+  Context::get().set_threads(threads);
+
+  const std::string model_path = get<std::string>(vm, "model");
+  LoadedModel loaded = load_model(model_path);
+  Model& model = *loaded.model;
+  if (so.keep_alignment && !model.decoder().has_attention())
+    throw InputError(cat("--alignment: ", model_path, " is a ", model.config().dec_type,
+                         " model: its decoder has no attention, so there are no alignments"));
+
+  const std::string input = get<std::string>(vm, "input");
+  LineReader reader(input);
+  Output out(get<std::string>(vm, "output"));
+
+  // Progress on a terminal, when the input is a file (stdin may be that terminal).
+  const bool show_progress = input != "-" && ::isatty(STDERR_FILENO);
+  const auto start = std::chrono::steady_clock::now();
+  int64_t lines_done = 0;
+  auto report = [&](int64_t lines, bool last) {
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, "\rtranslated %lld lines in %.1f s (%.1f lines/s)%s", static_cast<long long>(lines), s,
+                 s > 0 ? lines / s : 0.0, last ? "\n" : "");
+    std::fflush(stderr);
+  };
+  if (show_progress) opt.progress = [&](size_t done) { report(lines_done + static_cast<int64_t>(done), false); };
+
+  std::vector<std::vector<int32_t>> group;
+  std::string line;
+  bool more = true;
+  while (more) {
+    group.clear();
+    const int64_t first_line = lines_done;
+    while (static_cast<int>(group.size()) < maxi_batch && (more = reader.next(line))) {
+      group.push_back(loaded.src_vocab->encode(line));
+      const auto pieces = group.back().size();
+      if (opt.max_input_length > 0 && pieces > static_cast<size_t>(opt.max_input_length))
+        std::cerr << "nmt: warning: " << reader.display_name() << ":" << reader.line_number() << ": " << pieces
+                  << " pieces, translating only the first " << opt.max_input_length << " (--max-input-length)\n";
+    }
+    if (group.empty()) break;
+    const std::vector<Translation> results = translate_ids(model, group, opt);
+    std::string text;
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (nbest) {
+        text += format_nbest(first_line + static_cast<int64_t>(i), results[i].hypotheses, *loaded.trg_vocab, align);
+      } else {
+        text += format_best(results[i].hypotheses, *loaded.trg_vocab, align);
+        text += '\n';
+      }
+    }
+    out.write(text);
+    out.flush();
+    lines_done += static_cast<int64_t>(group.size());
+  }
+  if (show_progress) report(lines_done, true);
+  return 0;
+}
+
+}  // namespace nmt::cli

@@ -1,0 +1,454 @@
+// Runs the built `nmt translate` (NMT_BINARY) end to end with tiny random-weight models
+// saved here: line order and empty lines (stdin, plain file, gzip file, small batches),
+// truncation of overlong inputs, n-best and alignment formats, streaming from a pipe,
+// errors, and a save/load round trip (CLI output = in-process translation).
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/context.h"
+#include "model/model.h"
+#include "tokenization/vocab.h"
+#include "translate/translator.h"
+
+namespace nmt {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream os;
+  os << in.rdbuf();
+  return os.str();
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream is(text);
+  for (std::string l; std::getline(is, l);) lines.push_back(l);
+  return lines;
+}
+
+std::vector<std::string> split(const std::string& s, const std::string& sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t pos; (pos = s.find(sep, start)) != std::string::npos; start = pos + sep.size())
+    out.push_back(s.substr(start, pos - start));
+  out.push_back(s.substr(start));
+  return out;
+}
+
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string s;
+  for (const auto& l : lines) s += l + "\n";
+  return s;
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+// Generated text over a few syllables, so a small vocabulary covers it.
+std::vector<std::string> make_text(int lines, uint32_t seed) {
+  static const char* syl[] = {"ka", "lo", "mi", "ne", "su", "ta", "ro", "vi"};
+  std::vector<std::string> out;
+  uint32_t x = seed;
+  auto next = [&] { return (x = x * 1664525u + 1013904223u) >> 16; };
+  for (int i = 0; i < lines; ++i) {
+    std::string l;
+    const int words = 1 + next() % 6;
+    for (int w = 0; w < words; ++w) {
+      if (w) l += ' ';
+      const int n = 1 + next() % 3;
+      for (int k = 0; k < n; ++k) l += syl[next() % 8];
+    }
+    out.push_back(l);
+  }
+  return out;
+}
+
+// The input used by most tests: empty lines first, in the middle and last; a blank line.
+const std::vector<std::string> kInput = {"",          "ka lo",   "mi ne su ta ro", "", "vi",
+                                         "   ",       "kalo mine sutaro vi ka", "lo", "ta ta ta", ""};
+
+class CliTranslateTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    Context::get().set_threads(1);
+    std::string tmpl = (fs::temp_directory_path() / "nmt_cli_translate_XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = new fs::path(tmpl);
+    write("corpus.txt", join_lines(make_text(300, 7)));
+    VocabTrainOptions vo;
+    vo.inputs = {path("corpus.txt")};
+    vo.model_path = path("vocab.spm");
+    vo.vocab_size = 24;
+    train_vocab(vo);
+    vocab_ = new Vocab(Vocab::load(path("vocab.spm")));
+    for (const char* type : {"attention", "bottleneck"}) {
+      ModelConfig c = ModelConfig::preset(type);
+      c.dim_emb = 8;
+      c.dim_rnn = 8;
+      c.dim_att = 8;
+      c.src_vocab_size = c.trg_vocab_size = vocab_->size();
+      Model m(c, 5);
+      // Larger weights: peaked output distributions, and outputs that vary with the input (small
+      // random weights give one repeated piece up to the length limit).
+      for (int64_t i = 0; i < m.params().size(); ++i) m.params().values()[i] *= 8.0f;
+      save_model(path(std::string(type) + ".bin"), m, *vocab_, *vocab_);
+    }
+    model_ = new LoadedModel(load_model(path("attention.bin")));
+    write("in.txt", join_lines(kInput));
+    write_gz("in.txt.gz", join_lines(kInput));
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+    delete vocab_;
+    delete model_;
+  }
+
+  static std::string path(const std::string& name) { return (*dir_ / name).string(); }
+  static void write(const std::string& name, const std::string& bytes) {
+    std::ofstream(path(name), std::ios::binary) << bytes;
+  }
+  static void write_gz(const std::string& name, const std::string& bytes) {
+    gzFile f = gzopen(path(name).c_str(), "wb");
+    gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+    gzclose(f);
+  }
+  // Runs `nmt ARGS` through the shell (ARGS may redirect stdin), capturing both streams.
+  static Result nmt(const std::string& args) {
+    const std::string cmd = std::string("'") + NMT_BINARY + "' " + args + " >'" + path("stdout") + "' 2>'" +
+                            path("stderr") + "'";
+    const int status = std::system(cmd.c_str());
+    EXPECT_TRUE(WIFEXITED(status)) << cmd;
+    return {WEXITSTATUS(status), slurp(path("stdout")), slurp(path("stderr"))};
+  }
+  static std::string model_arg(const std::string& type = "attention") {
+    return "-m '" + path(type + ".bin") + "' --cpu-threads 1";
+  }
+  // In-process translations of `lines` with the attention model.
+  static std::vector<Translation> expected(const std::vector<std::string>& lines, const TranslateOptions& o) {
+    std::vector<std::vector<int32_t>> ids;
+    for (const auto& l : lines) ids.push_back(model_->src_vocab->encode(l));
+    return translate_ids(*model_->model, ids, o);
+  }
+  static TranslateOptions beam(int k) {
+    TranslateOptions o;
+    o.search.beam_size = k;
+    o.max_input_length = 256;
+    return o;
+  }
+
+  static fs::path* dir_;
+  static Vocab* vocab_;
+  static LoadedModel* model_;
+};
+fs::path* CliTranslateTest::dir_ = nullptr;
+Vocab* CliTranslateTest::vocab_ = nullptr;
+LoadedModel* CliTranslateTest::model_ = nullptr;
+
+TEST_F(CliTranslateTest, LinesStayInOrderWithEmptyLines) {
+  const Result stdin_run = nmt("translate " + model_arg() + " < '" + path("in.txt") + "'");
+  ASSERT_EQ(stdin_run.code, 0) << stdin_run.err;
+  const auto out = split_lines(stdin_run.out);
+  ASSERT_EQ(out.size(), kInput.size()) << stdin_run.out;
+  const auto want = expected(kInput, beam(5));
+  for (size_t i = 0; i < kInput.size(); ++i) {
+    const bool empty_in = vocab_->encode(kInput[i]).empty();
+    EXPECT_EQ(out[i].empty(), empty_in) << "line " << i << ": '" << out[i] << "'";
+    EXPECT_EQ(out[i], vocab_->decode(want[i].hypotheses.empty() ? std::vector<int32_t>{}
+                                                               : want[i].hypotheses[0].tokens))
+        << "line " << i;
+  }
+  // The same through a file, a gzip file, an output file, and tiny mini/maxi-batches.
+  for (const std::string& args :
+       {"-i '" + path("in.txt") + "'", "-i '" + path("in.txt.gz") + "'",
+        "-i '" + path("in.txt") + "' --mini-batch 2 --maxi-batch 3", "-i '" + path("in.txt.gz") + "' --maxi-batch 1"}) {
+    const Result r = nmt("translate " + model_arg() + " " + args);
+    ASSERT_EQ(r.code, 0) << args << ": " << r.err;
+    EXPECT_EQ(r.out, stdin_run.out) << args;
+  }
+  const Result to_file = nmt("translate " + model_arg() + " -i '" + path("in.txt") + "' -o '" + path("out.txt") + "'");
+  ASSERT_EQ(to_file.code, 0) << to_file.err;
+  EXPECT_EQ(to_file.out, "");
+  EXPECT_EQ(slurp(path("out.txt")), stdin_run.out);
+  // Greedy search differs from beam search in general, but keeps the lines too.
+  const Result greedy = nmt("translate " + model_arg() + " -b 1 -i '" + path("in.txt") + "'");
+  ASSERT_EQ(greedy.code, 0) << greedy.err;
+  const auto want1 = expected(kInput, beam(1));
+  const auto g = split_lines(greedy.out);
+  ASSERT_EQ(g.size(), kInput.size());
+  for (size_t i = 0; i < kInput.size(); ++i)
+    EXPECT_EQ(g[i], want1[i].hypotheses.empty() ? "" : vocab_->decode(want1[i].hypotheses[0].tokens));
+}
+
+TEST_F(CliTranslateTest, OverlongInputIsCutNotShifted) {
+  const std::vector<std::string> input = {"ka", "kalo minesu tarovi kalo minesu tarovi kalo minesu", "", "lo mi"};
+  ASSERT_GT(vocab_->encode(input[1]).size(), 6u);
+  write("long.txt", join_lines(input));
+  const Result r = nmt("translate " + model_arg() + " --max-input-length 6 -i '" + path("long.txt") + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, path("long.txt") + ":2:")) << r.err;
+  EXPECT_TRUE(contains(r.err, "warning")) << r.err;
+  EXPECT_FALSE(contains(r.err, ":1:")) << r.err;
+  const auto out = split_lines(r.out);
+  ASSERT_EQ(out.size(), input.size());
+  TranslateOptions o = beam(5);
+  o.max_input_length = 6;
+  const auto want = expected(input, o);
+  EXPECT_TRUE(want[1].truncated);
+  for (size_t i = 0; i < input.size(); ++i)
+    EXPECT_EQ(out[i], want[i].hypotheses.empty() ? "" : vocab_->decode(want[i].hypotheses[0].tokens)) << i;
+  EXPECT_EQ(out[2], "");
+}
+
+TEST_F(CliTranslateTest, NBestFormatAndCount) {
+  const Result best = nmt("translate " + model_arg() + " -b 4 -i '" + path("in.txt") + "'");
+  ASSERT_EQ(best.code, 0) << best.err;
+  const auto best_lines = split_lines(best.out);
+  const Result r = nmt("translate " + model_arg() + " -b 4 --n-best -i '" + path("in.txt") + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::regex line_re(R"(^(\d+) \|\|\| (.*) \|\|\| F0= (\S+) \|\|\| (\S+)$)");
+  const auto lines = split_lines(r.out);
+  size_t at = 0;
+  for (size_t id = 0; id < kInput.size(); ++id) {
+    const size_t want = vocab_->encode(kInput[id]).empty() ? 1 : 4;
+    float prev = INFINITY;
+    for (size_t k = 0; k < want; ++k, ++at) {
+      ASSERT_LT(at, lines.size());
+      std::smatch m;
+      ASSERT_TRUE(std::regex_match(lines[at], m, line_re)) << lines[at];
+      EXPECT_EQ(std::stoul(m[1]), id) << lines[at];
+      const float score = std::stof(m[3]), norm = std::stof(m[4]);
+      if (want == 1 && k == 0 && vocab_->encode(kInput[id]).empty()) {
+        EXPECT_EQ(m[2].str(), "");
+        continue;
+      }
+      EXPECT_LT(score, 0.0f);
+      EXPECT_LE(norm, prev) << "n-best lists are sorted by normalized score";
+      prev = norm;
+      if (k == 0) {
+        EXPECT_EQ(m[2].str(), best_lines[id]) << "the first n-best entry is the translation";
+      }
+    }
+  }
+  EXPECT_EQ(at, lines.size()) << "no extra lines";
+  // The scores are those of in-process beam search.
+  TranslateOptions o = beam(4);
+  o.search.n_best = 4;
+  const auto want = expected(kInput, o);
+  at = 0;
+  for (size_t id = 0; id < kInput.size(); ++id) {
+    if (want[id].hypotheses.empty()) {
+      ++at;
+      continue;
+    }
+    for (const Hypothesis& h : want[id].hypotheses) {
+      const auto fields = split(lines[at++], " ||| ");
+      ASSERT_EQ(fields.size(), 4u);
+      EXPECT_EQ(fields[1], vocab_->decode(h.tokens));
+      EXPECT_NEAR(std::stof(fields[2].substr(4)), h.score, 1e-3 * std::max(1.0f, std::abs(h.score)));
+      EXPECT_NEAR(std::stof(fields[3]), h.normalized_score, 1e-3 * std::max(1.0f, std::abs(h.normalized_score)));
+    }
+  }
+  // --n-best-size cuts the lists; above the beam size it is a usage error.
+  const Result two = nmt("translate " + model_arg() + " -b 4 --n-best --n-best-size 2 -i '" + path("in.txt") + "'");
+  ASSERT_EQ(two.code, 0) << two.err;
+  size_t non_empty = 0;
+  for (const auto& l : kInput) non_empty += vocab_->encode(l).empty() ? 0 : 1;
+  EXPECT_EQ(split_lines(two.out).size(), 2 * non_empty + (kInput.size() - non_empty));
+  const Result too_many = nmt("translate " + model_arg() + " -b 2 --n-best --n-best-size 3 -i '" + path("in.txt") + "'");
+  EXPECT_EQ(too_many.code, 2);
+  EXPECT_TRUE(contains(too_many.err, "--n-best-size")) << too_many.err;
+}
+
+// Parses "w,w,w w,w,w" into rows.
+std::vector<std::vector<float>> parse_soft(const std::string& s) {
+  std::vector<std::vector<float>> rows;
+  for (const auto& row : split(s, " ")) {
+    rows.emplace_back();
+    for (const auto& w : split(row, ",")) rows.back().push_back(std::stof(w));
+  }
+  return rows;
+}
+
+TEST_F(CliTranslateTest, AlignmentFormats) {
+  const Result soft = nmt("translate " + model_arg() + " -b 3 --alignment soft -i '" + path("in.txt") + "'");
+  ASSERT_EQ(soft.code, 0) << soft.err;
+  const Result hard = nmt("translate " + model_arg() + " -b 3 --alignment hard -i '" + path("in.txt") + "'");
+  ASSERT_EQ(hard.code, 0) << hard.err;
+  const Result plain = nmt("translate " + model_arg() + " -b 3 -i '" + path("in.txt") + "'");
+  const auto soft_lines = split_lines(soft.out), hard_lines = split_lines(hard.out),
+             plain_lines = split_lines(plain.out);
+  ASSERT_EQ(soft_lines.size(), kInput.size());
+  ASSERT_EQ(hard_lines.size(), kInput.size());
+  TranslateOptions o = beam(3);
+  const auto want = expected(kInput, o);
+  const std::regex pair_re(R"(^(\d+)-(\d+)$)");
+  for (size_t i = 0; i < kInput.size(); ++i) {
+    const auto sf = split(soft_lines[i], " ||| "), hf = split(hard_lines[i], " ||| ");
+    ASSERT_EQ(sf.size(), 2u) << soft_lines[i];
+    ASSERT_EQ(hf.size(), 2u) << hard_lines[i];
+    EXPECT_EQ(sf[0], plain_lines[i]);
+    EXPECT_EQ(hf[0], plain_lines[i]);
+    if (want[i].hypotheses.empty()) {
+      EXPECT_EQ(sf[1], "");
+      EXPECT_EQ(hf[1], "");
+      continue;
+    }
+    const size_t src_len = vocab_->encode(kInput[i]).size() + 1, trg_len = want[i].hypotheses[0].tokens.size() + 1;
+    const auto rows = parse_soft(sf[1]);
+    ASSERT_EQ(rows.size(), trg_len) << "one row per target piece and </s>: " << sf[1];
+    std::vector<std::pair<size_t, size_t>> expect_pairs;
+    for (size_t t = 0; t < rows.size(); ++t) {
+      ASSERT_EQ(rows[t].size(), src_len) << "one weight per source piece and </s>";
+      float sum = 0;
+      for (float w : rows[t]) sum += w;
+      EXPECT_NEAR(sum, 1.0f, 1e-4) << "line " << i << " row " << t;
+      expect_pairs.emplace_back(std::max_element(rows[t].begin(), rows[t].end()) - rows[t].begin(), t);
+    }
+    std::sort(expect_pairs.begin(), expect_pairs.end());
+    std::string expect_hard;
+    for (const auto& [s, t] : expect_pairs)
+      expect_hard += (expect_hard.empty() ? "" : " ") + std::to_string(s) + "-" + std::to_string(t);
+    EXPECT_EQ(hf[1], expect_hard) << "hard = argmax of soft, sorted by source position";
+    for (const auto& p : split(hf[1], " ")) EXPECT_TRUE(std::regex_match(p, pair_re)) << p;
+  }
+  // With n-best lists the alignment comes after the text, as in Marian.
+  const Result nb = nmt("translate " + model_arg() + " -b 2 --n-best --alignment hard -i '" + path("in.txt") + "'");
+  ASSERT_EQ(nb.code, 0) << nb.err;
+  const std::regex nb_re(R"(^\d+ \|\|\| .* \|\|\| (\d+-\d+( \d+-\d+)*)? \|\|\| F0= \S+ \|\|\| \S+$)");
+  for (const auto& l : split_lines(nb.out)) EXPECT_TRUE(std::regex_match(l, nb_re)) << l;
+}
+
+TEST_F(CliTranslateTest, BottleneckHasNoAlignments) {
+  const Result r = nmt("translate " + model_arg("bottleneck") + " --alignment soft -i '" + path("in.txt") + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.err, "bottleneck")) << r.err;
+  EXPECT_TRUE(contains(r.err, "no attention")) << r.err;
+  EXPECT_EQ(r.out, "");
+  // Without --alignment it translates.
+  const Result ok = nmt("translate " + model_arg("bottleneck") + " -i '" + path("in.txt") + "'");
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(split_lines(ok.out).size(), kInput.size());
+}
+
+TEST_F(CliTranslateTest, BadInputs) {
+  const Result missing = nmt("translate -m '" + path("nope.bin") + "' -i '" + path("in.txt") + "'");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_TRUE(contains(missing.err, path("nope.bin"))) << missing.err;
+
+  std::string bytes = slurp(path("attention.bin"));
+  bytes[bytes.size() / 2] ^= 0x5a;
+  write("corrupt.bin", bytes);
+  const Result corrupt = nmt("translate -m '" + path("corrupt.bin") + "' -i '" + path("in.txt") + "'");
+  EXPECT_EQ(corrupt.code, 1);
+  EXPECT_TRUE(contains(corrupt.err, path("corrupt.bin"))) << corrupt.err;
+  EXPECT_EQ(corrupt.out, "");
+
+  const Result no_model = nmt("translate -i '" + path("in.txt") + "'");
+  EXPECT_EQ(no_model.code, 2);
+  EXPECT_TRUE(contains(no_model.err, "model")) << no_model.err;
+
+  const Result no_input = nmt("translate " + model_arg() + " -i '" + path("nope.txt") + "'");
+  EXPECT_EQ(no_input.code, 1);
+  EXPECT_TRUE(contains(no_input.err, path("nope.txt"))) << no_input.err;
+
+  for (const char* bad : {"--alignment maybe", "-b 0", "--mini-batch 0", "--normalize -1", "--bogus"}) {
+    const Result r = nmt("translate " + model_arg() + " " + std::string(bad) + " -i '" + path("in.txt") + "'");
+    EXPECT_EQ(r.code, 2) << bad << ": " << r.err;
+  }
+}
+
+TEST_F(CliTranslateTest, SaveLoadRoundTrip) {
+  // A fresh random model: translate in-process, save, translate the file with the CLI.
+  ModelConfig c = ModelConfig::preset("attention");
+  c.dim_emb = 8;
+  c.dim_rnn = 8;
+  c.dim_att = 8;
+  c.cell = "gru";
+  c.src_vocab_size = c.trg_vocab_size = vocab_->size();
+  Model m(c, 99);
+  for (int64_t i = 0; i < m.params().size(); ++i) m.params().values()[i] *= 8.0f;
+  const std::vector<std::string> input = {"ka lo mi", "", "ne su", "vivi tata"};
+  TranslateOptions o;
+  o.search.beam_size = 2;
+  const auto before = translate_lines(m, *vocab_, *vocab_, input, o);
+  save_model(path("roundtrip.bin"), m, *vocab_, *vocab_);
+  write("roundtrip.txt", join_lines(input));
+  const Result r = nmt("translate -m '" + path("roundtrip.bin") + "' --cpu-threads 1 -b 2 -i '" +
+                       path("roundtrip.txt") + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(split_lines(r.out), before);
+  LoadedModel loaded = load_model(path("roundtrip.bin"));
+  EXPECT_EQ(translate_lines(*loaded.model, *loaded.src_vocab, *loaded.trg_vocab, input, o), before);
+}
+
+TEST_F(CliTranslateTest, StdinIsAnsweredGroupByGroup) {
+  // nmt translate --maxi-batch 1 reading a pipe must answer line 1 before line 2 is sent.
+  int to_child[2], from_child[2];
+  ASSERT_EQ(::pipe(to_child), 0);
+  ASSERT_EQ(::pipe(from_child), 0);
+  const std::string err_path = path("stream.err");
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::dup2(to_child[0], STDIN_FILENO);
+    ::dup2(from_child[1], STDOUT_FILENO);
+    if (FILE* err = std::fopen(err_path.c_str(), "w")) ::dup2(fileno(err), STDERR_FILENO);
+    ::close(to_child[1]);
+    ::close(from_child[0]);
+    const std::string model = path("attention.bin");
+    ::execl(NMT_BINARY, NMT_BINARY, "translate", "-m", model.c_str(), "--cpu-threads", "1", "--maxi-batch", "1",
+            static_cast<char*>(nullptr));
+    std::_Exit(127);
+  }
+  ::close(to_child[0]);
+  ::close(from_child[1]);
+  auto read_line = [&](std::string& line) {
+    line.clear();
+    for (char ch;;) {
+      pollfd p{from_child[0], POLLIN, 0};
+      if (::poll(&p, 1, 60000) <= 0) return false;  // no answer within a minute
+      if (::read(from_child[0], &ch, 1) != 1) return false;
+      if (ch == '\n') return true;
+      line += ch;
+    }
+  };
+  const auto want = expected({"ka lo", "mi ne"}, beam(5));
+  std::string line;
+  ASSERT_EQ(::write(to_child[1], "ka lo\n", 6), 6);
+  ASSERT_TRUE(read_line(line)) << "no output for the first line while stdin is still open: " << slurp(err_path);
+  EXPECT_EQ(line, vocab_->decode(want[0].hypotheses[0].tokens));
+  ASSERT_EQ(::write(to_child[1], "mi ne\n", 6), 6);
+  ASSERT_TRUE(read_line(line));
+  EXPECT_EQ(line, vocab_->decode(want[1].hypotheses[0].tokens));
+  ::close(to_child[1]);
+  EXPECT_FALSE(read_line(line)) << "no more output after stdin closes";
+  ::close(from_child[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(err_path);
+}
+
+}  // namespace
+}  // namespace nmt

@@ -1,0 +1,175 @@
+// translate_ids (order, empty inputs, truncation, mini-batching), score_ids (batching,
+// against a step-by-step reference) and the alignment output formats.
+#include <gtest/gtest.h>
+
+#include "core/context.h"
+#include "core/error.h"
+#include "core/graph.h"
+#include "core/ops/softmax.h"
+#include "model/model.h"
+#include "translate/output.h"
+#include "translate/score.h"
+#include "translate/translator.h"
+
+namespace nmt {
+namespace {
+
+constexpr int64_t kVocab = 12;
+
+// One thread: these tiny models gain nothing from more, and on a loaded machine OpenMP's
+// spinning barriers make every op orders of magnitude slower.
+class OneThread : public ::testing::Environment {
+  void SetUp() override { Context::get().set_threads(1); }
+};
+const auto* const kOneThread = ::testing::AddGlobalTestEnvironment(new OneThread);
+
+std::unique_ptr<Model> tiny_model(const std::string& type, uint64_t seed) {
+  ModelConfig c = ModelConfig::preset(type);
+  c.dim_emb = 8;
+  c.dim_rnn = 8;
+  c.dim_att = 8;
+  c.dropout = 0;
+  c.src_vocab_size = c.trg_vocab_size = kVocab;
+  auto m = std::make_unique<Model>(c, seed);
+  for (int64_t i = 0; i < m->params().size(); ++i) m->params().values()[i] *= 3.0f;
+  return m;
+}
+
+// Piece ids (4..V-1, no </s>) of the given lengths.
+std::vector<std::vector<int32_t>> ids(const std::vector<int>& lengths, uint32_t seed) {
+  std::vector<std::vector<int32_t>> out;
+  uint32_t x = seed;
+  for (int len : lengths) {
+    std::vector<int32_t> s;
+    for (int i = 0; i < len; ++i) {
+      x = x * 1664525u + 1013904223u;
+      s.push_back(4 + static_cast<int32_t>((x >> 16) % (kVocab - 4)));
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+TEST(TranslateIds, OrderEmptyInputsAndMiniBatches) {
+  auto model = tiny_model("attention", 3);
+  const auto src = ids({4, 0, 9, 1, 0, 6, 2, 7, 3}, 11);
+  for (int beam : {1, 3}) {
+    TranslateOptions one;
+    one.search.beam_size = beam;
+    one.mini_batch = 1;
+    TranslateOptions many = one;
+    many.mini_batch = 4;
+    size_t last_progress = 0;
+    many.progress = [&](size_t done) {
+      EXPECT_GT(done, last_progress);
+      last_progress = done;
+    };
+    const auto a = translate_ids(*model, src, one);
+    const auto b = translate_ids(*model, src, many);
+    EXPECT_EQ(last_progress, src.size());
+    ASSERT_EQ(a.size(), src.size());
+    ASSERT_EQ(b.size(), src.size());
+    for (size_t i = 0; i < src.size(); ++i) {
+      if (src[i].empty()) {
+        EXPECT_TRUE(a[i].hypotheses.empty());
+        EXPECT_TRUE(b[i].source.empty());
+        continue;
+      }
+      // Line i's result belongs to line i: its source is line i's ids + </s>.
+      std::vector<int32_t> expect = src[i];
+      expect.push_back(Vocab::kEos);
+      EXPECT_EQ(b[i].source, expect);
+      ASSERT_EQ(a[i].hypotheses.size(), 1u);
+      ASSERT_EQ(b[i].hypotheses.size(), 1u);
+      EXPECT_EQ(a[i].hypotheses[0].tokens, b[i].hypotheses[0].tokens) << "beam " << beam << " line " << i;
+      EXPECT_NEAR(a[i].hypotheses[0].score, b[i].hypotheses[0].score, 1e-4);
+      // The same as searching the sentence alone.
+      const auto alone = search(*model, SourceBatch::from({expect}), one.search)[0][0];
+      EXPECT_EQ(alone.tokens, b[i].hypotheses[0].tokens);
+    }
+  }
+}
+
+TEST(TranslateIds, TruncatesLongInputsInPlace) {
+  auto model = tiny_model("bottleneck", 5);
+  const auto src = ids({3, 12, 5, 20}, 7);
+  TranslateOptions o;
+  o.max_input_length = 5;
+  const auto t = translate_ids(*model, src, o);
+  ASSERT_EQ(t.size(), 4u);
+  const bool truncated[] = {false, true, false, true};
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(t[i].truncated, truncated[i]) << i;
+    EXPECT_EQ(t[i].source.size(), std::min<size_t>(src[i].size(), 5) + 1) << i;
+    EXPECT_TRUE(std::equal(t[i].source.begin(), t[i].source.end() - 1, src[i].begin())) << i;
+    EXPECT_FALSE(t[i].hypotheses.empty());
+  }
+  // Translating the cut input directly gives the same result.
+  std::vector<std::vector<int32_t>> cut = {std::vector<int32_t>(src[3].begin(), src[3].begin() + 5)};
+  TranslateOptions plain;
+  EXPECT_EQ(translate_ids(*model, cut, plain)[0].hypotheses[0].tokens, t[3].hypotheses[0].tokens);
+  o.max_input_length = -1;
+  EXPECT_THROW(translate_ids(*model, src, o), InputError);
+  o.max_input_length = 0;
+  o.mini_batch = 0;
+  EXPECT_THROW(translate_ids(*model, src, o), InputError);
+}
+
+// log p(target | source) summed over steps with the decoder's step(): the reference.
+double step_score(Model& model, const std::vector<int32_t>& src, const std::vector<int32_t>& trg) {
+  NoGradScope no_grad;
+  Rng rng(0);
+  std::vector<int32_t> s = src;
+  s.push_back(Vocab::kEos);
+  auto state = model.decoder().start(model.encoder().encode(SourceBatch::from({s}), false, rng));
+  double total = 0;
+  int32_t prev = Vocab::kBos;
+  for (size_t t = 0; t <= trg.size(); ++t) {
+    const Tensor lp = log_softmax(model.decoder().step(*state, {prev}))->value;
+    const int32_t y = t < trg.size() ? trg[t] : Vocab::kEos;
+    total += lp[y];
+    prev = y;
+  }
+  return total;
+}
+
+TEST(ScoreIds, BatchedEqualsStepByStep) {
+  for (const char* type : {"bottleneck", "attention"}) {
+    auto model = tiny_model(type, 9);
+    const auto src = ids({3, 0, 7, 2, 5, 1}, 1);
+    const auto trg = ids({2, 4, 0, 6, 1, 3}, 2);
+    ScoreOptions big;
+    ScoreOptions small;
+    small.mini_batch = 2;
+    small.max_rows = 6;  // forces splits by rows too
+    const auto a = score_ids(*model, src, trg, big);
+    const auto b = score_ids(*model, src, trg, small);
+    ASSERT_EQ(a.size(), src.size());
+    for (size_t i = 0; i < src.size(); ++i) {
+      const double ref = step_score(*model, src[i], trg[i]);
+      EXPECT_NEAR(a[i].log_prob, ref, 1e-4) << type << " line " << i;
+      EXPECT_NEAR(b[i].log_prob, ref, 1e-4) << type << " line " << i;
+      EXPECT_EQ(a[i].tokens, static_cast<int>(trg[i].size()) + 1);
+      EXPECT_NEAR(a[i].average(), a[i].log_prob / a[i].tokens, 1e-12);
+      EXPECT_LT(a[i].log_prob, 0);
+    }
+  }
+  auto model = tiny_model("attention", 1);
+  EXPECT_THROW(score_ids(*model, ids({1, 2}, 1), ids({1}, 1), ScoreOptions{}), Error);
+}
+
+TEST(OutputFormat, SoftAndHardAlignments) {
+  const std::vector<std::vector<float>> a = {{0.5f, 0.25f, 0.25f}, {0.1f, 0.2f, 0.7f}, {0.6f, 0.3f, 0.1f},
+                                             {0.2f, 0.2f, 0.6f}};
+  EXPECT_EQ(format_alignment(a, AlignmentFormat::Soft), "0.5,0.25,0.25 0.1,0.2,0.7 0.6,0.3,0.1 0.2,0.2,0.6");
+  // (argmax source, target) pairs sorted by source then target.
+  EXPECT_EQ(format_alignment(a, AlignmentFormat::Hard), "0-0 0-2 2-1 2-3");
+  EXPECT_EQ(format_alignment(a, AlignmentFormat::None), "");
+  EXPECT_EQ(parse_alignment_format("soft"), AlignmentFormat::Soft);
+  EXPECT_EQ(parse_alignment_format("hard"), AlignmentFormat::Hard);
+  EXPECT_EQ(parse_alignment_format(""), AlignmentFormat::None);
+  EXPECT_THROW(parse_alignment_format("0.5"), UsageError);
+}
+
+}  // namespace
+}  // namespace nmt

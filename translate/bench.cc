@@ -1,0 +1,157 @@
+#include "translate/bench.h"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "core/context.h"
+#include "core/error.h"
+#include "model/model.h"
+#include "tokenization/corpus.h"
+#include "translate/translator.h"
+
+namespace nmt {
+namespace {
+
+constexpr const char* kUsage = "nmt bench translate -m MODEL -i FILE [--mini-batch 64] [--cpu-threads N]";
+
+struct BenchArgs {
+  std::string model, input;
+  int mini_batch = 64;
+  int threads = 0;
+  bool help = false;
+};
+
+int parse_int(const std::string& option, const std::string& value) {
+  try {
+    size_t used = 0;
+    const int v = std::stoi(value, &used);
+    if (used == value.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw UsageError(cat("bench translate: ", option, " takes an integer, got '", value, "'"));
+}
+
+BenchArgs parse_args(const std::vector<std::string>& args) {
+  BenchArgs b;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "-h" || a == "--help") {
+      b.help = true;
+      continue;
+    }
+    if (i + 1 >= args.size()) throw UsageError(cat("bench translate: unknown option or missing value: '", a, "' (usage: ", kUsage, ")"));
+    const std::string& v = args[++i];
+    if (a == "-m" || a == "--model") {
+      b.model = v;
+    } else if (a == "-i" || a == "--input") {
+      b.input = v;
+    } else if (a == "--mini-batch") {
+      b.mini_batch = parse_int(a, v);
+    } else if (a == "--cpu-threads") {
+      b.threads = parse_int(a, v);
+    } else {
+      throw UsageError(cat("bench translate: unknown option '", a, "' (usage: ", kUsage, ")"));
+    }
+  }
+  if (b.help) return b;
+  if (b.model.empty() || b.input.empty()) throw UsageError(cat("bench translate: -m and -i are required (usage: ", kUsage, ")"));
+  if (b.mini_batch < 1) throw UsageError(cat("bench translate: --mini-batch must be at least 1, got ", b.mini_batch));
+  if (b.threads < 0) throw UsageError(cat("bench translate: --cpu-threads must be >= 0, got ", b.threads));
+  return b;
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
+    }
+  }
+  return "unknown CPU";
+}
+
+int logical_cpus() {
+  std::ifstream in("/proc/cpuinfo");
+  int n = 0;
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("processor", 0) == 0) ++n;
+  return n;
+}
+
+// Peak resident set size in MiB (VmHWM), or from getrusage when /proc is missing.
+double peak_rss_mib() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;
+}
+
+struct Run {
+  double seconds = 0;
+  int64_t target_tokens = 0;
+};
+
+Run timed(Model& model, const std::vector<std::vector<int32_t>>& sources, const TranslateOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<Translation> out = translate_ids(model, sources, opt);
+  Run r;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (const Translation& t : out)
+    if (!t.hypotheses.empty()) r.target_tokens += static_cast<int64_t>(t.hypotheses[0].tokens.size()) + 1;
+  return r;
+}
+
+}  // namespace
+
+int bench_translate(const std::vector<std::string>& args) {
+  const BenchArgs b = parse_args(args);
+  if (b.help) {
+    std::cout << "Usage: " << kUsage << "\n\n"
+              << "Translates FILE with greedy search and with beam search (beam 5, normalize 0.6) after a short\n"
+                 "warm-up, and prints sentences/s and target tokens/s (</s> included) for each, the peak resident\n"
+                 "memory, the thread count and the CPU.\n";
+    return 0;
+  }
+  Context::get().set_threads(b.threads);
+  LoadedModel loaded = load_model(b.model);
+  const std::vector<std::string> lines = read_lines(b.input);
+  std::vector<std::vector<int32_t>> sources;
+  int64_t source_pieces = 0, sentences = 0;
+  for (const std::string& l : lines) {
+    sources.push_back(loaded.src_vocab->encode(l));
+    if (sources.back().size() > 256) sources.back().resize(256);  // as nmt translate's default
+    source_pieces += static_cast<int64_t>(sources.back().size());
+    sentences += sources.back().empty() ? 0 : 1;
+  }
+  if (sentences == 0) throw InputError(cat(b.input, ": no non-empty lines to translate"));
+
+  std::printf("machine: %s, %d logical CPUs; threads: %d\n", cpu_model().c_str(), logical_cpus(),
+              Context::get().threads());
+  std::printf("model: %s (%s), input: %s, %lld sentences, %lld source pieces, mini-batch %d\n", b.model.c_str(),
+              loaded.model->config().type.c_str(), b.input.c_str(), static_cast<long long>(sentences),
+              static_cast<long long>(source_pieces), b.mini_batch);
+  for (int beam : {1, 5}) {
+    TranslateOptions opt;
+    opt.mini_batch = b.mini_batch;
+    opt.search.beam_size = beam;
+    // Warm-up: builds the primitives of the most common shapes.
+    std::vector<std::vector<int32_t>> warm(sources.begin(),
+                                           sources.begin() + std::min<size_t>(sources.size(), b.mini_batch));
+    translate_ids(*loaded.model, warm, opt);
+    const Run r = timed(*loaded.model, sources, opt);
+    std::printf("%-7s %8.2f s  %9.1f sentences/s  %10.1f target tokens/s\n", beam == 1 ? "greedy:" : "beam 5:",
+                r.seconds, sentences / r.seconds, r.target_tokens / r.seconds);
+    std::fflush(stdout);
+  }
+  std::printf("peak resident memory: %.1f MiB\n", peak_rss_mib());
+  return 0;
+}
+
+}  // namespace nmt

@@ -1,0 +1,29 @@
+// Forced decoding: the log-probability a model gives a given target sentence for its
+// source (teacher forcing, no dropout, no label smoothing), as `nmt score` prints it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/model.h"
+
+namespace nmt {
+
+struct SentenceScore {
+  double log_prob = 0;  // sum of natural-log probabilities of the target pieces and </s>
+  int tokens = 0;       // target pieces + 1 (</s>)
+  double average() const { return tokens > 0 ? log_prob / tokens : 0.0; }
+};
+
+struct ScoreOptions {
+  int mini_batch = 64;      // sentences per batch
+  int64_t max_rows = 8192;  // a batch is split so that sentences x longest target <= this (bounds
+                            // the [rows, vocabulary] logits); a longer sentence goes alone
+};
+
+// `sources` and `targets` are piece ids without </s> (either may be empty). Batched by
+// length; the results are in input order.
+std::vector<SentenceScore> score_ids(Model& model, const std::vector<std::vector<int32_t>>& sources,
+                                     const std::vector<std::vector<int32_t>>& targets, const ScoreOptions& options);
+
+}  // namespace nmt
