@@ -48,20 +48,25 @@ RnnPrimitives make_primitives(const RnnLayerSpec& spec, int64_t T, int64_t N, Rn
   const auto prop = mode.training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   const auto back = dnnl::prop_kind::backward;
   auto& eng = Context::get().engine();
+  // The scratchpad comes from our pool at each execution (rnn_scratchpad): in oneDNN's
+  // default mode it allocates a large one per backward itself, outside any cache, and
+  // training's RSS grew by gigabytes.
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
 
   RnnPrimitives p;
   switch (spec.cell) {
     case CellType::Tanh: {
       const auto act = dnnl::algorithm::eltwise_tanh;
       dnnl::vanilla_rnn_forward::primitive_desc fpd(
-          {prop, act, d.dir, d.src, d.iter, d.w_layer, d.w_iter, d.bias, d.dst, d.iter}, eng);
+          {prop, act, d.dir, d.src, d.iter, d.w_layer, d.w_iter, d.bias, d.dst, d.iter}, attr, eng);
       p.fwd_pd = fpd;
       p.fwd = dnnl::vanilla_rnn_forward(fpd);
       if (mode.training) {
         dnnl::vanilla_rnn_backward::primitive_desc bpd(
             {back, act, d.dir, d.src, d.iter, d.w_layer_any, d.w_iter_any, d.bias, d.dst, d.iter, d.src, d.iter,
              d.dw_layer, d.dw_iter, d.bias, d.dst, d.iter},
-            eng, fpd);
+            attr, eng, fpd);
         p.bwd_pd = bpd;
         p.bwd = dnnl::vanilla_rnn_backward(bpd);
       }
@@ -69,14 +74,14 @@ RnnPrimitives make_primitives(const RnnLayerSpec& spec, int64_t T, int64_t N, Rn
     }
     case CellType::LSTM: {
       dnnl::lstm_forward::primitive_desc fpd(
-          {prop, d.dir, d.src, d.iter, d.iter, d.w_layer, d.w_iter, d.bias, d.dst, d.iter, d.iter}, eng);
+          {prop, d.dir, d.src, d.iter, d.iter, d.w_layer, d.w_iter, d.bias, d.dst, d.iter, d.iter}, attr, eng);
       p.fwd_pd = fpd;
       p.fwd = dnnl::lstm_forward(fpd);
       if (mode.training) {
         dnnl::lstm_backward::primitive_desc bpd(
             {back, d.dir, d.src, d.iter, d.iter, d.w_layer_any, d.w_iter_any, d.bias, d.dst, d.iter, d.iter, d.src,
              d.iter, d.iter, d.dw_layer, d.dw_iter, d.bias, d.dst, d.iter, d.iter},
-            eng, fpd);
+            attr, eng, fpd);
         p.bwd_pd = bpd;
         p.bwd = dnnl::lstm_backward(bpd);
       }
@@ -84,14 +89,14 @@ RnnPrimitives make_primitives(const RnnLayerSpec& spec, int64_t T, int64_t N, Rn
     }
     case CellType::GRU: {
       dnnl::lbr_gru_forward::primitive_desc fpd(
-          {prop, d.dir, d.src, d.iter, d.w_layer, d.w_iter, d.bias, d.dst, d.iter}, eng);
+          {prop, d.dir, d.src, d.iter, d.w_layer, d.w_iter, d.bias, d.dst, d.iter}, attr, eng);
       p.fwd_pd = fpd;
       p.fwd = dnnl::lbr_gru_forward(fpd);
       if (mode.training) {
         dnnl::lbr_gru_backward::primitive_desc bpd(
             {back, d.dir, d.src, d.iter, d.w_layer_any, d.w_iter_any, d.bias, d.dst, d.iter, d.src, d.iter,
              d.dw_layer, d.dw_iter, d.bias, d.dst, d.iter},
-            eng, fpd);
+            attr, eng, fpd);
         p.bwd_pd = bpd;
         p.bwd = dnnl::lbr_gru_backward(bpd);
       }
@@ -118,6 +123,16 @@ void reorder_add(const memory& src, const memory& dst) {
 }
 
 Tensor buffer_for(const md& m) { return Tensor({static_cast<int64_t>((m.get_size() + sizeof(float) - 1) / sizeof(float))}); }
+
+// Adds the primitive's scratchpad (from the pool) to its arguments; the returned tensor
+// must live until the execution ends.
+Tensor rnn_scratchpad(const dnnl::primitive_desc& pd, std::unordered_map<int, memory>& args) {
+  const md m = pd.scratchpad_desc();
+  if (m.get_size() == 0) return Tensor();
+  Tensor t = buffer_for(m);
+  args[DNNL_ARG_SCRATCHPAD] = as_memory(t, m);
+  return t;
+}
 
 }  // namespace
 
@@ -202,6 +217,7 @@ void rnn_dense_forward(const RnnLayerSpec& spec, RnnMode mode, RnnParamLayouts& 
     io.workspace = buffer_for(ws);
     args[DNNL_ARG_WORKSPACE] = as_memory(io.workspace, ws);
   }
+  Tensor scratch = rnn_scratchpad(p.fwd_pd, args);
   auto& ctx = Context::get();
   p.fwd.execute(ctx.stream(), args);
   ctx.stream().wait();
@@ -242,6 +258,7 @@ void rnn_dense_backward(const RnnLayerSpec& spec, RnnMode mode, RnnParamLayouts&
     args[DNNL_ARG_DIFF_SRC_ITER_C] = as_memory(g.dc0, iter);
     args[DNNL_ARG_DIFF_DST_ITER_C] = as_memory(g.dc_last, iter);
   }
+  Tensor scratch = rnn_scratchpad(pd, args);
   auto& ctx = Context::get();
   p.bwd.execute(ctx.stream(), args);
   ctx.stream().wait();
