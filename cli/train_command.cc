@@ -30,7 +30,7 @@ int train_command(const Args& args) {
       ("mini-batch-words", po::value<int64_t>()->default_value(2000), "target tokens per mini-batch")
       ("maxi-batch", po::value<int>()->default_value(100), "mini-batches read and sorted by length together")
       ("label-smoothing", po::value<float>()->default_value(0.1f), "label smoothing epsilon")
-      ("learn-rate,l", po::value<float>(), "learning rate (default 3e-4; 7e-4 for transformer)")
+      ("learn-rate,l", po::value<float>(), "learning rate (default 1e-3; 7e-4 for transformer)")
       ("lr-warmup", po::value<int64_t>(), "linear warm-up updates (default 0; 800 for transformer)")
       ("lr-decay-inv-sqrt", po::value<bool>(), "decay with the inverse square root of the update after warm-up (default: transformer only)")
       ("clip-norm", po::value<float>()->default_value(1.0f), "clip the global gradient norm (0: off)")
@@ -68,7 +68,7 @@ int train_command(const Args& args) {
   o.mini_batch_words = get<int64_t>(*vm, "mini-batch-words");
   o.maxi_batch = get<int>(*vm, "maxi-batch");
   o.label_smoothing = get<float>(*vm, "label-smoothing");
-  o.learn_rate = vm->count("learn-rate") ? get<float>(*vm, "learn-rate") : (transformer ? 7e-4f : 3e-4f);
+  o.learn_rate = vm->count("learn-rate") ? get<float>(*vm, "learn-rate") : (transformer ? 7e-4f : 1e-3f);
   o.lr_warmup = vm->count("lr-warmup") ? get<int64_t>(*vm, "lr-warmup") : (transformer ? 800 : 0);
   o.lr_decay_inv_sqrt = vm->count("lr-decay-inv-sqrt") ? get<bool>(*vm, "lr-decay-inv-sqrt") : transformer;
   o.clip_norm = get<float>(*vm, "clip-norm");
