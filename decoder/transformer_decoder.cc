@@ -117,11 +117,21 @@ TransformerDecoder::TransformerDecoder(ParamStore& params, const std::string& pr
   if (config.norm == NormPlacement::Pre) final_norm_ = LayerNormParams(param, prefix + ".final_norm", config.dim);
 }
 
-Var TransformerDecoder::forward(const EncoderOutput& enc, const TargetBatch& trg, bool training, Rng& rng) {
+Var TransformerDecoder::hidden(const EncoderOutput& enc, const TargetBatch& trg, bool training, Rng& rng) const {
   Var x = embed_(trg.input, trg.batch, trg.length, 0, training, rng);
   for (const TransformerDecoderLayer& layer : layers_) x = layer(x, layer.memory(enc.states), enc.mask, training, rng);
   if (config_.norm == NormPlacement::Pre) x = final_norm_(x);
-  return reshape(output_.logits(x), {trg.batch * trg.length, vocab_});
+  return x;
+}
+
+Var TransformerDecoder::forward(const EncoderOutput& enc, const TargetBatch& trg, bool training, Rng& rng) {
+  return reshape(output_.logits(hidden(enc, trg, training, rng)), {trg.batch * trg.length, vocab_});
+}
+
+Var TransformerDecoder::token_losses(const EncoderOutput& enc, const TargetBatch& trg, float label_smoothing,
+                                     bool training, Rng& rng) {
+  Var h = reshape(hidden(enc, trg, training, rng), {trg.batch * trg.length, config_.dim});
+  return output_.losses(h, trg.output, label_smoothing);
 }
 
 std::unique_ptr<DecoderState> TransformerDecoder::start(const EncoderOutput& enc) {

@@ -58,12 +58,18 @@ class TransformerDecoder : public Decoder {
                      int64_t encoder_dim, Var embeddings, Var output_weight);
 
   Var forward(const EncoderOutput& enc, const TargetBatch& trg, bool training, Rng& rng) override;
+  // Fused with the output layer (core/ops/linear_cross_entropy.h): one [N * T, V] buffer.
+  Var token_losses(const EncoderOutput& enc, const TargetBatch& trg, float label_smoothing, bool training,
+                   Rng& rng) override;
   std::unique_ptr<DecoderState> start(const EncoderOutput& enc) override;
   Var step(DecoderState& state, const std::vector<int32_t>& previous) override;
   bool has_attention() const override { return true; }
   const TransformerConfig& config() const { return config_; }
 
  private:
+  // Teacher-forced pass up to the output layer: [N, T, dim] (final norm applied).
+  Var hidden(const EncoderOutput& enc, const TargetBatch& trg, bool training, Rng& rng) const;
+
   TransformerConfig config_;
   int64_t vocab_;
   TransformerEmbedding embed_;

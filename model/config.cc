@@ -129,7 +129,18 @@ void ModelConfig::validate() const {
   if (dec_type == "transformer" || enc_type == "transformer") {
     if (transformer_heads < 1 || dim_emb % transformer_heads)
       throw InputError(cat("--dim-emb ", dim_emb, " must be a multiple of --transformer-heads ", transformer_heads));
+    if (transformer_dim_ffn < 1)
+      throw InputError(cat("--transformer-dim-ffn must be >= 1, got ", transformer_dim_ffn));
+    if (!(transformer_dropout >= 0 && transformer_dropout < 1) ||
+        !(transformer_dropout_attention >= 0 && transformer_dropout_attention < 1))
+      throw InputError(cat("--transformer-dropout ", transformer_dropout, " and --transformer-dropout-attention ",
+                           transformer_dropout_attention, " must be in [0, 1)"));
+    if (transformer_positions == "learned" && max_positions < 1)
+      throw InputError(cat("--max-positions must be >= 1 with learned positions, got ", max_positions));
   }
+  if (dec_type == "transformer" && enc_type == "rnn" && dim_rnn != dim_emb)
+    throw InputError(cat("--dec-type transformer attends over encoder states as wide as --dim-emb ", dim_emb,
+                         ", but the RNN encoder's are --dim-rnn ", dim_rnn, " wide: set --dim-rnn ", dim_emb));
   if (tied_embeddings_all && src_vocab_size && trg_vocab_size && src_vocab_size != trg_vocab_size)
     throw InputError(cat("--tied-embeddings-all needs one joint vocabulary, got sizes ", src_vocab_size, " and ",
                          trg_vocab_size));

@@ -1,0 +1,58 @@
+#include "encoder/transformer_encoder.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "core/ops/elementwise.h"
+
+namespace nmt {
+
+TransformerEncoderLayer::TransformerEncoderLayer(const ParamMaker& param, const std::string& prefix,
+                                                 const TransformerConfig& config)
+    : config_(config),
+      attention_(param, prefix + ".self_attention", MultiHeadAttention::Kind::Self, config.dim, config.heads,
+                 config.dropout_attention),
+      ffn_(param, prefix + ".ffn", config.dim, config.dim_ffn),
+      norm1_(param, prefix + ".norm1", config.dim),
+      norm2_(param, prefix + ".norm2", config.dim) {}
+
+Var TransformerEncoderLayer::operator()(const Var& x, const Tensor& mask, bool training, Rng& rng) const {
+  const TransformerConfig& c = config_;
+  Var y = residual(
+      c.norm, norm1_, x, [&](const Var& v) { return attention_.self_attention(v, mask, false, training, rng); },
+      c.dropout, training, rng);
+  return residual(
+      c.norm, norm2_, y, [&](const Var& v) { return ffn_(v, c.dropout, training, rng); }, c.dropout, training, rng);
+}
+
+TransformerEncoder::TransformerEncoder(ParamStore& params, const std::string& prefix,
+                                       const TransformerConfig& config, Var embeddings)
+    : config_(config) {
+  validate(config);
+  ParamMaker param = param_maker(params);
+  embed_ = TransformerEmbedding(param, prefix, std::move(embeddings), config);
+  for (int l = 0; l < config.layers; ++l) layers_.emplace_back(param, cat(prefix, ".l", l), config);
+  if (config.norm == NormPlacement::Pre) final_norm_ = LayerNormParams(param, prefix + ".final_norm", config.dim);
+}
+
+EncoderOutput TransformerEncoder::encode(const SourceBatch& src, bool training, Rng& rng) {
+  EncoderOutput out;
+  out.mask = src.mask();
+  out.lengths = src.lengths;
+  Var x = embed_(src.ids, src.batch, src.length, 0, training, rng);
+  for (const TransformerEncoderLayer& layer : layers_) x = layer(x, out.mask, training, rng);
+  if (config_.norm == NormPlacement::Pre) x = final_norm_(x);
+  // Zero at padding, as every encoder's states are (nothing reads them there anyway).
+  bool padded = false;
+  for (int len : src.lengths) padded = padded || len < src.length;
+  if (padded) {
+    const int64_t N = src.batch, S = src.length, d = config_.dim;
+    Tensor m({N, S, d});
+    for (int64_t i = 0; i < N * S; ++i) std::fill(m.data() + i * d, m.data() + (i + 1) * d, out.mask[i]);
+    x = mul(x, leaf(m));
+  }
+  out.states = x;
+  return out;
+}
+
+}  // namespace nmt
