@@ -8,7 +8,11 @@
 
 namespace nmt {
 
-Context::Context() : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
+Context::Context() : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+  // Our cache above holds the primitives we replay; oneDNN's own cache of primitive
+  // implementations would keep evicted ones' JIT code alive a second time.
+  dnnl::set_primitive_cache_capacity(64);
+}
 
 Context& Context::get() {
   static Context ctx;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <list>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -25,14 +26,34 @@ class Context {
 
   // Returns the object cached under `key`, making it with `make` on first use.
   // T is usually a struct holding a primitive_desc and its primitive.
+  //
+  // The cache keeps the kCacheCapacity most recently used entries: batch shapes vary
+  // (every batch has its own number of rows), and each primitive holds JIT code, so
+  // an unbounded cache grew by ~27 primitives (~10 MB) per training batch. An entry
+  // returned here is the most recent one, so the few cached() calls an op makes
+  // before using it never evict it.
   template <typename T>
   T& cached(const std::string& key, const std::function<T()>& make) {
     auto it = cache_.find(key);
-    if (it == cache_.end()) it = cache_.emplace(key, std::make_shared<T>(make())).first;
-    return *static_cast<T*>(it->second.get());
+    if (it != cache_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second.second);  // now most recent
+      return *static_cast<T*>(it->second.first.get());
+    }
+    std::shared_ptr<void> value = std::make_shared<T>(make());
+    lru_.push_front(key);
+    cache_.emplace(key, std::make_pair(value, lru_.begin()));
+    while (cache_.size() > kCacheCapacity) {
+      cache_.erase(lru_.back());
+      lru_.pop_back();
+    }
+    return *static_cast<T*>(value.get());
   }
   size_t cache_size() const { return cache_.size(); }
-  void clear_cache() { cache_.clear(); }
+  void clear_cache() {
+    cache_.clear();
+    lru_.clear();
+  }
+  static constexpr size_t kCacheCapacity = 512;
 
   // OpenMP threads used by oneDNN and our own loops (0 = leave the default).
   void set_threads(int n);
@@ -42,7 +63,8 @@ class Context {
   Context();
   dnnl::engine engine_;
   dnnl::stream stream_;
-  std::unordered_map<std::string, std::shared_ptr<void>> cache_;
+  std::list<std::string> lru_;  // most recent first
+  std::unordered_map<std::string, std::pair<std::shared_ptr<void>, std::list<std::string>::iterator>> cache_;
 };
 
 // Plain row-major memory descriptor for a shape.

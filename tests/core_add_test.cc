@@ -29,3 +29,28 @@ TEST(AddOp, ShapeMismatchThrows) {
 }
 
 }  // namespace nmt
+
+#include "core/context.h"
+
+namespace nmt {
+
+TEST(PrimitiveCache, KeepsTheMostRecentlyUsedEntries) {
+  Context& ctx = Context::get();
+  ctx.clear_cache();
+  int made = 0;
+  auto get = [&](int i) { return ctx.cached<int>(cat("test-entry-", i), [&] { ++made; return i; }); };
+  EXPECT_EQ(get(0), 0);
+  for (size_t i = 1; i <= Context::kCacheCapacity; ++i) {
+    get(static_cast<int>(i));
+    get(0);  // keep entry 0 recent
+  }
+  EXPECT_EQ(ctx.cache_size(), Context::kCacheCapacity);
+  const int before = made;
+  get(0);  // still cached
+  EXPECT_EQ(made, before);
+  get(1);  // the least recently used: evicted, made again
+  EXPECT_EQ(made, before + 1);
+  ctx.clear_cache();
+}
+
+}  // namespace nmt

@@ -85,6 +85,7 @@ int bench_train(const BenchTrainOptions& o) {
   }
   std::printf("machine: %s, %d threads, oneDNN %d.%d.%d\n", cpu_model().c_str(), Context::get().threads(),
               dnnl_version()->major, dnnl_version()->minor, dnnl_version()->patch);
+  std::printf("primitives cached: %zu\n", Context::get().cache_size());
   std::printf("model: %s, %lld parameters, mini-batch-words %lld\n", config.type.c_str(),
               static_cast<long long>(model.params().num_params()), static_cast<long long>(t.mini_batch_words));
   std::printf("bench train %s: first pass %.0f tok/s (includes building primitives), steady %.0f src+trg tok/s, "
