@@ -63,7 +63,13 @@ int train_command(const Args& args) {
   o.vocab_size = get<int>(*vm, "vocab-size");
   o.model_path = get<std::string>(*vm, "model");
   o.max_length = get<int>(*vm, "max-length");
-  o.model = model_config_from(*vm);
+  try {
+    o.model = model_config_from(*vm);
+  } catch (const UsageError&) {
+    throw;
+  } catch (const InputError& e) {  // e.g. an unknown --type: a bad option value, exit code 2
+    throw UsageError(e.what());
+  }
   const bool transformer = o.model.dec_type == "transformer";
   o.mini_batch_words = get<int64_t>(*vm, "mini-batch-words");
   o.maxi_batch = get<int>(*vm, "maxi-batch");

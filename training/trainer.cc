@@ -100,7 +100,13 @@ void put_state(ModelFile& f, const TrainState& s, const Adam& adam, const Rng& r
   c[kCkptPrefix + "stalls"] = std::to_string(s.stalls);
   c[kCkptPrefix + "validations"] = std::to_string(s.validations);
   c[kCkptPrefix + "adam-steps"] = std::to_string(adam.steps());
-  for (const auto& [metric, value] : s.best) c[kCkptPrefix + "best." + metric] = fixed(value, 9);
+  // Full precision: a resumed run must compare new validation results against exactly
+  // the best values the uninterrupted run would hold.
+  for (const auto& [metric, value] : s.best) {
+    std::ostringstream os;
+    os << std::setprecision(std::numeric_limits<double>::max_digits10) << value;
+    c[kCkptPrefix + "best." + metric] = os.str();
+  }
   f.blobs["train.rng"] = rng.state();
 }
 
@@ -131,7 +137,11 @@ class Trainer {
 
  private:
   void save_checkpoint();
-  void validate();
+  // counted = false: the validation at the end of a run that had none. It is logged and
+  // may write MODEL.best-*, but leaves the training state (validation count, best values,
+  // stalls) alone, so that a run stopped by its budget and resumed with a larger one
+  // validates and stops early exactly as one uninterrupted run would.
+  void validate(bool counted = true);
   bool step();  // one update; false when it was skipped (non-finite)
   void display(double seconds);
 
@@ -160,6 +170,22 @@ int Trainer::run() {
     throw UsageError(cat("--valid-sets needs 2 files (SRC TRG), got ", o_.valid_sets.size()));
   if (o_.model_path.empty()) throw UsageError("--model is required");
   if (o_.optimizer_delay < 1) throw UsageError(cat("--optimizer-delay must be >= 1, got ", o_.optimizer_delay));
+  // Every other numeric option is checked here too, before any vocabulary is trained or
+  // corpus read, so that a typo costs nothing and exits with the usage code.
+  if (o_.mini_batch_words < 1) throw UsageError(cat("--mini-batch-words must be >= 1, got ", o_.mini_batch_words));
+  if (o_.maxi_batch < 1) throw UsageError(cat("--maxi-batch must be >= 1, got ", o_.maxi_batch));
+  if (o_.valid_mini_batch < 1) throw UsageError(cat("--valid-mini-batch must be >= 1, got ", o_.valid_mini_batch));
+  if (o_.valid_max_sentences < 0)
+    throw UsageError(cat("--valid-max-sentences must be >= 0, got ", o_.valid_max_sentences));
+  if (o_.max_divergence < 1) throw UsageError(cat("--max-divergence must be >= 1, got ", o_.max_divergence));
+  if (o_.early_stopping < 0) throw UsageError(cat("--early-stopping must be >= 0, got ", o_.early_stopping));
+  if (!(o_.label_smoothing >= 0 && o_.label_smoothing < 1))
+    throw UsageError(cat("--label-smoothing must be in [0, 1), got ", o_.label_smoothing));
+  if (!(o_.learn_rate >= 0) || !std::isfinite(o_.learn_rate))
+    throw UsageError(cat("--learn-rate must be a finite number >= 0, got ", o_.learn_rate));
+  if (o_.lr_warmup < 0) throw UsageError(cat("--lr-warmup must be >= 0, got ", o_.lr_warmup));
+  if (!(o_.clip_norm >= 0)) throw UsageError(cat("--clip-norm must be >= 0 (0: off), got ", o_.clip_norm));
+  if (o_.valid_metrics.empty()) throw UsageError("--valid-metrics needs at least one metric (ce, perplexity, bleu)");
   for (const std::string& m : o_.valid_metrics)
     if (m != "ce" && m != "perplexity" && m != "bleu")
       throw UsageError(cat("--valid-metrics: unknown metric '", m, "' (expected ce, perplexity, bleu)"));
@@ -224,7 +250,12 @@ int Trainer::run() {
   auto started = Clock::now();
   const double minutes_before = state_.progress.minutes;
   auto disp_started = Clock::now();
-  while (!reached(budget, state_.progress)) {
+  // Rerunning a command whose training already stopped early must not train on.
+  bool stopped_early = validator_ && o_.early_stopping > 0 && state_.stalls >= o_.early_stopping;
+  if (stopped_early)
+    log_.line(cat("early stopping: ", o_.valid_metrics[0], " did not improve for ", state_.stalls,
+                  " validations (training had already stopped)"));
+  while (!stopped_early && !reached(budget, state_.progress)) {
     if (stop_requested()) {
       log_.line(cat("signal ", stop_signal(), ": saving checkpoint and stopping; run the same command to resume"));
       save_checkpoint();
@@ -249,7 +280,7 @@ int Trainer::run() {
       break;
     }
   }
-  if (validator_ && state_.validations == 0) validate();
+  if (validator_ && state_.validations == 0) validate(false);
   save_checkpoint();
   log_.line(cat("training finished: ", state_.progress.updates, " updates, ", state_.progress.epochs, " epochs, ",
                 fixed(state_.progress.minutes, 2), " minutes; peak memory ", fixed(peak_rss_mib(), 0), " MiB"));
@@ -323,30 +354,36 @@ void Trainer::display(double seconds) {
   disp_tokens_ = disp_src_tokens_ = disp_sentences_ = disp_updates_ = 0;
 }
 
-void Trainer::validate() {
+void Trainer::validate(bool counted) {
   auto started = Clock::now();
   std::vector<std::string> metrics = o_.valid_metrics;
   std::map<std::string, double> r = validator_->run(*model_, metrics);
-  ++state_.validations;
+  TrainState uncounted = state_;
+  TrainState& state = counted ? state_ : uncounted;  // what this validation updates
+  ++state.validations;
   std::ostringstream os;
   bool first_improved = false;
   for (size_t i = 0; i < metrics.size(); ++i) {
     const std::string& m = metrics[i];
     const double v = r.at(m);
-    auto it = state_.best.find(m);
-    const bool better = it == state_.best.end() ||
+    auto it = state.best.find(m);
+    const bool better = it == state.best.end() ||
                         (Validator::higher_is_better(m) ? v > it->second : v < it->second);
     if (better) {
-      state_.best[m] = v;
+      state.best[m] = v;
       save_model(o_.model_path + ".best-" + m, *model_, *src_vocab_, *trg_vocab_);
       if (i == 0) first_improved = true;
     }
     os << " : " << m << " " << fixed(v, m == "bleu" ? 2 : 4) << (better ? " (new best)" : "");
   }
-  state_.stalls = first_improved ? 0 : state_.stalls + 1;
-  log_.line(cat("Validation ", state_.validations, " at Ep. ", state_.position.epoch, " Up. ",
-                state_.progress.updates, os.str(), " : stalled ", state_.stalls, " times : ",
-                fixed(std::chrono::duration<double>(Clock::now() - started).count(), 1), "s"));
+  state.stalls = first_improved ? 0 : state.stalls + 1;
+  const std::string seconds = fixed(std::chrono::duration<double>(Clock::now() - started).count(), 1);
+  if (counted)
+    log_.line(cat("Validation ", state.validations, " at Ep. ", state.position.epoch, " Up. ", state.progress.updates,
+                  os.str(), " : stalled ", state.stalls, " times : ", seconds, "s"));
+  else
+    log_.line(cat("Validation at the end of training (not counted for early stopping) at Ep. ", state.position.epoch,
+                  " Up. ", state.progress.updates, os.str(), " : ", seconds, "s"));
 }
 
 void Trainer::save_checkpoint() {

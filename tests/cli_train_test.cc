@@ -1,0 +1,333 @@
+// `nmt train` through the built binary (NMT_BINARY): bad inputs and options, the
+// training schedule (--after units, validation, early stopping, --max-length), the log,
+// --dump-config, checkpoint corruption and the divergence path. Every run trains a tiny
+// model on a small synthetic corpus (tests/synthetic.h) for a few updates.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/model_file.h"
+#include "model/model.h"
+#include "synthetic.h"
+
+namespace nmt {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::RunResult;
+using testing::TempDir;
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream is(text);
+  for (std::string l; std::getline(is, l);) out.push_back(l);
+  return out;
+}
+
+class CliTrainTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pairs_ = testing::reversal_pairs(200, 5, 12, 1);
+    src_ = dir_.path("train.src");
+    trg_ = dir_.path("train.trg");
+    testing::write_lines(src_, pairs_.src);
+    testing::write_lines(trg_, pairs_.trg);
+    const auto valid = testing::reversal_pairs(20, 5, 12, 2);
+    testing::write_lines(dir_.path("valid.src"), valid.src);
+    testing::write_lines(dir_.path("valid.trg"), valid.trg);
+    model_ = dir_.path("model.bin");
+    ckpt_ = model_ + ".ckpt";
+    vocab_ = dir_.path("vocab.spm");
+  }
+
+  // A tiny attention model; `extra` is appended (later options are errors when repeated).
+  std::string args(const std::string& extra, const std::string& src = "", const std::string& trg = "") const {
+    return "train -t '" + (src.empty() ? src_ : src) + "' '" + (trg.empty() ? trg_ : trg) + "' -v '" + vocab_ +
+           "' '" + vocab_ + "' --vocab-size 37 -m '" + model_ +
+           "' --dim-emb 8 --dim-rnn 16 --dim-att 8 --cpu-threads 1 " +
+           (contains(extra, "--mini-batch-words") ? "" : "--mini-batch-words 100 ") + extra;
+  }
+  RunResult train(const std::string& extra) const { return testing::run_nmt(dir_, args(extra)); }
+
+  std::string ckpt_value(const std::string& key) const {
+    ModelFile f = load_model_file(ckpt_);
+    auto it = f.config.find("train." + key);
+    return it == f.config.end() ? "<missing>" : it->second;
+  }
+
+  // "N batches an epoch" from the log.
+  static int batches_an_epoch(const std::string& log) {
+    std::smatch m;
+    const std::regex re(" ([0-9]+) batches an epoch");
+    return std::regex_search(log, m, re) ? std::stoi(m[1]) : -1;
+  }
+
+  TempDir dir_{"nmt_cli_train"};
+  testing::ParallelText pairs_;
+  std::string src_, trg_, model_, ckpt_, vocab_;
+};
+
+// ---- Inputs ---------------------------------------------------------------------
+
+TEST_F(CliTrainTest, MismatchedLineCountsNameBothFilesAndCounts) {
+  std::vector<std::string> short_trg(pairs_.trg.begin(), pairs_.trg.begin() + 150);
+  const std::string trg = dir_.path("short.trg");
+  testing::write_lines(trg, short_trg);
+  const RunResult r = testing::run_nmt(dir_, args("--after 2u", src_, trg));
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, src_ + " has 200 lines")) << r.err;
+  EXPECT_TRUE(contains(r.err, trg + " has 150")) << r.err;
+  EXPECT_FALSE(fs::exists(model_));
+}
+
+TEST_F(CliTrainTest, MissingFileIsNamed) {
+  const std::string missing = dir_.path("no_such.trg");
+  RunResult r = testing::run_nmt(dir_, args("--after 2u", src_, missing));
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, missing)) << r.err;
+  // Missing with the vocabulary already there (the corpus is read by the trainer itself).
+  ASSERT_EQ(train("--after 1u").code, 0);
+  r = testing::run_nmt(dir_, args("--after 2u", missing, trg_));
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, missing)) << r.err;
+  // A missing validation file.
+  r = train("--after 2u --valid-sets '" + dir_.path("valid.src") + "' '" + missing + "'");
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, missing)) << r.err;
+}
+
+TEST_F(CliTrainTest, EmptyCorpusIsAClearError) {
+  const std::string src = dir_.write("empty.src", ""), trg = dir_.write("empty.trg", "");
+  // No vocabulary yet: vocabulary training is the first to read the files.
+  RunResult r = testing::run_nmt(dir_, args("--after 2u", src, trg));
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, src) && contains(r.err, trg)) << r.err;
+  EXPECT_TRUE(contains(r.err, "no non-empty lines")) << r.err;
+  // With a vocabulary: the corpus loader says what it read and dropped.
+  ASSERT_EQ(train("--after 1u").code, 0);
+  const std::string blank_src = dir_.write("blank.src", "\n\n  \n"), blank_trg = dir_.write("blank.trg", "b\n\nc\n");
+  r = testing::run_nmt(dir_, args("--after 2u", blank_src, blank_trg));
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, blank_src) && contains(r.err, blank_trg)) << r.err;
+  EXPECT_TRUE(contains(r.err, "no sentence pairs left (3 lines read, 3 with an empty side")) << r.err;
+}
+
+TEST_F(CliTrainTest, InvalidUtf8NamesFileAndLine) {
+  std::vector<std::string> bad = pairs_.trg;
+  bad[6] = "b c \xC3 d";
+  const std::string trg = dir_.path("bad.trg");
+  testing::write_lines(trg, bad);
+  RunResult r = testing::run_nmt(dir_, args("--after 2u", src_, trg));  // through vocabulary training
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, trg + ":7: invalid UTF-8")) << r.err;
+  ASSERT_EQ(train("--after 1u").code, 0);
+  r = testing::run_nmt(dir_, args("--after 2u", src_, trg));  // through the corpus loader
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, trg + ":7: invalid UTF-8")) << r.err;
+}
+
+TEST_F(CliTrainTest, BadOptionValuesExitTwoBeforeDoingAnything) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--type foo", "unknown model type 'foo'"},
+      {"--after 10x", "--after '10x': unit 'x'"},
+      {"--after 60s", "--after '60s': unit 's'"},
+      {"--after -3u", "--after '-3u'"},
+      {"--optimizer-delay 0", "--optimizer-delay must be >= 1, got 0"},
+      {"--valid-metrics foo", "unknown metric 'foo'"},
+      {"--valid-freq 5x", "--valid-freq '5x'"},
+      {"--mini-batch-words 0", "--mini-batch-words must be >= 1, got 0"},
+      {"--maxi-batch 0", "--maxi-batch must be >= 1, got 0"},
+      {"--label-smoothing 1.5", "--label-smoothing must be in [0, 1), got 1.5"},
+      {"--learn-rate -1", "--learn-rate must be a finite number >= 0, got -1"},
+      {"--max-divergence 0", "--max-divergence must be >= 1, got 0"},
+      {"--learn-rate abc", "--learn-rate"},
+      {"--cell lstn", "--cell 'lstn'"},
+      {"--no-such-option 3", "no-such-option"},
+      {"--valid-sets one_file", "--valid-sets needs 2 files"},
+  };
+  for (const auto& [extra, message] : cases) {
+    const RunResult r = train((contains(extra, "--after") ? "" : "--after 2u ") + extra);
+    EXPECT_EQ(r.code, 2) << extra << "\n" << r.err;
+    EXPECT_TRUE(contains(r.err, message)) << extra << "\n" << r.err;
+  }
+  // Missing required options.
+  EXPECT_EQ(testing::run_nmt(dir_, "train -t '" + src_ + "' '" + trg_ + "' -v a b").code, 2);
+  EXPECT_EQ(testing::run_nmt(dir_, "train -t '" + src_ + "' -v a b -m '" + model_ + "'").code, 2);
+  // Nothing was trained or written.
+  EXPECT_FALSE(fs::exists(vocab_));
+  EXPECT_FALSE(fs::exists(model_));
+}
+
+// ---- Schedule -------------------------------------------------------------------
+
+TEST_F(CliTrainTest, MaxLengthDropsLongPairsAndSaysHowMany) {
+  int64_t longer = 0;
+  for (const auto& s : pairs_.src) longer += testing::split_words(s).size() > 8;
+  ASSERT_GT(longer, 0);
+  ASSERT_LT(longer, 200);
+  const RunResult r = train("--after 1u --max-length 8");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "training corpus: " + std::to_string(200 - longer) + " sentence pairs; dropped " +
+                                  std::to_string(longer) + " longer than 8 pieces"))
+      << r.err;
+}
+
+TEST_F(CliTrainTest, AfterUpdatesStopsAtThatUpdate) {
+  const RunResult r = train("--after 7u");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(ckpt_value("updates"), "7");
+  EXPECT_EQ(ckpt_value("adam-steps"), "7");
+  EXPECT_TRUE(contains(r.err, "training finished: 7 updates")) << r.err;
+  // The model file is written too, and loads.
+  EXPECT_NO_THROW(load_model(model_));
+}
+
+TEST_F(CliTrainTest, AfterEpochsStopsAtTheEpochBoundary) {
+  const RunResult r = train("--after 2e");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const int per_epoch = batches_an_epoch(r.err);
+  ASSERT_GT(per_epoch, 1) << r.err;
+  EXPECT_EQ(ckpt_value("epochs"), "2");
+  EXPECT_EQ(ckpt_value("updates"), std::to_string(2 * per_epoch));
+  EXPECT_EQ(ckpt_value("epoch"), "3");  // the next batch is the first of epoch 3
+  EXPECT_EQ(ckpt_value("batch"), "0");
+}
+
+TEST_F(CliTrainTest, AfterTokensStopsAtTheFirstUpdatePastTheBudget) {
+  const RunResult r = train("--after 700t");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const int64_t tokens = std::stoll(ckpt_value("tokens"));
+  EXPECT_GE(tokens, 700);
+  EXPECT_LT(tokens, 700 + 100) << "trained on past the budget (a batch holds at most 100 target tokens)";
+}
+
+TEST_F(CliTrainTest, FirstBudgetReachedWins) {
+  const RunResult r = train("--after 5e,9u");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(ckpt_value("updates"), "9");
+}
+
+TEST_F(CliTrainTest, ValidationWritesBestModelsAndLogs) {
+  const RunResult r = train("--after 10u --valid-freq 5u --valid-metrics perplexity ce bleu --valid-sets '" +
+                            dir_.path("valid.src") + "' '" + dir_.path("valid.trg") + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "Validation 1 at Ep. 1 Up. 5 : perplexity ")) << r.err;
+  EXPECT_TRUE(contains(r.err, "Validation 2 at Ep. 1 Up. 10 : perplexity ")) << r.err;
+  EXPECT_FALSE(contains(r.err, "Validation 3")) << r.err;
+  for (const char* metric : {"perplexity", "ce", "bleu"}) {
+    const std::string best = model_ + ".best-" + metric;
+    ASSERT_TRUE(fs::exists(best)) << best;
+    EXPECT_NO_THROW(load_model(best)) << best;
+    EXPECT_NE(ckpt_value(std::string("best.") + metric), "<missing>") << metric;
+  }
+  EXPECT_EQ(ckpt_value("validations"), "2");
+  // A perplexity equals exp(ce).
+  EXPECT_NEAR(std::stod(ckpt_value("best.perplexity")), std::exp(std::stod(ckpt_value("best.ce"))), 1e-6);
+}
+
+TEST_F(CliTrainTest, EarlyStoppingStopsAndStaysStopped) {
+  // With a learning rate of 0 the parameters never change, so the validation
+  // perplexity never improves after the first validation.
+  const std::string opts = "--after 100u --learn-rate 0 --valid-freq 1u --early-stopping 3 --valid-metrics perplexity "
+                           "--valid-sets '" + dir_.path("valid.src") + "' '" + dir_.path("valid.trg") + "'";
+  RunResult r = train(opts);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "early stopping: perplexity did not improve for 3 validations")) << r.err;
+  EXPECT_EQ(ckpt_value("updates"), "4");  // validation 1 new best, 2-4 stalled
+  EXPECT_EQ(ckpt_value("stalls"), "3");
+  // Running the same command again does not train on.
+  r = train(opts);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(ckpt_value("updates"), "4") << r.err;
+}
+
+// ---- Output ---------------------------------------------------------------------
+
+TEST_F(CliTrainTest, LogFileGetsTheSameLines) {
+  const std::string log = dir_.path("train.log");
+  const RunResult r = train("--after 6u --disp-freq 2u --log '" + log + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto err_lines = lines_of(r.err), log_lines = lines_of(testing::slurp(log));
+  // stderr is not a terminal here, so it has no progress line: both hold the same lines.
+  EXPECT_EQ(err_lines, log_lines);
+  EXPECT_GE(std::count_if(log_lines.begin(), log_lines.end(),
+                          [](const std::string& l) { return contains(l, " : Up. "); }),
+            3);
+  EXPECT_TRUE(contains(testing::slurp(log), "training finished: 6 updates"));
+}
+
+TEST_F(CliTrainTest, DumpConfigPrintsTheOptionsAndTrainsNothing) {
+  const RunResult r = train("--after 10u --type bottleneck --learn-rate 0.003 --dump-config");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const std::string& line : std::vector<std::string>{"after = 10u", "type = bottleneck", "learn-rate = 0.003", "dim-emb = 8", "train-sets = " + src_,
+        "train-sets = " + trg_, "vocabs = " + vocab_, "model = " + model_, "mini-batch-words = 100",
+        "optimizer-delay = 1", "seed = 1"})
+    EXPECT_TRUE(contains(r.out, line + "\n")) << line << "\n" << r.out;
+  EXPECT_FALSE(fs::exists(vocab_));
+  EXPECT_FALSE(fs::exists(model_));
+  // What it prints is a config file that gives the same options back.
+  const std::string cfg = dir_.write("dumped.cfg", r.out);
+  const RunResult again = testing::run_nmt(dir_, "train -c '" + cfg + "' --dump-config");
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(again.out, r.out);
+}
+
+// ---- Failures -------------------------------------------------------------------
+
+TEST_F(CliTrainTest, CorruptCheckpointIsDetected) {
+  ASSERT_EQ(train("--after 3u").code, 0);
+  const auto size = fs::file_size(ckpt_);
+  std::string bytes = testing::slurp(ckpt_);
+  ASSERT_EQ(bytes.size(), size);
+  bytes[size / 2] = static_cast<char>(bytes[size / 2] ^ 0x10);
+  dir_.write("model.bin.ckpt", bytes);
+  RunResult r = train("--after 6u");
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, ckpt_)) << r.err;
+  EXPECT_TRUE(contains(r.err, "corrupt") || contains(r.err, "checksum")) << r.err;
+  // Truncated.
+  dir_.write("model.bin.ckpt", bytes.substr(0, size - 100));
+  r = train("--after 6u");
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, ckpt_)) << r.err;
+  EXPECT_TRUE(contains(r.err, "corrupt") || contains(r.err, "truncated")) << r.err;
+}
+
+TEST_F(CliTrainTest, DivergenceSkipsUpdatesThenFailsKeepingTheLastCheckpoint) {
+  // The first update with an absurd learning rate moves every parameter by ~1e30; the
+  // next forward pass overflows (the bottleneck's logits multiply two such matrices).
+  const RunResult r = train("--type bottleneck --after 50u --learn-rate 1e30 --save-freq 1u --max-divergence 3");
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "training diverged: 3 updates in a row had a non-finite loss or gradient")) << r.err;
+  EXPECT_TRUE(contains(r.err, "last good checkpoint is " + ckpt_)) << r.err;
+  int skipped = 0;
+  for (const auto& l : lines_of(r.err)) skipped += contains(l, "update skipped");
+  EXPECT_EQ(skipped, 3) << r.err;
+  // The checkpoint holds the last update that was made, and loads.
+  ASSERT_TRUE(fs::exists(ckpt_));
+  EXPECT_EQ(ckpt_value("updates"), "1");
+  EXPECT_NO_THROW(load_model(model_));
+  EXPECT_NO_THROW(model_from_file(load_model_file(ckpt_), ckpt_));
+}
+
+TEST_F(CliTrainTest, Help) {
+  const RunResult r = testing::run_nmt(dir_, "train --help");
+  EXPECT_EQ(r.code, 0);
+  for (const char* option : {"--train-sets", "--after", "--valid-metrics", "--early-stopping", "--max-length"})
+    EXPECT_TRUE(contains(r.out, option)) << option;
+}
+
+}  // namespace
+}  // namespace nmt
