@@ -33,7 +33,12 @@ po::options_description model_options() {
 }
 
 ModelConfig model_config_from(const po::variables_map& vm) {
-  ModelConfig c = ModelConfig::preset(vm["type"].as<std::string>());
+  ModelConfig c;
+  try {
+    c = ModelConfig::preset(vm["type"].as<std::string>());
+  } catch (const InputError& e) {  // an unknown --type is a bad option value: exit code 2
+    throw UsageError(e.what());
+  }
   auto set = [&](const char* key, auto& field) {
     using T = std::decay_t<decltype(field)>;
     if (vm.count(key)) field = vm[key].as<T>();

@@ -1,8 +1,8 @@
 // Padding invariance of the training loss (C++ API): a sentence's per-token losses,
 // and the parameter gradients of its loss, are the same whether it is alone in its
 // batch or padded next to longer and shorter sentences. Padding positions have zero
-// loss and contribute nothing to the gradients. Checked for the RNN model types with
-// dropout configured but training=false (so no dropout is drawn).
+// loss and contribute nothing to the gradients. Checked for the RNN model types (and the
+// Transformer) with dropout configured but training=false (so no dropout is drawn).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -39,6 +39,10 @@ class PaddingInvarianceTest : public ::testing::TestWithParam<Case> {
     m.dim_rnn = 12;
     m.dim_att = 6;
     m.dropout = 0.3f;  // must not matter: training=false below
+    m.transformer_heads = 2;
+    m.transformer_dim_ffn = 16;
+    m.transformer_dropout = 0.3f;
+    m.transformer_dropout_attention = 0.3f;
     m.src_vocab_size = m.trg_vocab_size = 20;
     return m;
   }
@@ -153,13 +157,14 @@ TEST_P(PaddingInvarianceTest, BatchGradientIsTheSumOfSentenceGradients) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    RnnModels, PaddingInvarianceTest,
+    Models, PaddingInvarianceTest,
     ::testing::Values(Case{"bottleneck_lstm", "bottleneck", "lstm", false, "general", 2},
                       Case{"bottleneck_gru_bidirectional", "bottleneck", "gru", true, "general", 1},
                       Case{"bottleneck_tanh", "bottleneck", "rnn", false, "general", 1},
                       Case{"attention_lstm_general", "attention", "lstm", true, "general", 1},
                       Case{"attention_gru_mlp", "attention", "gru", true, "mlp", 2},
-                      Case{"attention_lstm_dot_unidirectional", "attention", "lstm", false, "dot", 1}),
+                      Case{"attention_lstm_dot_unidirectional", "attention", "lstm", false, "dot", 1},
+                      Case{"transformer", "transformer", "lstm", false, "general", 2}),
     [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
 
 }  // namespace
