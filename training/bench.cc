@@ -9,6 +9,7 @@
 
 #include "core/allocator.h"
 #include "core/context.h"
+#include "core/system.h"
 #include "core/error.h"
 #include "core/graph.h"
 #include "core/ops/elementwise.h"
@@ -19,23 +20,6 @@
 #include "training/corpus.h"
 
 namespace nmt {
-namespace {
-
-double peak_rss_mib() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_maxrss / 1024.0;
-}
-
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
-}
-
-}  // namespace
 
 int bench_train(const BenchTrainOptions& o) {
   const TrainOptions& t = o.train;

@@ -12,6 +12,7 @@
 
 #include "core/allocator.h"
 #include "core/context.h"
+#include "core/system.h"
 #include "core/error.h"
 #include "core/graph.h"
 #include "core/model_file.h"
@@ -40,11 +41,6 @@ std::string fixed(double v, int digits) {
   return os.str();
 }
 
-double peak_rss_mib() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_maxrss / 1024.0;
-}
 
 // Loads the vocabularies, training them from the training sets when the files do not
 // exist yet (jointly when both paths are the same), as Marian does.

@@ -1,5 +1,7 @@
 #include "translate/bench.h"
 
+#include "core/system.h"
+
 #include <sys/resource.h>
 
 #include <chrono>
@@ -62,35 +64,6 @@ BenchArgs parse_args(const std::vector<std::string>& args) {
   if (b.mini_batch < 1) throw UsageError(cat("bench translate: --mini-batch must be at least 1, got ", b.mini_batch));
   if (b.threads < 0) throw UsageError(cat("bench translate: --cpu-threads must be >= 0, got ", b.threads));
   return b;
-}
-
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("model name", 0) == 0) {
-      const auto colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
-    }
-  }
-  return "unknown CPU";
-}
-
-int logical_cpus() {
-  std::ifstream in("/proc/cpuinfo");
-  int n = 0;
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("processor", 0) == 0) ++n;
-  return n;
-}
-
-// Peak resident set size in MiB (VmHWM), or from getrusage when /proc is missing.
-double peak_rss_mib() {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_maxrss) / 1024.0;
 }
 
 struct Run {
