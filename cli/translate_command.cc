@@ -49,7 +49,8 @@ CommandSpec translate_spec() {
       ("allow-unk", po::bool_switch(), "allow <unk> in translations")
       ("n-best", po::bool_switch(), "print n-best lists instead of the best translation")
       ("n-best-size", po::value<int>(), "hypotheses per n-best list (default: the beam size)")
-      ("alignment", po::value<std::string>()->default_value(""), "append alignments: soft or hard (attention models only)");
+      ("alignment", po::value<std::string>()->default_value(""), "append alignments: soft or hard (attention models only)")
+      ("no-spm-decode", po::bool_switch(), "print SentencePiece pieces separated by spaces instead of detokenized text");
   spec.groups.push_back(io);
   spec.groups.push_back(search);
   return spec;
@@ -105,6 +106,7 @@ int translate_command(const Args& args) {
   so.allow_unk = get<bool>(vm, "allow-unk");
   const AlignmentFormat align = parse_alignment_format(get<std::string>(vm, "alignment"));
   so.keep_alignment = align != AlignmentFormat::None;
+  const TextFormat text_format = get<bool>(vm, "no-spm-decode") ? TextFormat::Pieces : TextFormat::Decoded;
   opt.mini_batch = get<int>(vm, "mini-batch");
   if (opt.mini_batch < 1) throw bad(cat("--mini-batch must be at least 1, got ", opt.mini_batch));
   opt.max_input_length = get<int>(vm, "max-input-length");
@@ -158,9 +160,9 @@ int translate_command(const Args& args) {
     std::string text;
     for (size_t i = 0; i < results.size(); ++i) {
       if (nbest) {
-        text += format_nbest(first_line + static_cast<int64_t>(i), results[i].hypotheses, *loaded.trg_vocab, align);
+        text += format_nbest(first_line + static_cast<int64_t>(i), results[i].hypotheses, *loaded.trg_vocab, align, text_format);
       } else {
-        text += format_best(results[i].hypotheses, *loaded.trg_vocab, align);
+        text += format_best(results[i].hypotheses, *loaded.trg_vocab, align, text_format);
         text += '\n';
       }
     }

@@ -376,7 +376,8 @@ void Trainer::validate(bool counted) {
   const std::string seconds = fixed(std::chrono::duration<double>(Clock::now() - started).count(), 1);
   if (counted)
     log_.line(cat("Validation ", state.validations, " at Ep. ", state.position.epoch, " Up. ", state.progress.updates,
-                  os.str(), " : stalled ", state.stalls, " times : ", seconds, "s"));
+                  os.str(), " : stalled ", state.stalls, " times : ", seconds, "s : ",
+                  fixed(state.progress.minutes, 2), " min"));
   else
     log_.line(cat("Validation at the end of training (not counted for early stopping) at Ep. ", state.position.epoch,
                   " Up. ", state.progress.updates, os.str(), " : ", seconds, "s"));

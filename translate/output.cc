@@ -35,15 +35,25 @@ std::string format_alignment(const std::vector<std::vector<float>>& alignment, A
   return os.str();
 }
 
-std::string format_best(const std::vector<Hypothesis>& hyps, const Vocab& trg_vocab, AlignmentFormat format) {
-  std::string line = hyps.empty() ? std::string() : trg_vocab.decode(hyps[0].tokens);
+namespace {
+std::string text_of(const std::vector<int32_t>& tokens, const Vocab& vocab, TextFormat text) {
+  if (text == TextFormat::Decoded) return vocab.decode(tokens);
+  std::string out;
+  for (const std::string& p : vocab.pieces(tokens)) out += (out.empty() ? "" : " ") + p;
+  return out;
+}
+}  // namespace
+
+std::string format_best(const std::vector<Hypothesis>& hyps, const Vocab& trg_vocab, AlignmentFormat format,
+                        TextFormat text) {
+  std::string line = hyps.empty() ? std::string() : text_of(hyps[0].tokens, trg_vocab, text);
   if (format != AlignmentFormat::None)
     line += " ||| " + (hyps.empty() ? std::string() : format_alignment(hyps[0].alignment, format));
   return line;
 }
 
 std::string format_nbest(int64_t id, const std::vector<Hypothesis>& hyps, const Vocab& trg_vocab,
-                         AlignmentFormat format) {
+                         AlignmentFormat format, TextFormat text) {
   std::ostringstream os;
   auto line = [&](const std::string& text, const std::string& alignment, float score, float normalized) {
     os << id << " ||| " << text;
@@ -52,7 +62,7 @@ std::string format_nbest(int64_t id, const std::vector<Hypothesis>& hyps, const 
   };
   if (hyps.empty()) line("", "", 0.0f, 0.0f);
   for (const Hypothesis& h : hyps)
-    line(trg_vocab.decode(h.tokens), format_alignment(h.alignment, format), h.score, h.normalized_score);
+    line(text_of(h.tokens, trg_vocab, text), format_alignment(h.alignment, format), h.score, h.normalized_score);
   return os.str();
 }
 

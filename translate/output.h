@@ -26,12 +26,17 @@ AlignmentFormat parse_alignment_format(const std::string& name);
 
 std::string format_alignment(const std::vector<std::vector<float>>& alignment, AlignmentFormat format);
 
+// How a hypothesis is written: detokenized text, or its SentencePiece pieces separated by
+// spaces (Marian's --no-spm-decode), e.g. to label an alignment's rows.
+enum class TextFormat { Decoded, Pieces };
+
 // One output line (no newline) for the best hypothesis; `hyps` may be empty (empty input).
-std::string format_best(const std::vector<Hypothesis>& hyps, const Vocab& trg_vocab, AlignmentFormat format);
+std::string format_best(const std::vector<Hypothesis>& hyps, const Vocab& trg_vocab, AlignmentFormat format,
+                        TextFormat text = TextFormat::Decoded);
 
 // The n-best lines (each ending in "\n") of input line `id`; one line with an empty
 // text and scores 0 when `hyps` is empty.
 std::string format_nbest(int64_t id, const std::vector<Hypothesis>& hyps, const Vocab& trg_vocab,
-                         AlignmentFormat format);
+                         AlignmentFormat format, TextFormat text = TextFormat::Decoded);
 
 }  // namespace nmt
