@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""scripts/compare end to end on a tiny generated corpus: the report, its data files and charts
+exist and hold one row a model; a second run retrains nothing; an interrupted model resumes.
+
+  compare_test.py NMT_BINARY SOURCE_DIR
+"""
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import unittest
+
+NMT, SOURCE = sys.argv[1], sys.argv[2]
+COMPARE = os.path.join(SOURCE, 'scripts', 'compare')
+MODELS = ('bottleneck', 'attention', 'transformer')
+
+
+def write_corpus(d, name, n, rng):
+    """Reversal of 3-8 words over a 12-word alphabet: learnable, and the target needs every source word."""
+    words = 'ab cd ef gh ij kl mn op qr st uv wx'.split()
+    src, trg = [], []
+    for _ in range(n):
+        s = [rng.choice(words) for _ in range(rng.randint(3, 8))]
+        src.append(' '.join(s))
+        trg.append(' '.join(w.upper() for w in reversed(s)))
+    for side, lines in (('src', src), ('trg', trg)):
+        with open(os.path.join(d, f'{name}.{side}'), 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+    return os.path.join(d, f'{name}.src'), os.path.join(d, f'{name}.trg')
+
+
+class CompareTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        d = os.environ.get('COMPARE_TEST_DIR') or cls.tmp.name  # set it to keep the files
+        rng = random.Random(7)
+        cls.train = write_corpus(d, 'train', 400, rng)
+        cls.valid = write_corpus(d, 'valid', 30, rng)
+        cls.test = write_corpus(d, 'test', 30, rng)
+        cls.out = os.path.join(d, 'report')
+        cls.first = cls.compare()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    @classmethod
+    def compare(cls, *extra):
+        argv = ['/usr/bin/python3', COMPARE, '--nmt', NMT, '--out', cls.out,
+                '--train', *cls.train, '--valid', *cls.valid, '--test', *cls.test,
+                '--after', '200u', '--valid-freq', '50u', '--vocab-size', '64', '--threads', '1', '--heatmaps', '2',
+                '--train-args', '--disp-freq 10u --dim-emb 16 --dim-rnn 32 --dim-att 16 --mini-batch-words 300',
+                '--bottleneck-args', '--learn-rate 0.01', '--attention-args', '--learn-rate 0.01',
+                '--transformer-args', '--transformer-dim-ffn 32 --transformer-heads 2 --enc-depth 1 --dec-depth 1 '
+                '--lr-warmup 10 --learn-rate 0.005', *extra]
+        r = subprocess.run(argv, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise AssertionError(f'compare failed ({r.returncode}):\n{r.stderr[-4000:]}')
+        return r
+
+    def results(self):
+        with open(os.path.join(self.out, 'results.json')) as f:
+            return json.load(f)
+
+    def test_report_has_a_row_and_figures_for_every_model(self):
+        r = self.results()
+        self.assertEqual(sorted(r['models']), sorted(MODELS))
+        for m, x in r['models'].items():
+            self.assertGreater(x['parameters'], 0, m)
+            self.assertEqual(x['updates'], 200, m)
+            self.assertGreater(x['tok_per_s'], 0, m)
+            self.assertEqual([p['updates'] for p in x['curve']], [50, 100, 150, 200], m)
+            for mode in ('greedy', 'beam'):
+                t = x['test'][mode]
+                self.assertEqual(t['sentences'], 30, (m, mode))
+                self.assertGreaterEqual(t['bleu'], 0, (m, mode))
+                self.assertEqual(sum(b['sentences'] for b in t['buckets']), 30, (m, mode))
+        with open(os.path.join(self.out, 'results.tsv')) as f:
+            rows = [l.split('\t') for l in f.read().splitlines()]
+        self.assertEqual(rows[0][0], 'model')
+        self.assertEqual(sorted(row[0] for row in rows[1:]), sorted(MODELS))
+        self.assertTrue(all(len(row) == len(rows[0]) for row in rows))
+        with open(os.path.join(self.out, 'report.md')) as f:
+            report = f.read()
+        for m in MODELS:
+            self.assertIn(f'| {m} | ', report)
+        for png in ['learning_curves.png', 'bleu_by_length_greedy.png', 'bleu_by_length_beam.png',
+                    'attention_attention_1.png', 'attention_transformer_2.png']:
+            self.assertIn(png, report)
+            with open(os.path.join(self.out, png), 'rb') as f:
+                self.assertEqual(f.read(8), b'\x89PNG\r\n\x1a\n', png)
+        self.assertFalse(os.path.exists(os.path.join(self.out, 'attention_bottleneck_1.png')))
+        self.assertIn(' train --type transformer ', report)
+
+    def test_the_models_learned_something(self):
+        # 200 updates on the reversal task: every model's validation perplexity falls far below
+        # the uniform 64, and the attention model, which can look at each source word, already
+        # translates much of it and beats the bottleneck model.
+        r = self.results()['models']
+        for m in MODELS:
+            curve = [p['perplexity'] for p in r[m]['curve']]
+            self.assertLess(curve[-1], curve[0], m)
+            self.assertLess(r[m]['best_perplexity'], 8, m)
+        self.assertGreater(r['attention']['test']['greedy']['chrf'], 25)
+        self.assertGreater(r['attention']['test']['greedy']['bleu'], r['bottleneck']['test']['greedy']['bleu'])
+        self.assertLess(r['attention']['best_perplexity'], r['bottleneck']['best_perplexity'])
+
+    def test_heatmaps_are_attention_rows_labelled_by_pieces(self):
+        for m in ('attention', 'transformer'):
+            for h in self.results()['models'][m]['heatmaps']:
+                self.assertEqual(len(h['weights']), len(h['target_pieces']), m)
+                for row in h['weights']:
+                    self.assertEqual(len(row), len(h['source_pieces']), m)
+                    self.assertAlmostEqual(sum(row), 1.0, places=3)
+
+    def test_rerun_retrains_nothing_and_interrupted_model_resumes(self):
+        stamp = {m: os.path.getmtime(os.path.join(self.out, 'work', m, 'model.bin')) for m in MODELS}
+        # The transformer "was interrupted": its done marker and its translations are missing.
+        for f in ('train.done', 'test.greedy.json', 'test.beam.json'):
+            os.remove(os.path.join(self.out, 'work', 'transformer', f))
+        os.remove(os.path.join(self.out, 'results.json'))
+        r = self.compare()
+        self.assertIn('bottleneck: trained already', r.stderr)
+        self.assertIn('attention: trained already', r.stderr)
+        for m in ('bottleneck', 'attention'):
+            self.assertEqual(os.path.getmtime(os.path.join(self.out, 'work', m, 'model.bin')), stamp[m], m)
+        with open(os.path.join(self.out, 'work', 'transformer', 'train.log')) as f:
+            log = f.read()
+        self.assertIn('resuming from', log)
+        self.assertEqual(self.results()['models']['transformer']['updates'], 200)
+
+    def test_bad_arguments_exit_with_a_message(self):
+        r = subprocess.run(['/usr/bin/python3', COMPARE, '--nmt', NMT, '--out', self.out, '--train', 'nope.src',
+                            'nope.trg', '--valid', *self.valid, '--test', *self.test],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('nope.src: no such file', r.stderr)
+        r = subprocess.run(['/usr/bin/python3', COMPARE, '--nmt', NMT, '--out', self.out, '--models', 'lstm',
+                            '--train', *self.train, '--valid', *self.valid, '--test', *self.test],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('unknown model "lstm"', r.stderr)
+
+
+if __name__ == '__main__':
+    unittest.main(argv=sys.argv[:1])
