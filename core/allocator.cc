@@ -1,5 +1,9 @@
 #include "core/allocator.h"
 
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -20,10 +24,44 @@ size_t size_class(size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
-// Cached (free) bytes kept at most; past it, cached blocks are returned to the system
-// before a new block is allocated. Batches of varying shapes would otherwise leave
-// blocks of every size behind.
-constexpr size_t kMaxCachedBytes = size_t{256} << 20;
+// Blocks from this size on (their classes are multiples of 128 KiB) are mapped from the
+// system directly, so that a trimmed block is returned at once: through malloc they would
+// stay in its free lists (tcmalloc's page heap), resident and fragmented. Blocks of 2 MiB
+// and more are 2 MiB aligned and asked to be backed by huge pages: a block the cache
+// could not serve then costs a few page faults, not hundreds.
+constexpr size_t kMapBytes = size_t{1} << 20;
+constexpr size_t kHugePage = size_t{2} << 20;
+
+void* system_alloc(size_t cls) {
+  if (cls < kMapBytes) return std::aligned_alloc(64, cls);
+  const size_t extra = cls >= kHugePage ? kHugePage : 0;
+  void* m = mmap(nullptr, cls + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return nullptr;
+  char* base = static_cast<char*>(m);
+  if (!extra) return base;
+  char* aligned = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(base) + kHugePage - 1) & ~(kHugePage - 1));
+  if (aligned > base) munmap(base, aligned - base);
+  char* end = base + cls + extra;
+  if (end > aligned + cls) munmap(aligned + cls, end - (aligned + cls));
+#ifdef MADV_HUGEPAGE
+  madvise(aligned, cls, MADV_HUGEPAGE);
+#endif
+  return aligned;
+}
+
+void system_free(void* p, size_t cls) {
+  if (cls < kMapBytes)
+    std::free(p);
+  else
+    munmap(p, cls);
+}
+
+// How many bytes the pool may hold (in use + cached) before it returns cached blocks to
+// the system rather than map a new one: the peak in use so far plus 1/8 (and at least
+// kMinSlack), so that training's steady state — the same few shapes every step — is
+// served from the cache, while blocks of the sizes of past batches do not pile up.
+constexpr size_t kMinSlack = size_t{16} << 20;
+size_t hold_limit(size_t peak_in_use) { return peak_in_use + std::max(peak_in_use / 8, kMinSlack); }
 
 struct Pool {
   std::mutex mu;
@@ -32,8 +70,21 @@ struct Pool {
   size_t held = 0;    // bytes of all blocks, in use or cached
   size_t cached = 0;  // bytes of cached blocks
   size_t peak_in_use = 0;
+  size_t peak_held = 0;
+  // NMT_POOL_TRACE set: the blocks in use, and their sizes at the last peak (diagnostics).
+  bool trace = std::getenv("NMT_POOL_TRACE") != nullptr;
+  std::unordered_map<void*, size_t> in_use;
+  std::map<size_t, int> at_peak;
+
   void note_use() {
-    if (held - cached > peak_in_use) peak_in_use = held - cached;
+    if (held > peak_held) peak_held = held;
+    if (held - cached > peak_in_use) {
+      peak_in_use = held - cached;
+      if (trace) {
+        at_peak.clear();
+        for (auto& [p, s] : in_use) ++at_peak[s];
+      }
+    }
   }
 
   // Frees cached blocks, largest first, until at most `keep` bytes stay cached.
@@ -42,7 +93,7 @@ struct Pool {
       --it;
       auto& list = it->second;
       while (!list.empty() && cached > keep) {
-        std::free(list.back());
+        system_free(list.back(), it->first);
         block_size.erase(list.back());
         list.pop_back();
         cached -= it->first;
@@ -70,14 +121,17 @@ void* pool_alloc(size_t bytes) {
     void* p = it->second.back();
     it->second.pop_back();
     pl.cached -= it->first;
+    if (pl.trace) pl.in_use[p] = it->first;
     pl.note_use();
     return p;
   }
-  if (pl.cached + cls > kMaxCachedBytes) pl.trim(kMaxCachedBytes / 2);
-  void* p = std::aligned_alloc(64, cls);
+  const size_t limit = hold_limit(pl.peak_in_use);
+  if (pl.held + cls > limit) pl.trim(pl.held + cls - limit < pl.cached ? pl.cached - (pl.held + cls - limit) : 0);
+  void* p = system_alloc(cls);
   if (!p) throw std::bad_alloc();
   pl.block_size[p] = cls;
   pl.held += cls;
+  if (pl.trace) pl.in_use[p] = cls;
   pl.note_use();
   return p;
 }
@@ -89,6 +143,18 @@ void pool_free(void* p, size_t /*bytes*/) {
   const size_t size = pl.block_size.at(p);
   pl.free_lists[size].push_back(p);
   pl.cached += size;
+  if (pl.trace) pl.in_use.erase(p);
+}
+
+void pool_trace_report() {
+  Pool& pl = pool();
+  std::lock_guard<std::mutex> lock(pl.mu);
+  if (!pl.trace) return;
+  std::fprintf(stderr, "pool: at most %.1f MiB held (in use + cached), %.1f MiB now\n", pl.peak_held / 1048576.0,
+               pl.held / 1048576.0);
+  std::fprintf(stderr, "pool: peak %.1f MiB in use; blocks in use at the peak, by size:\n", pl.peak_in_use / 1048576.0);
+  for (auto it = pl.at_peak.rbegin(); it != pl.at_peak.rend(); ++it)
+    std::fprintf(stderr, "  %10zu bytes x %4d = %7.1f MiB\n", it->first, it->second, it->first * it->second / 1048576.0);
 }
 
 void pool_release() {
@@ -101,6 +167,12 @@ size_t pool_peak_bytes_in_use() {
   Pool& pl = pool();
   std::lock_guard<std::mutex> lock(pl.mu);
   return pl.peak_in_use;
+}
+
+size_t pool_bytes_in_use() {
+  Pool& pl = pool();
+  std::lock_guard<std::mutex> lock(pl.mu);
+  return pl.held - pl.cached;
 }
 
 size_t pool_bytes_held() {

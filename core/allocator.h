@@ -1,6 +1,9 @@
 // A caching allocator for tensor buffers. Training allocates the same shapes every
 // step; returning freed blocks to size-class free lists avoids page faults and
-// malloc/free of large blocks in the hot loop (glibc returns them to the OS).
+// malloc/free of large blocks in the hot loop. Blocks of 1 MiB and more are mapped
+// from the system directly (2 MiB aligned, huge pages) so a trimmed block leaves the
+// process at once. The pool holds at most its peak bytes in use plus 1/8 (or 16 MiB):
+// past that, cached blocks are returned before a new one is mapped.
 #pragma once
 
 #include <cstddef>
@@ -15,7 +18,12 @@ void pool_free(void* p, size_t bytes);
 void pool_release();
 // Bytes currently held by the pool, in use or cached.
 size_t pool_bytes_held();
+// Bytes of blocks currently in use (held minus cached).
+size_t pool_bytes_in_use();
 // The most bytes of tensor blocks in use at once so far.
 size_t pool_peak_bytes_in_use();
+// With the environment variable NMT_POOL_TRACE set, prints to stderr the sizes of the
+// blocks in use at the peak (a diagnostic; tracing slows allocation). Otherwise nothing.
+void pool_trace_report();
 
 }  // namespace nmt

@@ -9,6 +9,13 @@ Tensor& Node::grad_buffer() {
   return grad;
 }
 
+void Var::drop() noexcept {
+  if (!n_ || --n_->handles > 0 || !n_->releasable) return;
+  // Closures still referring to the Node (use_count > 1) need only its gradient and shape;
+  // otherwise the Node goes with this handle anyway.
+  if (n_.use_count() > 1) n_->value.drop_storage();
+}
+
 Var leaf(Tensor value, bool requires_grad) {
   auto n = std::make_shared<Node>();
   n->value = std::move(value);
@@ -39,7 +46,9 @@ bool Tape::recording(std::initializer_list<const Var*> inputs) const {
 }
 
 Var result(Tensor value, std::initializer_list<const Var*> inputs) {
-  return leaf(std::move(value), Tape::current().recording(inputs));
+  Var v = leaf(std::move(value), Tape::current().recording(inputs));
+  v->releasable = true;
+  return v;
 }
 
 void Tape::backward(const Var& out) {
@@ -54,7 +63,13 @@ void Tape::backward(const Var& out, const Tensor& seed) {
   float* gp = g.data();
   const float* sp = seed.data();
   for (int64_t i = 0; i < g.numel(); ++i) gp[i] += sp[i];
-  for (auto it = ops_.rbegin(); it != ops_.rend(); ++it) (*it)();
+  // Each closure is destroyed as soon as it has run: the Vars only it captured (an
+  // intermediate's value and gradient) are freed then, so peak memory is the forward's
+  // activations plus the gradients in flight, not every gradient of the step.
+  for (auto it = ops_.rbegin(); it != ops_.rend(); ++it) {
+    (*it)();
+    *it = nullptr;
+  }
   ops_.clear();
 }
 

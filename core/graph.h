@@ -9,6 +9,13 @@
 //
 // Parameters are Vars whose value and gradient are views into the parameter arena
 // (core/params.h); their gradients are never reallocated here.
+//
+// Memory: closures hold their Nodes through NodeRef (Var::node()), which does not count as
+// a Var handle. When the last Var handle of an op's result goes (the model code is done
+// with it), its value's storage is dropped (the shape stays) even though closures still
+// hold the Node for its gradient. A closure that needs a value in its backward therefore
+// captures that Tensor itself (a shallow copy), never reads it through a NodeRef. So the
+// forward keeps alive only what some backward saved, as in PyTorch.
 #pragma once
 
 #include <functional>
@@ -26,8 +33,60 @@ struct Node {
 
   // The gradient buffer, allocated and zeroed on first use.
   Tensor& grad_buffer();
+
+  // Bookkeeping for Var (below): live Var handles, and whether the value's storage is
+  // dropped when they are gone (op results; never leaves or parameters).
+  int32_t handles = 0;
+  bool releasable = false;
 };
-using Var = std::shared_ptr<Node>;
+
+// A reference to a Node that does not keep its value alive: what tape closures capture.
+using NodeRef = std::shared_ptr<Node>;
+
+// The handle model code holds: a shared pointer to a Node that also counts its handles.
+class Var {
+ public:
+  Var() noexcept = default;
+  Var(std::nullptr_t) noexcept {}  // NOLINT: implicit, like shared_ptr
+  Var(NodeRef n) noexcept : n_(std::move(n)) {  // NOLINT
+    if (n_) ++n_->handles;
+  }
+  Var(const Var& o) noexcept : n_(o.n_) {
+    if (n_) ++n_->handles;
+  }
+  Var(Var&& o) noexcept : n_(std::move(o.n_)) {}
+  Var& operator=(const Var& o) noexcept {
+    Var tmp(o);
+    n_.swap(tmp.n_);
+    return *this;
+  }
+  Var& operator=(Var&& o) noexcept {
+    Var tmp(std::move(o));
+    n_.swap(tmp.n_);
+    return *this;
+  }
+  ~Var() { drop(); }
+
+  Node* operator->() const noexcept { return n_.get(); }
+  Node& operator*() const noexcept { return *n_; }
+  Node* get() const noexcept { return n_.get(); }
+  explicit operator bool() const noexcept { return static_cast<bool>(n_); }
+  void reset() noexcept {
+    drop();
+    n_.reset();
+  }
+  // The Node without a handle, for tape closures (see the note atop this file).
+  const NodeRef& node() const noexcept { return n_; }
+
+  friend bool operator==(const Var& a, const Var& b) { return a.n_ == b.n_; }
+  friend bool operator!=(const Var& a, const Var& b) { return a.n_ != b.n_; }
+  friend bool operator==(const Var& a, std::nullptr_t) { return !a.n_; }
+  friend bool operator!=(const Var& a, std::nullptr_t) { return static_cast<bool>(a.n_); }
+
+ private:
+  void drop() noexcept;
+  NodeRef n_;
+};
 
 // A leaf holding `value`, with or without a gradient.
 Var leaf(Tensor value, bool requires_grad = false);
@@ -59,6 +118,10 @@ class Tape {
   bool enabled_ = true;
   std::vector<std::function<void()>> ops_;
 };
+
+// What a backward closure captures of a value it needs only when `needed`: the tensor
+// itself, else its shape alone (no storage kept).
+inline Tensor saved_if(bool needed, const Tensor& t) { return needed ? t : Tensor::view(nullptr, t.shape()); }
 
 // Makes a result Var; it needs a gradient when the tape is recording for these inputs.
 Var result(Tensor value, std::initializer_list<const Var*> inputs);

@@ -67,6 +67,14 @@ Tensor Tensor::reshape(Shape shape) const {
   return t;
 }
 
+Tensor Tensor::leading(int64_t n) const {
+  if (rank() < 1 || n < 0 || n > shape_[0])
+    throw Error(cat("leading(", n, ") of a tensor of shape ", shape_str(shape_)));
+  Tensor t = *this;
+  t.shape_[0] = n;
+  return t;
+}
+
 Tensor Tensor::clone() const {
   Tensor t(shape_);
   if (numel()) std::memcpy(t.data_, data_, numel() * sizeof(float));

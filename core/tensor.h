@@ -39,10 +39,18 @@ class Tensor {
 
   // Same storage, another shape of the same number of elements.
   Tensor reshape(Shape shape) const;
+  // The first `n` entries along axis 0, sharing (and keeping alive) the storage.
+  Tensor leading(int64_t n) const;
   // A deep copy.
   Tensor clone() const;
   void copy_from(const Tensor& other);  // same numel required
   void zero();
+  // Drops this tensor's share of its storage (data() becomes null, empty() true) and keeps
+  // the shape: what is left of an op result no backward needs (core/graph.h).
+  void drop_storage() {
+    storage_.reset();
+    data_ = nullptr;
+  }
   void fill(float value);
   std::vector<float> to_vector() const;
 

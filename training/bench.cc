@@ -1,8 +1,10 @@
 #include "training/bench.h"
 
+#include <dlfcn.h>
 #include <sys/resource.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -20,6 +22,28 @@
 #include "training/corpus.h"
 
 namespace nmt {
+namespace {
+
+// NMT_POOL_TRACE diagnostics: resident memory now, and tcmalloc's view when linked.
+void trace_memory(const char* when) {
+  if (!std::getenv("NMT_POOL_TRACE")) return;
+  std::ifstream status("/proc/self/status");
+  std::string line, rss;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) rss = line.substr(6);
+  std::fprintf(stderr, "memory %s: RSS%s, pool held %.1f MiB", when, rss.c_str(), pool_bytes_held() / 1048576.0);
+  using Get = int (*)(const char*, size_t*);
+  if (auto get = reinterpret_cast<Get>(dlsym(RTLD_DEFAULT, "MallocExtension_GetNumericProperty"))) {
+    for (const char* p : {"generic.current_allocated_bytes", "generic.heap_size", "tcmalloc.pageheap_free_bytes",
+                          "tcmalloc.pageheap_unmapped_bytes"}) {
+      size_t v = 0;
+      if (get(p, &v)) std::fprintf(stderr, ", %s %.1f MiB", p, v / 1048576.0);
+    }
+  }
+  std::fprintf(stderr, "\n");
+}
+
+}  // namespace
 
 int bench_train(const BenchTrainOptions& o) {
   const TrainOptions& t = o.train;
@@ -39,6 +63,7 @@ int bench_train(const BenchTrainOptions& o) {
   Batcher batcher(corpus, t.mini_batch_words, t.maxi_batch, t.seed);
   std::vector<std::vector<int32_t>> batches;
   for (int i = 0; i < o.warmup + o.steps; ++i) batches.push_back(batcher.next());
+  trace_memory("before training");
 
   auto update = [&](const std::vector<int32_t>& idx, int64_t& tokens) {
     model.params().zero_grads();
@@ -64,9 +89,11 @@ int bench_train(const BenchTrainOptions& o) {
     auto start = Clock::now();
     for (int i = o.warmup; i < o.warmup + o.steps; ++i) update(batches[i], tokens[pass]);
     seconds[pass] = std::chrono::duration<double>(Clock::now() - start).count();
+    trace_memory(pass == 0 ? "after pass 1" : "after pass 2");
     std::cerr << "pass " << pass + 1 << ": " << o.steps << " updates, " << tokens[pass] << " src+trg tokens in "
               << seconds[pass] << " s\n";
   }
+  pool_trace_report();
   std::printf("machine: %s, %d threads, oneDNN %d.%d.%d\n", cpu_model().c_str(), Context::get().threads(),
               dnnl_version()->major, dnnl_version()->minor, dnnl_version()->patch);
   std::printf("primitives cached: %zu\n", Context::get().cache_size());

@@ -30,7 +30,7 @@ Var add(const Var& a, const Var& b) {
   Var c = result(Tensor(a->value.shape()), {&a, &b});
   add_forward(a->value, b->value, c->value);
   if (c->requires_grad) {
-    Tape::current().push([a, b, c] {
+    Tape::current().push([a = a.node(), b = b.node(), c = c.node()] {
       if (c->grad.empty()) return;
       add_backward(c->grad, a->requires_grad ? &a->grad_buffer() : nullptr,
                    b->requires_grad ? &b->grad_buffer() : nullptr);

@@ -142,7 +142,7 @@ Var cross_entropy(const Var& logits, const std::vector<int32_t>& targets, float 
   Var loss = result(Tensor({logits->value.dim(0)}), {&logits});
   cross_entropy_forward(logits->value, targets, label_smoothing, ignore_id, logp, loss->value);
   if (loss->requires_grad) {
-    Tape::current().push([logits, loss, logp, targets, label_smoothing, ignore_id] {
+    Tape::current().push([logits = logits.node(), loss = loss.node(), logp, targets, label_smoothing, ignore_id] {
       if (loss->grad.empty()) return;
       // A fresh gradient buffer is written directly (no zero fill, no temporary).
       const bool fresh = logits->grad.empty();

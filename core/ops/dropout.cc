@@ -84,7 +84,7 @@ Var dropout_impl(const Var& x, float p, bool training, Rng& rng, int axis) {
   Var y = result(Tensor(x->value.shape()), {&x});
   dropout_forward(x->value, p, key, axis, y->value);
   if (y->requires_grad) {
-    Tape::current().push([x, y, p, key, axis] {
+    Tape::current().push([x = x.node(), y = y.node(), p, key, axis] {
       if (y->grad.empty()) return;
       dropout_backward(y->grad, p, key, axis, x->grad_buffer());
     });

@@ -121,9 +121,10 @@ Var mul(const Var& a, const Var& b) {
   Var c = result(Tensor(a->value.shape()), {&a, &b});
   mul_forward(a->value, b->value, c->value);
   if (c->requires_grad) {
-    Tape::current().push([a, b, c] {
+    Tape::current().push([a = a.node(), b = b.node(), c = c.node(), av = saved_if(b->requires_grad, a->value),
+                          bv = saved_if(a->requires_grad, b->value)] {
       if (c->grad.empty()) return;
-      mul_backward(c->grad, a->value, b->value, a->requires_grad ? &a->grad_buffer() : nullptr,
+      mul_backward(c->grad, av, bv, a->requires_grad ? &a->grad_buffer() : nullptr,
                    b->requires_grad ? &b->grad_buffer() : nullptr);
     });
   }
@@ -134,7 +135,7 @@ Var scale(const Var& a, float s) {
   Var c = result(Tensor(a->value.shape()), {&a});
   scale_forward(a->value, s, c->value);
   if (c->requires_grad) {
-    Tape::current().push([a, c, s] {
+    Tape::current().push([a = a.node(), c = c.node(), s] {
       if (c->grad.empty()) return;
       scale_backward(c->grad, s, a->grad_buffer());
     });
@@ -147,7 +148,7 @@ Var add_scaled(const Var& a, const Var& b, float sb) {
   Var c = result(Tensor(a->value.shape()), {&a, &b});
   add_scaled_forward(a->value, b->value, sb, c->value);
   if (c->requires_grad) {
-    Tape::current().push([a, b, c, sb] {
+    Tape::current().push([a = a.node(), b = b.node(), c = c.node(), sb] {
       if (c->grad.empty()) return;
       add_scaled_backward(c->grad, sb, a->requires_grad ? &a->grad_buffer() : nullptr,
                           b->requires_grad ? &b->grad_buffer() : nullptr);
@@ -163,7 +164,7 @@ Var add_broadcast(const Var& a, const Var& b) {
   Var c = result(Tensor(a->value.shape()), {&a, &b});
   add_broadcast_forward(a->value, b->value, c->value);
   if (c->requires_grad) {
-    Tape::current().push([a, b, c] {
+    Tape::current().push([a = a.node(), b = b.node(), c = c.node()] {
       if (c->grad.empty()) return;
       add_broadcast_backward(c->grad, a->requires_grad ? &a->grad_buffer() : nullptr,
                              b->requires_grad ? &b->grad_buffer() : nullptr);

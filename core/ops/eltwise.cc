@@ -95,9 +95,9 @@ Var activation(Activation f, const Var& x) {
   Var y = result(Tensor(x->value.shape()), {&x});
   eltwise_forward(f, x->value, y->value);
   if (y->requires_grad) {
-    Tape::current().push([f, x, y] {
+    Tape::current().push([f, x = x.node(), y = y.node(), yv = y->value] {
       if (y->grad.empty()) return;
-      eltwise_backward(f, y->value, y->grad, x->grad_buffer());
+      eltwise_backward(f, yv, y->grad, x->grad_buffer());
     });
   }
   return y;

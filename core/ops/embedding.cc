@@ -37,7 +37,7 @@ Var embedding(const Var& table, const std::vector<int32_t>& ids, const Shape& ou
   Var c = result(Tensor(s), {&table});
   embedding_forward(table->value, ids, c->value);
   if (c->requires_grad) {
-    Tape::current().push([table, c, ids] {
+    Tape::current().push([table = table.node(), c = c.node(), ids] {
       if (c->grad.empty()) return;
       embedding_backward(c->grad, ids, table->grad_buffer());
     });

@@ -132,9 +132,10 @@ Var layer_norm(const Var& x, const Var& gamma, const Var& beta, float eps) {
   const int64_t rows = rows_of(x->value);
   Tensor mean({rows}), var({rows});
   layer_norm_forward(x->value, gamma->value, beta->value, eps, y->value, &mean, &var);
-  Tape::current().push([x, gamma, beta, y, mean, var, eps] {
+  Tape::current().push([x = x.node(), gamma = gamma.node(), beta = beta.node(), y = y.node(), xv = x->value, gv = gamma->value,
+                        mean, var, eps] {
     if (y->grad.empty()) return;
-    layer_norm_backward(x->value, gamma->value, mean, var, y->grad, eps,
+    layer_norm_backward(xv, gv, mean, var, y->grad, eps,
                         x->requires_grad ? &x->grad_buffer() : nullptr,
                         gamma->requires_grad ? &gamma->grad_buffer() : nullptr,
                         beta->requires_grad ? &beta->grad_buffer() : nullptr);

@@ -68,9 +68,10 @@ Var linear(const Var& x, const Var& w, const Var& b) {
   Var y = result(Tensor(linear_shape(x->value, w->value, bv)), {&x, &w, &b});
   linear_forward(x->value, w->value, bv, y->value);
   if (y->requires_grad) {
-    Tape::current().push([x, w, b, y] {
+    Tape::current().push([x = x.node(), w = w.node(), b = b.node(), y = y.node(), xv = saved_if(w->requires_grad, x->value),
+                          wv = saved_if(x->requires_grad, w->value)] {
       if (y->grad.empty()) return;
-      linear_backward(x->value, w->value, y->grad, x->requires_grad ? &x->grad_buffer() : nullptr,
+      linear_backward(xv, wv, y->grad, x->requires_grad ? &x->grad_buffer() : nullptr,
                       w->requires_grad ? &w->grad_buffer() : nullptr,
                       b && b->requires_grad ? &b->grad_buffer() : nullptr);
     });

@@ -6,6 +6,9 @@
 // holds the logits, is turned into log-probs in place (oneDNN log-softmax), and into
 // the logit gradients in place in the backward (oneDNN exp, then subtracting q), which
 // then feed the matmuls of the linear backward.
+//
+// Rows whose target is ignore_id (padding) are left out before the product: the buffer
+// is [rows that count, V], and neither the forward nor the backward spends time on them.
 #pragma once
 
 #include <cstdint>

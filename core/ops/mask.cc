@@ -63,7 +63,7 @@ Var mask_scores(const Var& scores, const Tensor& key_mask, bool causal) {
   if (c->requires_grad) {
     // The mask is small ([N, Tk]); a copy keeps the backward independent of the caller's buffer.
     Tensor mask = key_mask.empty() ? Tensor() : key_mask.clone();
-    Tape::current().push([scores, c, mask, causal] {
+    Tape::current().push([scores = scores.node(), c = c.node(), mask, causal] {
       if (c->grad.empty()) return;
       mask_scores_backward(c->grad, mask, causal, scores->grad_buffer());
     });

@@ -193,9 +193,10 @@ Var matmul(const Var& a, const Var& b, bool trans_a, bool trans_b, float alpha) 
   Var c = result(Tensor(matmul_shape(a->value.shape(), b->value.shape(), trans_a, trans_b)), {&a, &b});
   matmul_forward(a->value, b->value, c->value, trans_a, trans_b, alpha);
   if (c->requires_grad) {
-    Tape::current().push([a, b, c, trans_a, trans_b, alpha] {
+    Tape::current().push([a = a.node(), b = b.node(), c = c.node(), av = saved_if(b->requires_grad, a->value),
+                          bv = saved_if(a->requires_grad, b->value), trans_a, trans_b, alpha] {
       if (c->grad.empty()) return;
-      matmul_backward(a->value, b->value, c->grad, a->requires_grad ? &a->grad_buffer() : nullptr,
+      matmul_backward(av, bv, c->grad, a->requires_grad ? &a->grad_buffer() : nullptr,
                       b->requires_grad ? &b->grad_buffer() : nullptr, trans_a, trans_b, alpha);
     });
   }

@@ -63,7 +63,7 @@ Var pairwise_add(const Var& q, const Var& k) {
   Var out = result(Tensor(shape), {&q, &k});
   pairwise_add_forward(q->value, k->value, out->value);
   if (out->requires_grad) {
-    Tape::current().push([q, k, out] {
+    Tape::current().push([q = q.node(), k = k.node(), out = out.node()] {
       if (out->grad.empty()) return;
       pairwise_add_backward(out->grad, q->requires_grad ? &q->grad_buffer() : nullptr,
                             k->requires_grad ? &k->grad_buffer() : nullptr);

@@ -12,7 +12,7 @@ Var scaled_sum(const Var& x, double s) {
   Var c = result(Tensor({1}), {&x});
   sum_forward(x->value, s, c->value);
   if (c->requires_grad) {
-    Tape::current().push([x, c, s] {
+    Tape::current().push([x = x.node(), c = c.node(), s] {
       if (c->grad.empty()) return;
       sum_backward(c->grad, static_cast<float>(s), x->grad_buffer());
     });

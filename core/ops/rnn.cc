@@ -108,10 +108,9 @@ std::vector<Group> make_groups(const std::vector<int>& lengths, int64_t T, int64
   return groups;
 }
 
-// The first L slices of a [T, N, C] tensor (contiguous), sharing storage.
-Tensor prefix(const Tensor& t, int64_t L) {
-  return Tensor::view(const_cast<float*>(t.data()), {L, t.dim(1), t.dim(2)});
-}
+// The first L slices of a [T, N, C] tensor (contiguous), sharing (and keeping) its storage:
+// the backward closure keeps these after the Vars are gone.
+Tensor prefix(const Tensor& t, int64_t L) { return t.leading(L); }
 
 // out[l, j, :] = src[l, idx[j], :] for l < L. src is [*, N, C].
 Tensor gather(const Tensor& src, int64_t L, const std::vector<int64_t>& idx) {
@@ -166,14 +165,16 @@ void slice_add(const Group& g, const Tensor& part, Tensor& full) {
   }
 }
 
-void run_backward(const RnnLayerSpec& spec, RnnMode mode, const std::vector<Group>& groups, const Var& x, const Var& w_layer,
-                  const Var& w_iter, const Var& bias, const Var& h0, const Var& c0, const Var& seq, const Var& h_last,
-                  const Var& c_last) {
+// The parameters' values come as saved tensors (a NodeRef does not keep a value).
+void run_backward(const RnnLayerSpec& spec, RnnMode mode, const std::vector<Group>& groups, const NodeRef& x,
+                  const NodeRef& w_layer, const Tensor& w_layer_value, const NodeRef& w_iter,
+                  const Tensor& w_iter_value, const NodeRef& bias, const Tensor& bias_value, const NodeRef& h0,
+                  const NodeRef& c0, const NodeRef& seq, const NodeRef& h_last, const NodeRef& c_last) {
   const bool lstm = spec.cell == CellType::LSTM;
   const int64_t D = rnn_directions(spec), H = spec.hidden_dim;
-  RnnParamLayouts wl(w_layer->value, rnn_weights_layer_md(spec));
-  RnnParamLayouts wi(w_iter->value, rnn_weights_iter_md(spec));
-  RnnParamLayouts b(bias->value, rnn_bias_md(spec));
+  RnnParamLayouts wl(w_layer_value, rnn_weights_layer_md(spec));
+  RnnParamLayouts wi(w_iter_value, rnn_weights_iter_md(spec));
+  RnnParamLayouts b(bias_value, rnn_bias_md(spec));
   RnnParamGrad dwl(w_layer->requires_grad ? &w_layer->grad_buffer() : nullptr, rnn_weights_layer_md(spec));
   RnnParamGrad dwi(w_iter->requires_grad ? &w_iter->grad_buffer() : nullptr, rnn_weights_iter_md(spec));
   RnnParamGrad db(bias->requires_grad ? &bias->grad_buffer() : nullptr, rnn_bias_md(spec));
@@ -244,11 +245,14 @@ RnnOutput rnn_layer(const RnnLayerSpec& spec, const Var& x, const std::vector<in
   }
 
   if (training) {
-    Var seq = out.seq, h_last = out.h_last, c_last = out.c_last;
-    Tape::current().push([spec, mode, groups = std::move(groups), x, w_layer, w_iter, bias, h0, c0, seq, h_last,
-                          c_last] {
+    // The groups' io keeps what the backward reads (inputs, outputs, workspace); the
+    // closure, destroyed once run, frees them.
+    Tape::current().push([spec, mode, groups = std::move(groups), x = x.node(), w_layer = w_layer.node(),
+                          wlv = w_layer->value, w_iter = w_iter.node(), wiv = w_iter->value, bias = bias.node(),
+                          bv = bias->value, h0 = h0.node(), c0 = c0.node(), seq = out.seq.node(),
+                          h_last = out.h_last.node(), c_last = out.c_last.node()] {
       if (seq->grad.empty() && h_last->grad.empty() && (!c_last || c_last->grad.empty())) return;
-      run_backward(spec, mode, groups, x, w_layer, w_iter, bias, h0, c0, seq, h_last, c_last);
+      run_backward(spec, mode, groups, x, w_layer, wlv, w_iter, wiv, bias, bv, h0, c0, seq, h_last, c_last);
     });
   }
   return out;

@@ -261,7 +261,7 @@ Var reshape(const Var& a, const Shape& shape) {
     throw Error(cat("reshape: cannot reshape ", shape_str(a->value.shape()), " to ", shape_str(shape)));
   Var c = result(a->value.reshape(s), {&a});
   if (c->requires_grad) {
-    Tape::current().push([a, c] {
+    Tape::current().push([a = a.node(), c = c.node()] {
       if (c->grad.empty()) return;
       Tensor& da = a->grad_buffer();
       const float* g = c->grad.data();
@@ -285,13 +285,16 @@ Var concat(const std::vector<Var>& xs, int axis) {
     any_grad = any_grad || x->requires_grad;
   }
   Var c = leaf(Tensor(out_shape), Tape::current().enabled() && any_grad);
+  c->releasable = true;
   concat_forward(vals, ax, c->value);
   if (c->requires_grad) {
-    Tape::current().push([xs, c, ax] {
+    std::vector<NodeRef> nodes;
+    for (const Var& x : xs) nodes.push_back(x.node());
+    Tape::current().push([xs = std::move(nodes), c = c.node(), ax] {
       if (c->grad.empty()) return;
       std::vector<int64_t> lengths;
       std::vector<Tensor*> grads;
-      for (const Var& x : xs) {
+      for (const NodeRef& x : xs) {
         lengths.push_back(x->value.shape()[ax]);
         grads.push_back(x->requires_grad ? &x->grad_buffer() : nullptr);
       }
@@ -309,7 +312,7 @@ Var slice(const Var& a, int axis, int64_t begin, int64_t end) {
   Var c = result(Tensor(s), {&a});
   slice_forward(a->value, ax, begin, c->value);
   if (c->requires_grad) {
-    Tape::current().push([a, c, ax, begin] {
+    Tape::current().push([a = a.node(), c = c.node(), ax, begin] {
       if (c->grad.empty()) return;
       slice_backward(c->grad, ax, begin, a->grad_buffer());
     });
@@ -344,7 +347,7 @@ Var transpose(const Var& a, const std::vector<int>& perm) {
   Var c = result(Tensor(s), {&a});
   transpose_forward(a->value, perm, c->value);
   if (c->requires_grad) {
-    Tape::current().push([a, c, perm] {
+    Tape::current().push([a = a.node(), c = c.node(), perm] {
       if (c->grad.empty()) return;
       transpose_backward(c->grad, perm, a->grad_buffer());
     });
@@ -360,7 +363,7 @@ Var index_select(const Var& a, int axis, const std::vector<int32_t>& index) {
   Var c = result(Tensor(s), {&a});
   index_select_forward(a->value, ax, index, c->value);
   if (c->requires_grad) {
-    Tape::current().push([a, c, ax, index] {
+    Tape::current().push([a = a.node(), c = c.node(), ax, index] {
       if (c->grad.empty()) return;
       index_select_backward(c->grad, ax, index, a->grad_buffer());
     });

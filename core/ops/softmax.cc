@@ -90,9 +90,9 @@ Var softmax_op(const Var& x, bool log) {
   Var y = result(Tensor(x->value.shape()), {&x});
   softmax_forward(x->value, y->value, log);
   if (y->requires_grad) {
-    Tape::current().push([x, y, log] {
+    Tape::current().push([x = x.node(), y = y.node(), yv = y->value, log] {
       if (y->grad.empty()) return;
-      softmax_backward(y->value, y->grad, x->grad_buffer(), log);
+      softmax_backward(yv, y->grad, x->grad_buffer(), log);
     });
   }
   return y;
