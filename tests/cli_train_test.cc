@@ -90,6 +90,8 @@ TEST_F(CliTrainTest, MismatchedLineCountsNameBothFilesAndCounts) {
   EXPECT_TRUE(contains(r.err, src_ + " has 200 lines")) << r.err;
   EXPECT_TRUE(contains(r.err, trg + " has 150")) << r.err;
   EXPECT_FALSE(fs::exists(model_));
+  // Detected before the missing vocabulary would be trained on the mismatched files.
+  EXPECT_FALSE(fs::exists(vocab_));
 }
 
 TEST_F(CliTrainTest, MissingFileIsNamed) {
@@ -318,6 +320,7 @@ TEST_F(CliTrainTest, DivergenceSkipsUpdatesThenFailsKeepingTheLastCheckpoint) {
   // The checkpoint holds the last update that was made, and loads.
   ASSERT_TRUE(fs::exists(ckpt_));
   EXPECT_EQ(ckpt_value("updates"), "1");
+  EXPECT_EQ(ckpt_value("divergent"), "0");  // saved after the good update
   EXPECT_NO_THROW(load_model(model_));
   EXPECT_NO_THROW(model_from_file(load_model_file(ckpt_), ckpt_));
 }

@@ -5,14 +5,20 @@
 
 namespace nmt {
 
-ParallelCorpus load_parallel_corpus(const std::string& src_path, const std::string& trg_path,
-                                    const Vocab& src_vocab, const Vocab& trg_vocab, int max_length,
-                                    bool skip_empty) {
-  std::vector<std::string> src_lines = read_lines(src_path);
-  std::vector<std::string> trg_lines = read_lines(trg_path);
-  if (src_lines.size() != trg_lines.size())
-    throw InputError(cat(src_path, " has ", src_lines.size(), " lines but ", trg_path, " has ", trg_lines.size(),
+ParallelText read_parallel_text(const std::string& src_path, const std::string& trg_path) {
+  ParallelText t{src_path, trg_path, read_lines(src_path), read_lines(trg_path)};
+  if (t.src.size() != t.trg.size())
+    throw InputError(cat(src_path, " has ", t.src.size(), " lines but ", trg_path, " has ", t.trg.size(),
                          ": a parallel corpus needs the same number of lines in both"));
+  return t;
+}
+
+ParallelCorpus encode_parallel_corpus(const ParallelText& text, const Vocab& src_vocab, const Vocab& trg_vocab,
+                                      int max_length, bool skip_empty) {
+  const std::vector<std::string>& src_lines = text.src;
+  const std::vector<std::string>& trg_lines = text.trg;
+  const std::string& src_path = text.src_path;
+  const std::string& trg_path = text.trg_path;
   ParallelCorpus c;
   for (size_t i = 0; i < src_lines.size(); ++i) {
     std::vector<int32_t> s = src_vocab.encode(src_lines[i]);
@@ -34,6 +40,13 @@ ParallelCorpus load_parallel_corpus(const std::string& src_path, const std::stri
                          c.dropped_empty, " with an empty side, ", c.dropped_long, " longer than ", max_length,
                          " pieces)"));
   return c;
+}
+
+ParallelCorpus load_parallel_corpus(const std::string& src_path, const std::string& trg_path,
+                                    const Vocab& src_vocab, const Vocab& trg_vocab, int max_length,
+                                    bool skip_empty) {
+  return encode_parallel_corpus(read_parallel_text(src_path, trg_path), src_vocab, trg_vocab, max_length,
+                                skip_empty);
 }
 
 }  // namespace nmt

@@ -18,7 +18,21 @@ struct ParallelCorpus {
   size_t size() const { return src.size(); }
 };
 
-// Reads and encodes both files. Throws InputError when a file is missing, has invalid
+// The raw lines of both files, checked to be parallel: read before any vocabulary is
+// trained on them, so that mismatched files fail first and leave nothing behind.
+struct ParallelText {
+  std::string src_path, trg_path;
+  std::vector<std::string> src, trg;
+};
+// Throws InputError when a file is missing, has invalid UTF-8 (file:line), or the two have
+// different numbers of lines (both counts named).
+ParallelText read_parallel_text(const std::string& src_path, const std::string& trg_path);
+
+// Encodes read text; throws InputError when nothing is left after filtering.
+ParallelCorpus encode_parallel_corpus(const ParallelText& text, const Vocab& src_vocab, const Vocab& trg_vocab,
+                                      int max_length, bool skip_empty);
+
+// read_parallel_text + encode_parallel_corpus. Reads and encodes both files. Throws InputError when a file is missing, has invalid
 // UTF-8 (file:line), or the two have different numbers of lines (both counts named),
 // or when nothing is left after filtering. max_length <= 0: no length filter.
 ParallelCorpus load_parallel_corpus(const std::string& src_path, const std::string& trg_path,

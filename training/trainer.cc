@@ -81,6 +81,7 @@ struct TrainState {
   std::map<std::string, double> best;  // metric -> best value
   int stalls = 0;                      // validations without improvement of the first metric
   int64_t validations = 0;
+  int divergent = 0;  // non-finite updates in a row (--max-divergence)
 };
 
 const std::string kCkptPrefix = "train.";
@@ -95,6 +96,7 @@ void put_state(ModelFile& f, const TrainState& s, const Adam& adam, const Rng& r
   c[kCkptPrefix + "batch"] = std::to_string(s.position.index);
   c[kCkptPrefix + "stalls"] = std::to_string(s.stalls);
   c[kCkptPrefix + "validations"] = std::to_string(s.validations);
+  c[kCkptPrefix + "divergent"] = std::to_string(s.divergent);
   c[kCkptPrefix + "adam-steps"] = std::to_string(adam.steps());
   // Full precision: a resumed run must compare new validation results against exactly
   // the best values the uninterrupted run would hold.
@@ -121,6 +123,7 @@ TrainState get_state(const ModelFile& f, const std::string& path) {
   s.position.index = std::stoll(num("batch"));
   s.stalls = std::stoi(num("stalls"));
   s.validations = std::stoll(num("validations"));
+  s.divergent = std::stoi(num("divergent"));
   for (const auto& [key, value] : f.config)
     if (key.rfind(kCkptPrefix + "best.", 0) == 0) s.best[key.substr(kCkptPrefix.size() + 5)] = std::stod(value);
   return s;
@@ -156,7 +159,6 @@ class Trainer {
   double disp_loss_ = 0;
   int64_t disp_tokens_ = 0, disp_src_tokens_ = 0, disp_sentences_ = 0, disp_updates_ = 0;
   float last_norm_ = 0, last_lr_ = 0;
-  int divergent_ = 0;
 };
 
 int Trainer::run() {
@@ -192,9 +194,13 @@ int Trainer::run() {
   if (valid_freq.size() > 1 || save_freq.size() > 1 || disp_freq.size() > 1)
     throw UsageError("--valid-freq, --save-freq and --disp-freq take one amount each (like 500u)");
 
-  std::tie(src_vocab_, trg_vocab_) = prepare_vocabs(o_, log_);
-  corpus_ = std::make_unique<ParallelCorpus>(load_parallel_corpus(o_.train_sets[0], o_.train_sets[1], *src_vocab_,
-                                                                  *trg_vocab_, o_.max_length, true));
+  // The corpus is read (and checked) before a missing vocabulary is trained on it.
+  corpus_ = std::make_unique<ParallelCorpus>();
+  {
+    const ParallelText text = read_parallel_text(o_.train_sets[0], o_.train_sets[1]);
+    std::tie(src_vocab_, trg_vocab_) = prepare_vocabs(o_, log_);
+    *corpus_ = encode_parallel_corpus(text, *src_vocab_, *trg_vocab_, o_.max_length, true);
+  }
   log_.line(cat("training corpus: ", corpus_->size(), " sentence pairs; dropped ", corpus_->dropped_long,
                 " longer than ", o_.max_length, " pieces and ", corpus_->dropped_empty, " with an empty side"));
   if (!o_.valid_sets.empty())
@@ -311,18 +317,20 @@ bool Trainer::step() {
     loss_sum += static_cast<double>(loss->value[0]) * static_cast<double>(words);
     Tape::current().backward(loss);
   }
-  state_.progress.tokens += words;
+  // A skipped batch is consumed (retrying it would diverge again) but its tokens are not
+  // counted as trained: --after Nt counts the tokens updates were made from.
   state_.position = batcher_->position();
   if (!std::isfinite(loss_sum) || !grads_finite(params)) {
-    ++divergent_;
+    ++state_.divergent;
     log_.line(cat("update ", state_.progress.updates + 1, ": non-finite loss or gradient (loss ", loss_sum,
-                  "); update skipped (", divergent_, " in a row)"));
-    if (divergent_ >= o_.max_divergence)
-      throw Error(cat("training diverged: ", divergent_, " updates in a row had a non-finite loss or gradient; ",
+                  "); update skipped (", state_.divergent, " in a row)"));
+    if (state_.divergent >= o_.max_divergence)
+      throw Error(cat("training diverged: ", state_.divergent, " updates in a row had a non-finite loss or gradient; ",
                       "the last good checkpoint is ", ckpt_path_, " (try a lower --learn-rate or --clip-norm)"));
     return false;
   }
-  divergent_ = 0;
+  state_.divergent = 0;
+  state_.progress.tokens += words;
   last_norm_ = clip_grad_norm(params, o_.clip_norm);
   last_lr_ = lr_at(state_.progress.updates + 1, o_.learn_rate, o_.lr_warmup, o_.lr_decay_inv_sqrt);
   adam_->step(last_lr_);
