@@ -1,44 +1,18 @@
 // Runs the built `nmt eval` binary (NMT_BINARY) end to end on files written here.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <zlib.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "cli_helpers.h"
 #include "eval/bleu.h"
 #include "eval/chrf.h"
 
 namespace nmt {
 namespace {
 
-namespace fs = std::filesystem;
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
-
-std::string join_lines(const std::vector<std::string>& lines) {
-  std::string s;
-  for (const auto& l : lines) s += l + "\n";
-  return s;
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-struct Result {
-  int code;
-  std::string out, err;
-};
+using testing::contains_text;
+using testing::join_lines;
 
 // The README example of sacreBLEU (its test_bleu.py): three hypotheses, two reference streams.
 const std::vector<std::string> kHyps = {"The dog bit the man.", "It wasn't surprising.", "The man had just bitten him."};
@@ -46,37 +20,17 @@ const std::vector<std::string> kRef1 = {"The dog bit the man.", "It was not unex
 const std::vector<std::string> kRef2 = {"The dog had bit the man.", "No one was surprised.",
                                         "The man had bitten the dog."};
 
-class CliEvalTest : public ::testing::Test {
+class CliEvalTest : public testing::FileTest {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "nmt_cli_eval_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
+    open_dir("nmt_cli_eval");
     write("hyp.txt", join_lines(kHyps));
     write("ref1.txt", join_lines(kRef1));
     write("ref2.txt", join_lines(kRef2));
     write("src.txt", "ein Hund\nes war nicht überraschend und so weiter\nder Mann\n");
-    const std::string gz = join_lines(kRef1);
-    gzFile f = gzopen(path("ref1.txt.gz").c_str(), "wb");
-    gzwrite(f, gz.data(), static_cast<unsigned>(gz.size()));
-    gzclose(f);
+    write_gz("ref1.txt.gz", join_lines(kRef1));
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  void write(const std::string& name, const std::string& bytes) const {
-    std::ofstream(path(name), std::ios::binary) << bytes;
-  }
-  // Runs `nmt ARGS` through the shell (ARGS may redirect stdin), capturing both streams.
-  Result nmt(const std::string& args) const {
-    const std::string cmd = std::string("'") + NMT_BINARY + "' " + args + " >'" + path("stdout") + "' 2>'" +
-                            path("stderr") + "'";
-    const int status = std::system(cmd.c_str());
-    EXPECT_TRUE(WIFEXITED(status)) << cmd;
-    return {WEXITSTATUS(status), slurp(path("stdout")), slurp(path("stderr"))};
-  }
-
-  fs::path dir_;
+  void TearDown() override { close_dir(); }
 };
 
 TEST_F(CliEvalTest, HypothesesFromStdin) {
@@ -89,9 +43,10 @@ TEST_F(CliEvalTest, HypothesesFromStdin) {
                                "BLEU signature: nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:nmt-eval\n"
                                "chrF2 signature: nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:nmt-eval\n";
   EXPECT_EQ(r.out, expected);
-  EXPECT_TRUE(contains(r.out, "BLEU = 45.07 70.6/42.9/36.4/37.5 (BP = 1.000 ratio = 1.000 hyp_len = 17 ref_len = 17)"))
+  EXPECT_TRUE(
+      contains_text(r.out, "BLEU = 45.07 70.6/42.9/36.4/37.5 (BP = 1.000 ratio = 1.000 hyp_len = 17 ref_len = 17)"))
       << r.out;
-  EXPECT_TRUE(contains(r.out, "chrF2 = 50.04")) << r.out;
+  EXPECT_TRUE(contains_text(r.out, "chrF2 = 50.04")) << r.out;
 }
 
 TEST_F(CliEvalTest, FilesPlainAndGzipGiveTheSameResult) {
@@ -121,15 +76,15 @@ TEST_F(CliEvalTest, OptionsReachTheMetrics) {
   b.lowercase = true;
   ChrfOptions c;
   c.lowercase = true;
-  EXPECT_TRUE(contains(r.out, corpus_bleu(kHyps, kRef1, b).format(4) + "\n")) << r.out;
-  EXPECT_TRUE(contains(r.out, corpus_chrf(kHyps, kRef1, c).format(4) + "\n")) << r.out;
-  EXPECT_TRUE(contains(r.out, "case:lc|eff:no|tok:intl")) << r.out;
-  EXPECT_TRUE(contains(r.out, "nrefs:1|case:lc|eff:yes|nc:6")) << r.out;
+  EXPECT_TRUE(contains_text(r.out, corpus_bleu(kHyps, kRef1, b).format(4) + "\n")) << r.out;
+  EXPECT_TRUE(contains_text(r.out, corpus_chrf(kHyps, kRef1, c).format(4) + "\n")) << r.out;
+  EXPECT_TRUE(contains_text(r.out, "case:lc|eff:no|tok:intl")) << r.out;
+  EXPECT_TRUE(contains_text(r.out, "nrefs:1|case:lc|eff:yes|nc:6")) << r.out;
 
   const auto chrf_only = nmt("eval --ref " + path("ref1.txt") + " --hyp " + path("hyp.txt") + " -m chrf");
   ASSERT_EQ(chrf_only.code, 0) << chrf_only.err;
-  EXPECT_FALSE(contains(chrf_only.out, "BLEU")) << chrf_only.out;
-  EXPECT_TRUE(contains(chrf_only.out, "chrF2 = 50.04\n")) << chrf_only.out;
+  EXPECT_FALSE(contains_text(chrf_only.out, "BLEU")) << chrf_only.out;
+  EXPECT_TRUE(contains_text(chrf_only.out, "chrF2 = 50.04\n")) << chrf_only.out;
 }
 
 TEST_F(CliEvalTest, ByLength) {
@@ -139,7 +94,7 @@ TEST_F(CliEvalTest, ByLength) {
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string first = corpus_bleu({kHyps[0], kHyps[2]}, {kRef1[0], kRef1[2]}).format();
   const std::string second = corpus_bleu({kHyps[1]}, {kRef1[1]}).format();
-  EXPECT_TRUE(contains(r.out, "BLEU by source length (buckets of 5 words):\n"
+  EXPECT_TRUE(contains_text(r.out, "BLEU by source length (buckets of 5 words):\n"
                               "  words 1-5: sentences = 2 " + first + "\n"
                               "  words 6-10: sentences = 1 " + second + "\n"))
       << r.out;
@@ -149,24 +104,24 @@ TEST_F(CliEvalTest, MismatchedLineCountsExit1) {
   write("short.txt", "only one line\n");
   const auto r = nmt("eval --ref " + path("short.txt") + " --hyp " + path("hyp.txt"));
   EXPECT_EQ(r.code, 1);
-  EXPECT_TRUE(contains(r.err, path("hyp.txt") + ") have 3 lines")) << r.err;
-  EXPECT_TRUE(contains(r.err, path("short.txt") + " has 1")) << r.err;
+  EXPECT_TRUE(contains_text(r.err, path("hyp.txt") + ") have 3 lines")) << r.err;
+  EXPECT_TRUE(contains_text(r.err, path("short.txt") + " has 1")) << r.err;
   EXPECT_EQ(r.out, "");
 
   const auto stdin_hyp = nmt("eval --ref " + path("short.txt") + " < " + path("hyp.txt"));
   EXPECT_EQ(stdin_hyp.code, 1);
-  EXPECT_TRUE(contains(stdin_hyp.err, "<stdin>")) << stdin_hyp.err;
+  EXPECT_TRUE(contains_text(stdin_hyp.err, "<stdin>")) << stdin_hyp.err;
 
   const auto src = nmt("eval --ref " + path("ref1.txt") + " --hyp " + path("hyp.txt") + " --by-length 5 --src " +
                        path("short.txt"));
   EXPECT_EQ(src.code, 1);
-  EXPECT_TRUE(contains(src.err, "source " + path("short.txt") + " has 1")) << src.err;
+  EXPECT_TRUE(contains_text(src.err, "source " + path("short.txt") + " has 1")) << src.err;
 }
 
 TEST_F(CliEvalTest, MissingFileExit1) {
   const auto r = nmt("eval --ref " + path("nope.txt") + " --hyp " + path("hyp.txt"));
   EXPECT_EQ(r.code, 1);
-  EXPECT_TRUE(contains(r.err, "nope.txt")) << r.err;
+  EXPECT_TRUE(contains_text(r.err, "nope.txt")) << r.err;
 }
 
 TEST_F(CliEvalTest, BadUsageExit2) {
@@ -175,7 +130,7 @@ TEST_F(CliEvalTest, BadUsageExit2) {
   EXPECT_EQ(nmt("eval --ref " + path("ref1.txt") + files + " --bogus").code, 2);
   const auto tok = nmt("eval --ref " + path("ref1.txt") + files + " --tokenize zh");
   EXPECT_EQ(tok.code, 2);
-  EXPECT_TRUE(contains(tok.err, "'zh'")) << tok.err;
+  EXPECT_TRUE(contains_text(tok.err, "'zh'")) << tok.err;
   EXPECT_EQ(nmt("eval --ref " + path("ref1.txt") + files + " --metrics bleu,ter").code, 2);
   EXPECT_EQ(nmt("eval --ref " + path("ref1.txt") + files + " --by-length 5").code, 2);  // no --src
   EXPECT_EQ(nmt("eval --ref " + path("ref1.txt") + files + " --by-length 0 --src " + path("src.txt")).code, 2);
@@ -186,10 +141,10 @@ TEST_F(CliEvalTest, BadUsageExit2) {
 TEST_F(CliEvalTest, ListedInHelp) {
   const auto r = nmt("--help");
   ASSERT_EQ(r.code, 0);
-  EXPECT_TRUE(contains(r.out, "eval")) << r.out;
+  EXPECT_TRUE(contains_text(r.out, "eval")) << r.out;
   const auto h = nmt("eval --help");
   ASSERT_EQ(h.code, 0);
-  EXPECT_TRUE(contains(h.out, "--tokenize")) << h.out;
+  EXPECT_TRUE(contains_text(h.out, "--tokenize")) << h.out;
 }
 
 }  // namespace

@@ -6,40 +6,23 @@
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cmath>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "core/context.h"
-#include "model/model.h"
-#include "tokenization/vocab.h"
+#include "cli_helpers.h"
 #include "translate/translator.h"
 
 namespace nmt {
 namespace {
 
-namespace fs = std::filesystem;
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream is(text);
-  for (std::string l; std::getline(is, l);) lines.push_back(l);
-  return lines;
-}
+using testing::contains_text;
+using testing::join_lines;
+using Result = testing::RunResult;
+using testing::slurp;
+using testing::split_lines;
 
 std::vector<std::string> split(const std::string& s, const std::string& sep) {
   std::vector<std::string> out;
@@ -50,121 +33,18 @@ std::vector<std::string> split(const std::string& s, const std::string& sep) {
   return out;
 }
 
-std::string join_lines(const std::vector<std::string>& lines) {
-  std::string s;
-  for (const auto& l : lines) s += l + "\n";
-  return s;
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-// Generated text over a few syllables, so a small vocabulary covers it.
-std::vector<std::string> make_text(int lines, uint32_t seed) {
-  static const char* syl[] = {"ka", "lo", "mi", "ne", "su", "ta", "ro", "vi"};
-  std::vector<std::string> out;
-  uint32_t x = seed;
-  auto next = [&] { return (x = x * 1664525u + 1013904223u) >> 16; };
-  for (int i = 0; i < lines; ++i) {
-    std::string l;
-    const int words = 1 + next() % 6;
-    for (int w = 0; w < words; ++w) {
-      if (w) l += ' ';
-      const int n = 1 + next() % 3;
-      for (int k = 0; k < n; ++k) l += syl[next() % 8];
-    }
-    out.push_back(l);
-  }
-  return out;
-}
-
 // The input used by most tests: empty lines first, in the middle and last; a blank line.
 const std::vector<std::string> kInput = {"",          "ka lo",   "mi ne su ta ro", "", "vi",
                                          "   ",       "kalo mine sutaro vi ka", "lo", "ta ta ta", ""};
 
-class CliTranslateTest : public ::testing::Test {
+class CliTranslateTest : public testing::TinyModelTest {
  protected:
   static void SetUpTestSuite() {
-    Context::get().set_threads(1);
-    std::string tmpl = (fs::temp_directory_path() / "nmt_cli_translate_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = new fs::path(tmpl);
-    write("corpus.txt", join_lines(make_text(300, 7)));
-    VocabTrainOptions vo;
-    vo.inputs = {path("corpus.txt")};
-    vo.model_path = path("vocab.spm");
-    vo.vocab_size = 24;
-    train_vocab(vo);
-    vocab_ = new Vocab(Vocab::load(path("vocab.spm")));
-    for (const char* type : {"attention", "bottleneck"}) {
-      ModelConfig c = ModelConfig::preset(type);
-      c.dim_emb = 8;
-      c.dim_rnn = 8;
-      c.dim_att = 8;
-      c.src_vocab_size = c.trg_vocab_size = vocab_->size();
-      Model m(c, 5);
-      // Larger weights: peaked output distributions, and outputs that vary with the input (small
-      // random weights give one repeated piece up to the length limit).
-      for (int64_t i = 0; i < m.params().size(); ++i) m.params().values()[i] *= 8.0f;
-      save_model(path(std::string(type) + ".bin"), m, *vocab_, *vocab_);
-    }
-    model_ = new LoadedModel(load_model(path("attention.bin")));
+    set_up_models("nmt_cli_translate", 7, {"attention", "bottleneck"}, 5);
     write("in.txt", join_lines(kInput));
     write_gz("in.txt.gz", join_lines(kInput));
   }
-  static void TearDownTestSuite() {
-    fs::remove_all(*dir_);
-    delete dir_;
-    delete vocab_;
-    delete model_;
-  }
-
-  static std::string path(const std::string& name) { return (*dir_ / name).string(); }
-  static void write(const std::string& name, const std::string& bytes) {
-    std::ofstream(path(name), std::ios::binary) << bytes;
-  }
-  static void write_gz(const std::string& name, const std::string& bytes) {
-    gzFile f = gzopen(path(name).c_str(), "wb");
-    gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
-    gzclose(f);
-  }
-  // Runs `nmt ARGS` through the shell (ARGS may redirect stdin), capturing both streams.
-  static Result nmt(const std::string& args) {
-    const std::string cmd = std::string("'") + NMT_BINARY + "' " + args + " >'" + path("stdout") + "' 2>'" +
-                            path("stderr") + "'";
-    const int status = std::system(cmd.c_str());
-    EXPECT_TRUE(WIFEXITED(status)) << cmd;
-    return {WEXITSTATUS(status), slurp(path("stdout")), slurp(path("stderr"))};
-  }
-  static std::string model_arg(const std::string& type = "attention") {
-    return "-m '" + path(type + ".bin") + "' --cpu-threads 1";
-  }
-  // In-process translations of `lines` with the attention model.
-  static std::vector<Translation> expected(const std::vector<std::string>& lines, const TranslateOptions& o) {
-    std::vector<std::vector<int32_t>> ids;
-    for (const auto& l : lines) ids.push_back(model_->src_vocab->encode(l));
-    return translate_ids(*model_->model, ids, o);
-  }
-  static TranslateOptions beam(int k) {
-    TranslateOptions o;
-    o.search.beam_size = k;
-    o.max_input_length = 256;
-    return o;
-  }
-
-  static fs::path* dir_;
-  static Vocab* vocab_;
-  static LoadedModel* model_;
 };
-fs::path* CliTranslateTest::dir_ = nullptr;
-Vocab* CliTranslateTest::vocab_ = nullptr;
-LoadedModel* CliTranslateTest::model_ = nullptr;
 
 TEST_F(CliTranslateTest, LinesStayInOrderWithEmptyLines) {
   const Result stdin_run = nmt("translate " + model_arg() + " < '" + path("in.txt") + "'");
@@ -207,9 +87,9 @@ TEST_F(CliTranslateTest, OverlongInputIsCutNotShifted) {
   write("long.txt", join_lines(input));
   const Result r = nmt("translate " + model_arg() + " --max-input-length 6 -i '" + path("long.txt") + "'");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_TRUE(contains(r.err, path("long.txt") + ":2:")) << r.err;
-  EXPECT_TRUE(contains(r.err, "warning")) << r.err;
-  EXPECT_FALSE(contains(r.err, ":1:")) << r.err;
+  EXPECT_TRUE(contains_text(r.err, path("long.txt") + ":2:")) << r.err;
+  EXPECT_TRUE(contains_text(r.err, "warning")) << r.err;
+  EXPECT_FALSE(contains_text(r.err, ":1:")) << r.err;
   const auto out = split_lines(r.out);
   ASSERT_EQ(out.size(), input.size());
   TranslateOptions o = beam(5);
@@ -278,7 +158,7 @@ TEST_F(CliTranslateTest, NBestFormatAndCount) {
   EXPECT_EQ(split_lines(two.out).size(), 2 * non_empty + (kInput.size() - non_empty));
   const Result too_many = nmt("translate " + model_arg() + " -b 2 --n-best --n-best-size 3 -i '" + path("in.txt") + "'");
   EXPECT_EQ(too_many.code, 2);
-  EXPECT_TRUE(contains(too_many.err, "--n-best-size")) << too_many.err;
+  EXPECT_TRUE(contains_text(too_many.err, "--n-best-size")) << too_many.err;
 }
 
 // Parses "w,w,w w,w,w" into rows.
@@ -343,8 +223,8 @@ TEST_F(CliTranslateTest, AlignmentFormats) {
 TEST_F(CliTranslateTest, BottleneckHasNoAlignments) {
   const Result r = nmt("translate " + model_arg("bottleneck") + " --alignment soft -i '" + path("in.txt") + "'");
   EXPECT_EQ(r.code, 1);
-  EXPECT_TRUE(contains(r.err, "bottleneck")) << r.err;
-  EXPECT_TRUE(contains(r.err, "no attention")) << r.err;
+  EXPECT_TRUE(contains_text(r.err, "bottleneck")) << r.err;
+  EXPECT_TRUE(contains_text(r.err, "no attention")) << r.err;
   EXPECT_EQ(r.out, "");
   // Without --alignment it translates.
   const Result ok = nmt("translate " + model_arg("bottleneck") + " -i '" + path("in.txt") + "'");
@@ -355,23 +235,23 @@ TEST_F(CliTranslateTest, BottleneckHasNoAlignments) {
 TEST_F(CliTranslateTest, BadInputs) {
   const Result missing = nmt("translate -m '" + path("nope.bin") + "' -i '" + path("in.txt") + "'");
   EXPECT_EQ(missing.code, 1);
-  EXPECT_TRUE(contains(missing.err, path("nope.bin"))) << missing.err;
+  EXPECT_TRUE(contains_text(missing.err, path("nope.bin"))) << missing.err;
 
   std::string bytes = slurp(path("attention.bin"));
   bytes[bytes.size() / 2] ^= 0x5a;
   write("corrupt.bin", bytes);
   const Result corrupt = nmt("translate -m '" + path("corrupt.bin") + "' -i '" + path("in.txt") + "'");
   EXPECT_EQ(corrupt.code, 1);
-  EXPECT_TRUE(contains(corrupt.err, path("corrupt.bin"))) << corrupt.err;
+  EXPECT_TRUE(contains_text(corrupt.err, path("corrupt.bin"))) << corrupt.err;
   EXPECT_EQ(corrupt.out, "");
 
   const Result no_model = nmt("translate -i '" + path("in.txt") + "'");
   EXPECT_EQ(no_model.code, 2);
-  EXPECT_TRUE(contains(no_model.err, "model")) << no_model.err;
+  EXPECT_TRUE(contains_text(no_model.err, "model")) << no_model.err;
 
   const Result no_input = nmt("translate " + model_arg() + " -i '" + path("nope.txt") + "'");
   EXPECT_EQ(no_input.code, 1);
-  EXPECT_TRUE(contains(no_input.err, path("nope.txt"))) << no_input.err;
+  EXPECT_TRUE(contains_text(no_input.err, path("nope.txt"))) << no_input.err;
 
   for (const char* bad : {"--alignment maybe", "-b 0", "--mini-batch 0", "--normalize -1", "--bogus"}) {
     const Result r = nmt("translate " + model_arg() + " " + std::string(bad) + " -i '" + path("in.txt") + "'");
@@ -381,14 +261,8 @@ TEST_F(CliTranslateTest, BadInputs) {
 
 TEST_F(CliTranslateTest, SaveLoadRoundTrip) {
   // A fresh random model: translate in-process, save, translate the file with the CLI.
-  ModelConfig c = ModelConfig::preset("attention");
-  c.dim_emb = 8;
-  c.dim_rnn = 8;
-  c.dim_att = 8;
-  c.cell = "gru";
-  c.src_vocab_size = c.trg_vocab_size = vocab_->size();
-  Model m(c, 99);
-  for (int64_t i = 0; i < m.params().size(); ++i) m.params().values()[i] *= 8.0f;
+  const auto model = testing::tiny_random_model("attention", vocab_->size(), 99, 8.0f, "gru");
+  Model& m = *model;
   const std::vector<std::string> input = {"ka lo mi", "", "ne su", "vivi tata"};
   TranslateOptions o;
   o.search.beam_size = 2;

@@ -1,16 +1,12 @@
 // Runs the built `nmt vocab` binary (NMT_BINARY) on corpora generated here.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <zlib.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "cli_helpers.h"
 #include "tokenization/vocab.h"
 
 namespace nmt {
@@ -18,24 +14,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
-
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-class CliVocabTest : public ::testing::Test {
+class CliVocabTest : public testing::FileTest {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "nmt_cli_vocab_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
+    open_dir("nmt_cli_vocab");
     // Two small corpora of made-up words in two scripts, one plain and one gzip.
     std::mt19937 rng(3);
     const std::vector<std::string> syl = {"ka", "ro", "ten", "mi", "ä", "ü", "sch", "ber", "при", "ло", "ст", "ё"};
@@ -49,27 +31,9 @@ class CliVocabTest : public ::testing::Test {
       (i % 2 ? a : b) += line + "\n";
     }
     write("a.txt", a);
-    gzFile gz = gzopen(path("b.gz").c_str(), "wb");
-    gzwrite(gz, b.data(), static_cast<unsigned>(b.size()));
-    gzclose(gz);
+    write_gz("b.gz", b);
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  std::string write(const std::string& name, const std::string& bytes) const {
-    std::ofstream(path(name), std::ios::binary) << bytes;
-    return path(name);
-  }
-  // Runs `nmt ARGS` through the shell (ARGS may redirect stdin), capturing both streams.
-  Result nmt(const std::string& args) const {
-    const std::string cmd = std::string("'") + NMT_BINARY + "' " + args + " >'" + path("stdout") + "' 2>'" +
-                            path("stderr") + "'";
-    const int status = std::system(cmd.c_str());
-    EXPECT_TRUE(WIFEXITED(status)) << cmd;
-    return {WEXITSTATUS(status), slurp(path("stdout")), slurp(path("stderr"))};
-  }
-
-  fs::path dir_;
+  void TearDown() override { close_dir(); }
 };
 
 TEST_F(CliVocabTest, TrainsOnPlainAndGzip) {

@@ -3,22 +3,11 @@
 #include "core/error.h"
 #include "core/ops/elementwise.h"
 #include "gradcheck.h"
+#include "op_helpers.h"
 
 namespace nmt {
 using testing::expect_gradients_match;
 using testing::random_tensor;
-
-namespace {
-template <typename F>
-void expect_error_containing(F f, const std::string& text) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception, expected one mentioning " << text;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
-  }
-}
-}  // namespace
 
 // All ops here are linear or bilinear in each input, so central differences are exact up
 // to float rounding of the forward passes: the default tolerances hold with a wide margin.
@@ -107,10 +96,10 @@ TEST(Elementwise, AddBroadcastLargeMatchesLoop) {
 }
 
 TEST(Elementwise, ShapeErrorsNameShapes) {
-  expect_error_containing([] { mul(leaf(Tensor({2, 3})), leaf(Tensor({3, 2}))); }, "[2, 3]");
-  expect_error_containing([] { add_scaled(leaf(Tensor({2})), leaf(Tensor({3})), 1.f); }, "[3]");
-  expect_error_containing([] { add_broadcast(leaf(Tensor({2, 3, 4})), leaf(Tensor({3}))); }, "[2, 3, 4]");
-  expect_error_containing([] { add_broadcast(leaf(Tensor({4})), leaf(Tensor({2, 4}))); }, "[2, 4]");
+  testing::expect_error_containing([] { mul(leaf(Tensor({2, 3})), leaf(Tensor({3, 2}))); }, "[2, 3]");
+  testing::expect_error_containing([] { add_scaled(leaf(Tensor({2})), leaf(Tensor({3})), 1.f); }, "[3]");
+  testing::expect_error_containing([] { add_broadcast(leaf(Tensor({2, 3, 4})), leaf(Tensor({3}))); }, "[2, 3, 4]");
+  testing::expect_error_containing([] { add_broadcast(leaf(Tensor({4})), leaf(Tensor({2, 4}))); }, "[2, 4]");
 }
 
 }  // namespace nmt

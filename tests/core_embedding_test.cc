@@ -3,22 +3,11 @@
 #include "core/error.h"
 #include "core/ops/embedding.h"
 #include "gradcheck.h"
+#include "op_helpers.h"
 
 namespace nmt {
 using testing::expect_gradients_match;
 using testing::random_tensor;
-
-namespace {
-template <typename F>
-void expect_error_containing(F f, const std::string& text) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception, expected one mentioning " << text;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
-  }
-}
-}  // namespace
 
 TEST(Embedding, ForwardGathersRows) {
   Tensor table = random_tensor({5, 3}, 1);
@@ -59,10 +48,10 @@ TEST(Embedding, LargeBackwardMatchesNaive) {
 
 TEST(Embedding, Errors) {
   Var table = leaf(Tensor({5, 3}));
-  expect_error_containing([&] { embedding(table, {1, 5}, {2}); }, "id 5");
-  expect_error_containing([&] { embedding(table, {1, -2}, {2}); }, "[5, 3]");
-  expect_error_containing([&] { embedding(table, {1, 2, 3}, {2, 2}); }, "[2, 2]");
-  expect_error_containing([] { embedding(leaf(Tensor({5})), {1}, {1}); }, "[5]");
+  testing::expect_error_containing([&] { embedding(table, {1, 5}, {2}); }, "id 5");
+  testing::expect_error_containing([&] { embedding(table, {1, -2}, {2}); }, "[5, 3]");
+  testing::expect_error_containing([&] { embedding(table, {1, 2, 3}, {2, 2}); }, "[2, 2]");
+  testing::expect_error_containing([] { embedding(leaf(Tensor({5})), {1}, {1}); }, "[5]");
 }
 
 }  // namespace nmt

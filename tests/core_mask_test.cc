@@ -6,22 +6,13 @@
 #include "core/ops/elementwise.h"
 #include "core/ops/mask.h"
 #include "gradcheck.h"
+#include "op_helpers.h"
 
 namespace nmt {
 using testing::expect_gradients_match;
 using testing::random_tensor;
 
 namespace {
-template <typename F>
-void expect_error_containing(F f, const std::string& text) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception, expected one mentioning " << text;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
-  }
-}
-
 // Naive softmax over the last axis, in float like the real one.
 Tensor naive_softmax(const Tensor& x) {
   const int64_t cols = x.dim(-1), rows = x.numel() / cols;
@@ -120,10 +111,10 @@ TEST(MaskScores, LargeMatchesExpectedPattern) {
 
 TEST(MaskScores, Errors) {
   Var s = leaf(Tensor({2, 1, 3, 4}));
-  expect_error_containing([&] { mask_scores(s, Tensor({2, 3}), false); }, "[2, 3]");
-  expect_error_containing([&] { mask_scores(s, Tensor({3, 4}), false); }, "[2, 1, 3, 4]");
-  expect_error_containing([] { mask_scores(leaf(Tensor({2, 3, 4})), Tensor(), false); }, "[2, 3, 4]");
-  expect_error_containing([] { mask_scores(leaf(Tensor({1, 1, 4, 3})), Tensor(), true); }, "[1, 1, 4, 3]");
+  testing::expect_error_containing([&] { mask_scores(s, Tensor({2, 3}), false); }, "[2, 3]");
+  testing::expect_error_containing([&] { mask_scores(s, Tensor({3, 4}), false); }, "[2, 1, 3, 4]");
+  testing::expect_error_containing([] { mask_scores(leaf(Tensor({2, 3, 4})), Tensor(), false); }, "[2, 3, 4]");
+  testing::expect_error_containing([] { mask_scores(leaf(Tensor({1, 1, 4, 3})), Tensor(), true); }, "[1, 1, 4, 3]");
 }
 
 }  // namespace nmt

@@ -1,6 +1,7 @@
-// Shared helpers of the training tests: synthetic parallel corpora (the sequence
-// reversal task), a temporary directory, running the built `nmt` binary, and scoring
-// greedy translations of a trained model.
+// Shared helpers of the training and CLI tests: synthetic parallel corpora (the sequence
+// reversal task), reading and writing files (plain, gzip, lines), a temporary directory,
+// running the built `nmt` binary, tiny random-weight models and random inputs for them,
+// and scoring greedy translations of a trained model.
 //
 // The reversal task: a source line is 5-12 (or any range of) symbols written as words,
 // "k d s b", its target the same symbols reversed, "b s d k". The symbols are single
@@ -13,16 +14,19 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <zlib.h>
 
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "core/context.h"
 #include "model/model.h"
 #include "translate/translator.h"
 
@@ -75,6 +79,31 @@ inline std::string slurp(const std::string& path) {
   std::ostringstream os;
   os << in.rdbuf();
   return os.str();
+}
+
+// Writes `bytes` gzip-compressed (zlib's gzip writer: header, deflate stream, CRC).
+inline void write_gz(const std::string& path, const std::string& bytes) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  if (f == nullptr) {
+    ADD_FAILURE() << "cannot write " << path;
+    return;
+  }
+  if (gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())) != static_cast<int>(bytes.size()))
+    ADD_FAILURE() << "cannot write " << path;
+  if (gzclose(f) != Z_OK) ADD_FAILURE() << "cannot write " << path;
+}
+
+// Every line of `text` without its "\n" ("a\nb\n" -> {"a", "b"}), and the reverse.
+inline std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream is(text);
+  for (std::string l; std::getline(is, l);) lines.push_back(l);
+  return lines;
+}
+inline std::string join_lines(const std::vector<std::string>& lines) {
+  std::string s;
+  for (const auto& l : lines) s += l + "\n";
+  return s;
 }
 
 // A fresh directory under the system's temporary directory, removed with its contents.
@@ -150,6 +179,47 @@ inline Accuracy accuracy(const std::vector<std::string>& hyps, const std::vector
   a.tokens = total ? static_cast<double>(right) / static_cast<double>(total) : 0;
   return a;
 }
+
+// A tiny model of preset `type` (8-wide embeddings, states and attention; no dropout) with
+// random weights scaled by `scale`, so that its output distributions are peaked (small
+// random weights give near-uniform ones, where search results hinge on rounding, and one
+// repeated piece up to the length limit).
+inline std::unique_ptr<Model> tiny_random_model(const std::string& type, int64_t vocab_size, uint64_t seed,
+                                                float scale, const std::string& cell = "") {
+  ModelConfig c = ModelConfig::preset(type);
+  c.dim_emb = 8;
+  c.dim_rnn = 8;
+  c.dim_att = 8;
+  c.dropout = 0;
+  if (!cell.empty()) c.cell = cell;
+  c.src_vocab_size = c.trg_vocab_size = vocab_size;
+  auto m = std::make_unique<Model>(c, seed);
+  for (int64_t i = 0; i < m->params().size(); ++i) m->params().values()[i] *= scale;
+  return m;
+}
+
+// Piece ids (4..vocab_size-1: no specials, no </s>) of the given lengths, deterministic.
+inline std::vector<std::vector<int32_t>> random_ids(const std::vector<int>& lengths, int64_t vocab_size,
+                                                   uint32_t seed) {
+  std::vector<std::vector<int32_t>> out;
+  uint32_t x = seed;
+  for (int len : lengths) {
+    std::vector<int32_t> s;
+    for (int i = 0; i < len; ++i) {
+      x = x * 1664525u + 1013904223u;
+      s.push_back(4 + static_cast<int32_t>((x >> 16) % (vocab_size - 4)));
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+// One thread for tests of tiny models, which gain nothing from more: on a loaded machine
+// OpenMP's spinning barriers make every op orders of magnitude slower. Register it in a
+// test file with ::testing::AddGlobalTestEnvironment(new OneThreadEnvironment).
+class OneThreadEnvironment : public ::testing::Environment {
+  void SetUp() override { Context::get().set_threads(1); }
+};
 
 // Greedy translations of `src` by the model file at `model_path` (C++ API).
 inline std::vector<std::string> translate_greedy(const std::string& model_path, const std::vector<std::string>& src) {

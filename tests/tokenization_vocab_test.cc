@@ -1,15 +1,12 @@
 #include <gtest/gtest.h>
 #include <sentencepiece_trainer.h>
-#include <zlib.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "cli_helpers.h"
 #include "core/error.h"
 #include "tokenization/corpus.h"
 #include "tokenization/vocab.h"
@@ -19,12 +16,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
+using testing::join_lines;
+using testing::slurp;
 
 // Sentences of single-space separated words (already NFKC-normalised): real Latin,
 // German, Cyrillic, CJK words and emoji, plus made-up words from syllables of each
@@ -68,41 +61,24 @@ std::vector<std::string> make_corpus(int n, unsigned seed) {
   return lines;
 }
 
-std::string join(const std::vector<std::string>& lines) {
-  std::string s;
-  for (const auto& l : lines) s += l + "\n";
-  return s;
-}
-
 // One temporary directory and one trained unigram vocabulary shared by the tests.
-class VocabTest : public ::testing::Test {
+class VocabTest : public testing::FileTest {
  protected:
   static void SetUpTestSuite() {
-    std::string tmpl = (fs::temp_directory_path() / "nmt_vocab_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = new fs::path(tmpl);
+    open_dir("nmt_vocab");
     corpus_ = new std::vector<std::string>(make_corpus(3000, 1));
     // Half plain, half gzip: training is joint over both files.
     const std::vector<std::string> a(corpus_->begin(), corpus_->begin() + 1500), b(corpus_->begin() + 1500, corpus_->end());
-    write("part1.txt", join(a));
-    gzFile gz = gzopen(path("part2.gz").c_str(), "wb");
-    const std::string text = join(b);
-    gzwrite(gz, text.data(), static_cast<unsigned>(text.size()));
-    gzclose(gz);
+    write("part1.txt", join_lines(a));
+    write_gz("part2.gz", join_lines(b));
     stats_ = new VocabTrainStats(train_vocab(options("unigram.spm")));
   }
   static void TearDownTestSuite() {
-    fs::remove_all(*dir_);
-    delete dir_;
+    close_dir();
     delete corpus_;
     delete stats_;
   }
 
-  static std::string path(const std::string& name) { return (*dir_ / name).string(); }
-  static std::string write(const std::string& name, const std::string& bytes) {
-    std::ofstream(path(name), std::ios::binary) << bytes;
-    return path(name);
-  }
   static VocabTrainOptions options(const std::string& model) {
     VocabTrainOptions o;
     o.inputs = {path("part1.txt"), path("part2.gz")};
@@ -121,11 +97,9 @@ class VocabTest : public ::testing::Test {
   }
 
   static constexpr int kVocabSize = 400;
-  static fs::path* dir_;
   static std::vector<std::string>* corpus_;
   static VocabTrainStats* stats_;
 };
-fs::path* VocabTest::dir_ = nullptr;
 std::vector<std::string>* VocabTest::corpus_ = nullptr;
 VocabTrainStats* VocabTest::stats_ = nullptr;
 
@@ -334,7 +308,7 @@ TEST_F(VocabTest, TrainingErrors) {
     EXPECT_THROW(train_vocab(o), InputError);
   }
   EXPECT_FALSE(fs::exists(path("x.spm")));
-  for (const auto& entry : fs::directory_iterator(*dir_))  // no temporary file left behind
+  for (const auto& entry : fs::directory_iterator(dir_->dir()))  // no temporary file left behind
     EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << entry.path();
 }
 

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "encoder/multi_head_attention.h"
 #include "gradcheck.h"
+#include "transformer_helpers.h"
 
 namespace nmt {
 namespace {
@@ -16,14 +17,7 @@ using testing::expect_gradients_match;
 using testing::random_tensor;
 
 // The parameters a module declares, in order, to be fed back as gradient-checked leaves.
-struct ParamShapes {
-  std::vector<Shape> shapes;
-  ParamMaker recorder() {
-    return [this](const std::string&, const Shape& shape, Init) {
-      shapes.push_back(shape);
-      return leaf(Tensor::zeros(shape));
-    };
-  }
+struct ParamShapes : testing::ParamRecorder {
   // Random values for each parameter (uniform in [-0.5, 0.5]: keeps softmax inputs moderate).
   std::vector<Tensor> values(uint64_t seed) const {
     std::vector<Tensor> out;
@@ -31,23 +25,6 @@ struct ParamShapes {
     return out;
   }
 };
-// Hands out vars[first], vars[first + 1], ... as the module's parameters.
-ParamMaker from_vars(const std::vector<Var>& vars, size_t first) {
-  auto next = std::make_shared<size_t>(first);
-  return [&vars, next](const std::string&, const Shape& shape, Init) {
-    const Var& v = vars.at((*next)++);
-    EXPECT_EQ(v->value.shape(), shape);
-    return v;
-  };
-}
-
-Tensor key_mask(const std::vector<int>& lengths, int64_t T) {
-  Tensor m = Tensor::zeros({static_cast<int64_t>(lengths.size()), T});
-  for (size_t n = 0; n < lengths.size(); ++n)
-    for (int t = 0; t < lengths[n]; ++t) m[n * T + t] = 1.f;
-  return m;
-}
-
 // Naive attention in double: q [N,H,Tq,D], k, v [N,H,Tk,D].
 std::vector<double> naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
                                     bool causal) {
@@ -91,7 +68,7 @@ TEST(Attention, SplitAndMergeHeads) {
 
 TEST(Attention, MatchesNaiveLoopWithPaddingAndCausalMasks) {
   Tensor q = random_tensor({2, 3, 4, 5}, 1), k = random_tensor({2, 3, 4, 5}, 2), v = random_tensor({2, 3, 4, 5}, 3);
-  Tensor mask = key_mask({4, 2}, 4);
+  Tensor mask = testing::key_mask({4, 2}, 4);
   NoGradScope ng;
   Rng rng(1);
   for (bool causal : {false, true}) {
@@ -143,27 +120,27 @@ void check_self_attention(const Tensor& mask, bool causal) {
   for (Tensor& t : p.values(100)) inputs.push_back(t);
   expect_gradients_match(
       [&](const std::vector<Var>& x) {
-        MultiHeadAttention att(from_vars(x, 1), "att", MultiHeadAttention::Kind::Self, d, 2, 0.f);
+        MultiHeadAttention att(testing::from_vars(x, 1), "att", MultiHeadAttention::Kind::Self, d, 2, 0.f);
         Rng rng(1);
         return att.self_attention(x[0], mask, causal, true, rng);
       },
       inputs);
 }
 
-TEST(Attention, SelfAttentionGradientWithPaddingMask) { check_self_attention(key_mask({4, 2}, 4), false); }
+TEST(Attention, SelfAttentionGradientWithPaddingMask) { check_self_attention(testing::key_mask({4, 2}, 4), false); }
 TEST(Attention, SelfAttentionGradientWithCausalMask) { check_self_attention(Tensor(), true); }
-TEST(Attention, SelfAttentionGradientWithBothMasks) { check_self_attention(key_mask({3, 4}, 4), true); }
+TEST(Attention, SelfAttentionGradientWithBothMasks) { check_self_attention(testing::key_mask({3, 4}, 4), true); }
 
 TEST(Attention, CrossAttentionGradient) {
   const int64_t N = 2, T = 3, S = 4, d = 8;
-  const Tensor mask = key_mask({4, 2}, S);
+  const Tensor mask = testing::key_mask({4, 2}, S);
   ParamShapes p;
   MultiHeadAttention(p.recorder(), "att", MultiHeadAttention::Kind::Cross, d, 2, 0.f);
   std::vector<Tensor> inputs{random_tensor({N, T, d}, 7), random_tensor({N, S, d}, 8)};
   for (Tensor& t : p.values(200)) inputs.push_back(t);
   expect_gradients_match(
       [&](const std::vector<Var>& x) {
-        MultiHeadAttention att(from_vars(x, 2), "att", MultiHeadAttention::Kind::Cross, d, 2, 0.f);
+        MultiHeadAttention att(testing::from_vars(x, 2), "att", MultiHeadAttention::Kind::Cross, d, 2, 0.f);
         Rng rng(1);
         return att.cross_attention(x[0], att.memory_keys_values(x[1]), mask, true, rng);
       },
@@ -177,11 +154,11 @@ TEST(Attention, PaddedKeysHaveNoInfluence) {
   std::vector<Tensor> values = p.values(5);
   std::vector<Var> vars;
   for (Tensor& t : values) vars.push_back(leaf(t));
-  MultiHeadAttention att(from_vars(vars, 0), "att", MultiHeadAttention::Kind::Self, d, 2, 0.f);
+  MultiHeadAttention att(testing::from_vars(vars, 0), "att", MultiHeadAttention::Kind::Self, d, 2, 0.f);
   NoGradScope ng;
   Rng rng(1);
   Tensor x = random_tensor({N, T, d}, 9);
-  const Tensor mask = key_mask({4, 2}, T);
+  const Tensor mask = testing::key_mask({4, 2}, T);
   Tensor a = att.self_attention(leaf(x), mask, false, false, rng)->value.clone();
   Tensor y = x.clone();
   for (int64_t i = (1 * T + 2) * d; i < N * T * d; ++i) y[i] += 3.f;  // change sentence 1's padding
@@ -200,7 +177,7 @@ TEST(Attention, StepEqualsCausalSelfAttention) {
   std::vector<Tensor> values = p.values(11);
   std::vector<Var> vars;
   for (Tensor& t : values) vars.push_back(leaf(t));
-  MultiHeadAttention att(from_vars(vars, 0), "att", MultiHeadAttention::Kind::Self, d, 2, 0.f);
+  MultiHeadAttention att(testing::from_vars(vars, 0), "att", MultiHeadAttention::Kind::Self, d, 2, 0.f);
   NoGradScope ng;
   Rng rng(1);
   Tensor x = random_tensor({N, T, d}, 12);

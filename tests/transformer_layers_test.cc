@@ -12,24 +12,14 @@
 #include "decoder/transformer_decoder.h"
 #include "encoder/transformer_encoder.h"
 #include "gradcheck.h"
+#include "transformer_helpers.h"
 
 namespace nmt {
 namespace {
 using testing::expect_gradients_match;
 using testing::random_tensor;
 
-struct ParamShapes {
-  std::vector<Shape> shapes;
-  std::vector<Init> inits;
-  std::vector<std::string> names;
-  ParamMaker recorder() {
-    return [this](const std::string& name, const Shape& shape, Init init) {
-      names.push_back(name);
-      shapes.push_back(shape);
-      inits.push_back(init);
-      return leaf(Tensor::zeros(shape));
-    };
-  }
+struct ParamShapes : testing::ParamRecorder {
   // Random values; layer-norm gains (Init::Ones) around 1, everything else in [-0.5, 0.5],
   // except the FFN's inner biases: +4 and -4 alternately, so that half the ReLUs are on and
   // half off, with every pre-activation far from the kink, where central differences
@@ -45,22 +35,6 @@ struct ParamShapes {
     return out;
   }
 };
-ParamMaker from_vars(const std::vector<Var>& vars, size_t first) {
-  auto next = std::make_shared<size_t>(first);
-  return [&vars, next](const std::string&, const Shape& shape, Init) {
-    const Var& v = vars.at((*next)++);
-    EXPECT_EQ(v->value.shape(), shape);
-    return v;
-  };
-}
-
-Tensor key_mask(const std::vector<int>& lengths, int64_t T) {
-  Tensor m = Tensor::zeros({static_cast<int64_t>(lengths.size()), T});
-  for (size_t n = 0; n < lengths.size(); ++n)
-    for (int t = 0; t < lengths[n]; ++t) m[n * T + t] = 1.f;
-  return m;
-}
-
 TransformerConfig tiny(NormPlacement norm) {
   TransformerConfig c;
   c.layers = 2;
@@ -80,14 +54,14 @@ TransformerConfig tiny(NormPlacement norm) {
 // the differences stays around 1e-4.
 void check_encoder_layer(NormPlacement norm) {
   const TransformerConfig c = tiny(norm);
-  const Tensor mask = key_mask({4, 3}, 4);
+  const Tensor mask = testing::key_mask({4, 3}, 4);
   ParamShapes p;
   TransformerEncoderLayer(p.recorder(), "l", c);
   std::vector<Tensor> inputs{random_tensor({2, 4, 8}, 3)};
   for (Tensor& t : p.values(300)) inputs.push_back(t);
   expect_gradients_match(
       [&](const std::vector<Var>& x) {
-        TransformerEncoderLayer layer(from_vars(x, 1), "l", c);
+        TransformerEncoderLayer layer(testing::from_vars(x, 1), "l", c);
         Rng rng(1);
         return layer(x[0], mask, true, rng);
       },
@@ -99,14 +73,14 @@ TEST(TransformerLayer, PostNormEncoderLayerGradient) { check_encoder_layer(NormP
 
 void check_decoder_layer(NormPlacement norm) {
   const TransformerConfig c = tiny(norm);
-  const Tensor src_mask = key_mask({3, 2}, 3);
+  const Tensor src_mask = testing::key_mask({3, 2}, 3);
   ParamShapes p;
   TransformerDecoderLayer(p.recorder(), "l", c);
   std::vector<Tensor> inputs{random_tensor({2, 4, 8}, 3), random_tensor({2, 3, 8}, 4)};
   for (Tensor& t : p.values(400)) inputs.push_back(t);
   expect_gradients_match(
       [&](const std::vector<Var>& x) {
-        TransformerDecoderLayer layer(from_vars(x, 2), "l", c);
+        TransformerDecoderLayer layer(testing::from_vars(x, 2), "l", c);
         Rng rng(1);
         return layer(x[0], layer.memory(x[1]), src_mask, true, rng);
       },
@@ -125,11 +99,11 @@ TEST(TransformerLayer, DecoderLayerStepEqualsFullPass) {
     std::vector<Tensor> values = p.values(500);
     std::vector<Var> vars;
     for (Tensor& t : values) vars.push_back(leaf(t));
-    TransformerDecoderLayer layer(from_vars(vars, 0), "l", c);
+    TransformerDecoderLayer layer(testing::from_vars(vars, 0), "l", c);
     NoGradScope ng;
     Rng rng(1);
     const int64_t N = 2, T = 4, d = 8;
-    const Tensor src_mask = key_mask({3, 2}, 3);
+    const Tensor src_mask = testing::key_mask({3, 2}, 3);
     Tensor x = random_tensor({N, T, d}, 1);
     Var mem = leaf(random_tensor({N, 3, d}, 2));
     KeysValues kv = layer.memory(mem);

@@ -7,6 +7,7 @@
 #include "core/graph.h"
 #include "core/ops/softmax.h"
 #include "model/model.h"
+#include "synthetic.h"
 #include "translate/output.h"
 #include "translate/score.h"
 #include "translate/translator.h"
@@ -16,38 +17,15 @@ namespace {
 
 constexpr int64_t kVocab = 12;
 
-// One thread: these tiny models gain nothing from more, and on a loaded machine OpenMP's
-// spinning barriers make every op orders of magnitude slower.
-class OneThread : public ::testing::Environment {
-  void SetUp() override { Context::get().set_threads(1); }
-};
-const auto* const kOneThread = ::testing::AddGlobalTestEnvironment(new OneThread);
+const auto* const kOneThread = ::testing::AddGlobalTestEnvironment(new testing::OneThreadEnvironment);
 
 std::unique_ptr<Model> tiny_model(const std::string& type, uint64_t seed) {
-  ModelConfig c = ModelConfig::preset(type);
-  c.dim_emb = 8;
-  c.dim_rnn = 8;
-  c.dim_att = 8;
-  c.dropout = 0;
-  c.src_vocab_size = c.trg_vocab_size = kVocab;
-  auto m = std::make_unique<Model>(c, seed);
-  for (int64_t i = 0; i < m->params().size(); ++i) m->params().values()[i] *= 3.0f;
-  return m;
+  return testing::tiny_random_model(type, kVocab, seed, 3.0f);
 }
 
 // Piece ids (4..V-1, no </s>) of the given lengths.
 std::vector<std::vector<int32_t>> ids(const std::vector<int>& lengths, uint32_t seed) {
-  std::vector<std::vector<int32_t>> out;
-  uint32_t x = seed;
-  for (int len : lengths) {
-    std::vector<int32_t> s;
-    for (int i = 0; i < len; ++i) {
-      x = x * 1664525u + 1013904223u;
-      s.push_back(4 + static_cast<int32_t>((x >> 16) % (kVocab - 4)));
-    }
-    out.push_back(s);
-  }
-  return out;
+  return testing::random_ids(lengths, kVocab, seed);
 }
 
 TEST(TranslateIds, OrderEmptyInputsAndMiniBatches) {
