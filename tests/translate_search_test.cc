@@ -152,7 +152,8 @@ TEST_P(SearchTest, WideBeamEqualsExhaustiveSearch) {
 
 TEST_P(SearchTest, BatchedEqualsOneByOne) {
   auto model = tiny_model(GetParam(), 7);
-  const auto srcs = sources({5, 1, 8, 3, 3, 10, 2}, 29);
+  // 19 sentences: as they finish, the state keeps filler rows (row_bucket) beside live ones.
+  const auto srcs = sources({5, 1, 8, 3, 3, 10, 2, 7, 4, 6, 1, 9, 2, 5, 3, 12, 4, 6, 2}, 29);
   for (int beam : {1, 4}) {
     SearchOptions o;
     o.beam_size = beam;
@@ -327,6 +328,17 @@ TEST(SearchErrors, BadOptionsAndBottleneckAlignment) {
   b = SearchOptions{};
   b.max_length_offset = -1;
   EXPECT_THROW(search(*model, src, b), InputError);
+}
+
+TEST(SearchRows, BucketsAreFewAndWasteAtMostAThird) {
+  std::vector<size_t> seen;
+  for (size_t n = 1; n <= 400; ++n) {
+    const size_t b = row_bucket(n);
+    EXPECT_GE(b, n);
+    EXPECT_LE(2 * b, 3 * n) << n;  // filler rows are at most a third of the rows
+    if (seen.empty() || seen.back() != b) seen.push_back(b);
+  }
+  EXPECT_EQ(seen, (std::vector<size_t>{1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512}));
 }
 
 TEST(SearchLimits, MaxOutputLength) {

@@ -80,7 +80,24 @@ bool keeps_all(const std::vector<int32_t>& rows, size_t rows_before) {
   return true;
 }
 
+// Keeps the decoder state's rows `live` (in that order) in a state of
+// min(row_bucket(|live|), most) rows: the live rows first, then copies of the first as
+// filler. The filler rows are computed and ignored; returns the new row count.
+size_t select_bucketed(DecoderState& state, std::vector<int32_t> live, size_t rows_before, size_t most) {
+  const size_t rows = std::max(live.size(), std::min(row_bucket(live.size()), most));
+  live.resize(rows, live.front());
+  if (!keeps_all(live, rows_before)) state.select(live);
+  return rows;
+}
+
 }  // namespace
+
+size_t row_bucket(size_t n) {
+  if (n <= 4) return n;
+  size_t b = 4;  // 4, 6, 8, 12, 16, 24, ...: at most a third of the rows are filler
+  while (b < n) b = (b & (b - 1)) == 0 ? b + b / 2 : (b / 3) * 4;
+  return b;
+}
 
 int max_output_length(const SearchOptions& o, int source_length) {
   const int pieces = std::max(0, source_length - 1);
@@ -95,34 +112,48 @@ std::vector<Hypothesis> greedy_search(Model& model, const SourceBatch& src, cons
   Rng unused(0);
   EncoderOutput enc = model.encoder().encode(src, false, unused);
   std::unique_ptr<DecoderState> state = model.decoder().start(enc);
-  std::vector<int32_t> active(src.batch);  // the sentence of each state row
-  std::iota(active.begin(), active.end(), 0);
-  std::vector<int32_t> previous(src.batch, kBos);
-  while (!active.empty()) {
-    std::vector<char> force(active.size());
-    for (size_t r = 0; r < active.size(); ++r)
-      force[r] = static_cast<int>(out[active[r]].tokens.size()) >= max_output_length(options, src.lengths[active[r]]);
+  // The sentence of each state row (-1: finished, a filler row until the state shrinks).
+  std::vector<int32_t> sentence(src.batch);
+  std::iota(sentence.begin(), sentence.end(), 0);
+  size_t rows = sentence.size();
+  std::vector<int32_t> previous(rows, kBos);
+  size_t live = src.batch;
+  while (live > 0) {
+    std::vector<char> force(rows, 0);
+    for (size_t r = 0; r < rows; ++r)
+      if (sentence[r] >= 0)
+        force[r] = static_cast<int>(out[sentence[r]].tokens.size()) >= max_output_length(options, src.lengths[sentence[r]]);
     const Tensor lp = step_log_probs(model, *state, previous, force, options.allow_unk);
-    const Tensor att = options.keep_alignment ? step_attention(*state, active.size()) : Tensor();
+    const Tensor att = options.keep_alignment ? step_attention(*state, rows) : Tensor();
     const int64_t V = lp.dim(1);
-    std::vector<int32_t> keep_rows, next_active, next_previous;
-    for (size_t r = 0; r < active.size(); ++r) {
+    for (size_t r = 0; r < rows; ++r) {
+      if (sentence[r] < 0) continue;
       const float* row = lp.data() + r * V;
       const int32_t best = static_cast<int32_t>(std::max_element(row, row + V) - row);
-      Hypothesis& h = out[active[r]];
+      Hypothesis& h = out[sentence[r]];
       h.score += row[best];
-      if (options.keep_alignment) h.alignment.push_back(attention_row(att, r, src.lengths[active[r]]));
+      if (options.keep_alignment) h.alignment.push_back(attention_row(att, r, src.lengths[sentence[r]]));
+      previous[r] = best;
       if (best == kEos) {
         h.normalized_score = h.score / length_penalty(options, h.tokens.size() + 1);
+        sentence[r] = -1;
+        --live;
         continue;
       }
       h.tokens.push_back(best);
-      keep_rows.push_back(static_cast<int32_t>(r));
-      next_active.push_back(active[r]);
-      next_previous.push_back(best);
     }
-    if (!keep_rows.empty() && !keeps_all(keep_rows, active.size())) state->select(keep_rows);
-    active = std::move(next_active);
+    if (live == 0 || std::min(row_bucket(live), rows) == rows) continue;
+    std::vector<int32_t> keep, next_sentence, next_previous;
+    for (size_t r = 0; r < rows; ++r)
+      if (sentence[r] >= 0) {
+        keep.push_back(static_cast<int32_t>(r));
+        next_sentence.push_back(sentence[r]);
+        next_previous.push_back(previous[r]);
+      }
+    rows = select_bucketed(*state, std::move(keep), rows, rows);
+    next_sentence.resize(rows, -1);
+    next_previous.resize(rows, kEos);
+    sentence = std::move(next_sentence);
     previous = std::move(next_previous);
   }
   return out;
@@ -184,7 +215,9 @@ std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch
   for (Beam& b : beams) b.alive.push_back(Alive{-1, 0.0f, 0});
   std::vector<int32_t> active(src.batch);  // sentences with alive hypotheses, in row order
   std::iota(active.begin(), active.end(), 0);
-  std::vector<int32_t> previous(src.batch, kBos);
+  size_t rows = active.size();
+  const size_t most_rows = K * active.size();
+  std::vector<int32_t> previous(rows, kBos);
 
   while (!active.empty()) {
     std::vector<char> force;
@@ -192,6 +225,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch
       const int limit = max_output_length(options, src.lengths[n]);
       for (const Alive& a : beams[n].alive) force.push_back(a.length >= limit);
     }
+    force.resize(rows, 0);  // filler rows
     const Tensor lp = step_log_probs(model, *state, previous, force, options.allow_unk);
     const Tensor att = options.keep_alignment ? step_attention(*state, previous.size()) : Tensor();
     const int64_t V = lp.dim(1);
@@ -205,15 +239,27 @@ std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch
       for (size_t k = 0; k < beam.alive.size(); ++k) {
         const float* p = lp.data() + (first_row + static_cast<int64_t>(k)) * V;
         const float base = beam.alive[k].score;
+        // Log-probabilities below `skip` cannot enter the full heap: a cheap test that lets
+        // the exact comparison run for a few tokens of the row only. The margin keeps it
+        // conservative where base + p rounds differently from the heap's score.
+        auto skip_below = [&] {
+          if (heap.size() < capacity) return kNegInf;
+          const float worst = heap.top().score;
+          return (worst - base) - 1e-3f * (1.0f + std::fabs(worst) + std::fabs(base));
+        };
+        float skip = skip_below();
         for (int64_t v = 0; v < V; ++v) {
-          if (p[v] == kNegInf) continue;
+          if (p[v] < skip || p[v] == kNegInf) continue;
           const Cand c{base + p[v], static_cast<int32_t>(k), static_cast<int32_t>(v)};
           if (heap.size() < capacity) {
             heap.push(c);
           } else if (better(c, heap.top())) {
             heap.pop();
             heap.push(c);
+          } else {
+            continue;
           }
+          skip = skip_below();
         }
       }
       std::vector<Cand> cands;
@@ -241,7 +287,8 @@ std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch
       if (!beam.alive.empty()) next_active.push_back(n);  // else K finished, or nothing left to expand
     }
     if (next_rows.empty()) break;
-    if (!keeps_all(next_rows, previous.size())) state->select(next_rows);
+    rows = select_bucketed(*state, std::move(next_rows), rows, most_rows);
+    next_previous.resize(rows, kEos);
     active = std::move(next_active);
     previous = std::move(next_previous);
   }

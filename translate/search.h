@@ -2,7 +2,7 @@
 //
 // Both run the decoder one step at a time for every unfinished hypothesis of every
 // sentence at once (one decoder call per step for the whole batch); finished sentences
-// leave the batch (DecoderState::select). Scores are sums of natural-log probabilities,
+// leave the batch (DecoderState::select) once the rest fit a smaller row_bucket. Scores are sums of natural-log probabilities,
 // </s> included. <pad> and <s> are never generated, <unk> only with allow_unk.
 //
 // Length limit: a hypothesis has at most floor(max_length_factor * source pieces) +
@@ -43,6 +43,13 @@ struct Hypothesis {
   // rows), each the attention weights over the source positions (</s> included).
   std::vector<std::vector<float>> alignment;
 };
+
+// The number of decoder state rows kept for n live hypotheses: n up to 4, then the
+// next of 6, 8, 12, 16, 24, 32, ... Finished rows stay as filler until the live ones fit
+// a smaller count, so the decoder sees a few batch shapes and their oneDNN primitives
+// are reused, not rebuilt each time a sentence ends. Rows are independent: a filler
+// row changes no other row's result.
+size_t row_bucket(size_t n);
 
 // The most tokens before </s> a hypothesis may have for a source of `source_length`
 // ids (</s> included).
