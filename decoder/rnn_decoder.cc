@@ -9,6 +9,7 @@
 #include "core/ops/linear.h"
 #include "core/ops/matmul.h"
 #include "core/ops/shape_ops.h"
+#include "decoder/sentence_rows.h"
 
 namespace nmt {
 namespace {
@@ -34,27 +35,21 @@ Var mean_state(const EncoderOutput& enc) {
 class RnnDecoderState : public DecoderState {
  public:
   std::vector<Var> h, c;  // per layer, [1, rows, H]
-  EncoderOutput enc;      // states/mask/lengths rows follow the hypotheses
-  Var keys;
+  // Attention models: the encoder output and keys per sentence, and gathered in row order.
+  EncoderOutput source, enc;
+  Var source_keys, keys;
+  SentenceRows rows_of{0};
   Tensor attention;       // [rows, S] of the last step
 
   void select(const std::vector<int32_t>& rows) override {
     for (Var& v : h) v = index_select(v, 1, rows);
     for (Var& v : c)
       if (v) v = index_select(v, 1, rows);
-    if (enc.states) {
-      enc.states = index_select(enc.states, 0, rows);
-      if (keys) keys = index_select(keys, 0, rows);
-      const int64_t S = enc.mask.dim(1);
-      Tensor mask({static_cast<int64_t>(rows.size()), S});
-      std::vector<int> lengths;
-      for (size_t i = 0; i < rows.size(); ++i) {
-        std::copy(enc.mask.data() + rows[i] * S, enc.mask.data() + (rows[i] + 1) * S, mask.data() + i * S);
-        lengths.push_back(enc.lengths[rows[i]]);
-      }
-      enc.mask = mask;
-      enc.lengths = lengths;
-    }
+    if (!source.states || !rows_of.select(rows)) return;
+    enc.states = rows_of.gather(source.states);
+    enc.mask = rows_of.gather(source.mask);
+    enc.lengths = rows_of.gather(source.lengths);
+    keys = rows_of.gather(source_keys);
   }
   Tensor last_attention() const override { return attention; }
 };
@@ -151,8 +146,11 @@ Var RnnDecoder::token_losses(const EncoderOutput& enc, const TargetBatch& trg, f
 std::unique_ptr<DecoderState> RnnDecoder::start(const EncoderOutput& enc) {
   auto st = std::make_unique<RnnDecoderState>();
   initial_states(enc, st->h, st->c);
-  st->enc = enc;
-  if (attention_) st->keys = attention_->project_keys(enc.states);
+  if (attention_) {  // else the decoder never reads the encoder again
+    st->source = st->enc = enc;
+    st->source_keys = st->keys = attention_->project_keys(enc.states);
+    st->rows_of = SentenceRows(enc.states->value.dim(0));
+  }
   return st;
 }
 

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/ops/shape_ops.h"
+#include "decoder/sentence_rows.h"
 
 namespace nmt {
 namespace {
@@ -40,15 +41,23 @@ class TransformerDecoderState : public DecoderState {
   std::vector<KeysValues> memory;   // per layer: cross-attention keys/values [R, H, S, dh]
   Tensor src_mask;                  // [R, S]
   Tensor attention;                 // [R, S] of the last step
+  // memory and src_mask per sentence; the above are gathered from them in row order.
+  std::vector<KeysValues> source_memory;
+  Tensor source_mask;
+  SentenceRows rows_of{0};
 
   void select(const std::vector<int32_t>& rows) override {
     auto pick = [&](Var& v) {
       if (v) v = index_select(v, 0, rows);
     };
     for (KeysValues& kv : cache) pick(kv.k), pick(kv.v);
-    for (KeysValues& kv : memory) pick(kv.k), pick(kv.v);
-    src_mask = select_rows(src_mask, rows);
     attention = select_rows(attention, rows);
+    if (!rows_of.select(rows)) return;
+    for (size_t l = 0; l < memory.size(); ++l) {
+      memory[l].k = rows_of.gather(source_memory[l].k);
+      memory[l].v = rows_of.gather(source_memory[l].v);
+    }
+    src_mask = rows_of.gather(source_mask);
   }
   Tensor last_attention() const override { return attention; }
 };
@@ -139,6 +148,9 @@ std::unique_ptr<DecoderState> TransformerDecoder::start(const EncoderOutput& enc
   st->src_mask = enc.mask;
   st->cache.resize(layers_.size());
   for (const TransformerDecoderLayer& layer : layers_) st->memory.push_back(layer.memory(enc.states));
+  st->source_memory = st->memory;
+  st->source_mask = st->src_mask;
+  st->rows_of = SentenceRows(enc.states->value.dim(0));
   return st;
 }
 

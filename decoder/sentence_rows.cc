@@ -1,0 +1,54 @@
+#include "decoder/sentence_rows.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "core/error.h"
+#include "core/ops/shape_ops.h"
+
+namespace nmt {
+
+SentenceRows::SentenceRows(int64_t sentences) : sentence_(static_cast<size_t>(sentences)), sentences_(sentences) {
+  std::iota(sentence_.begin(), sentence_.end(), 0);
+}
+
+bool SentenceRows::select(const std::vector<int32_t>& rows) {
+  std::vector<int32_t> next(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i] < 0 || rows[i] >= static_cast<int32_t>(sentence_.size()))
+      throw Error(cat("DecoderState::select: row ", rows[i], " out of ", sentence_.size()));
+    next[i] = sentence_[rows[i]];
+  }
+  if (next == sentence_) return false;
+  sentence_ = std::move(next);
+  identity_ = static_cast<int64_t>(sentence_.size()) == sentences_;
+  for (size_t i = 0; i < sentence_.size() && identity_; ++i) identity_ = sentence_[i] == static_cast<int32_t>(i);
+  return true;
+}
+
+Var SentenceRows::gather(const Var& per_sentence) const {
+  if (!per_sentence || identity_) return per_sentence;
+  return index_select(per_sentence, 0, sentence_);
+}
+
+Tensor SentenceRows::gather(const Tensor& per_sentence) const {
+  if (per_sentence.empty() || identity_) return per_sentence;
+  Shape shape = per_sentence.shape();
+  const int64_t row = per_sentence.numel() / shape[0];
+  shape[0] = static_cast<int64_t>(sentence_.size());
+  Tensor out(shape);
+  for (size_t i = 0; i < sentence_.size(); ++i)
+    std::copy(per_sentence.data() + sentence_[i] * row, per_sentence.data() + (sentence_[i] + 1) * row,
+              out.data() + static_cast<int64_t>(i) * row);
+  return out;
+}
+
+std::vector<int> SentenceRows::gather(const std::vector<int>& per_sentence) const {
+  if (identity_) return per_sentence;
+  std::vector<int> out;
+  out.reserve(sentence_.size());
+  for (int32_t s : sentence_) out.push_back(per_sentence.at(static_cast<size_t>(s)));
+  return out;
+}
+
+}  // namespace nmt

@@ -1,0 +1,60 @@
+// SentenceRows: the per-sentence decoder-state tensors are gathered again only when the
+// sentence of some row changes, and then hold the right sentence in every row.
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "decoder/sentence_rows.h"
+
+namespace nmt {
+namespace {
+
+// [3, 2]: sentence s holds {10 s, 10 s + 1}.
+Tensor per_sentence() {
+  Tensor t({3, 2});
+  for (int64_t s = 0; s < 3; ++s) t[s * 2] = 10.0f * s, t[s * 2 + 1] = 10.0f * s + 1;
+  return t;
+}
+
+std::vector<float> values(const Tensor& t) { return std::vector<float>(t.data(), t.data() + t.numel()); }
+
+TEST(SentenceRows, StartsAsIdentity) {
+  SentenceRows rows(3);
+  EXPECT_EQ(rows.sentences(), (std::vector<int32_t>{0, 1, 2}));
+  const Tensor t = per_sentence();
+  EXPECT_EQ(rows.gather(t).data(), t.data());  // no copy
+  EXPECT_EQ(rows.gather(std::vector<int>{5, 6, 7}), (std::vector<int>{5, 6, 7}));
+}
+
+TEST(SentenceRows, GathersWhenSentencesOfRowsChange) {
+  SentenceRows rows(3);
+  // Beam expansion: sentence 0 gets two rows, sentence 2 three, sentence 1 none.
+  ASSERT_TRUE(rows.select({0, 0, 2, 2, 2}));
+  EXPECT_EQ(rows.sentences(), (std::vector<int32_t>{0, 0, 2, 2, 2}));
+  EXPECT_EQ(values(rows.gather(per_sentence())), (std::vector<float>{0, 1, 0, 1, 20, 21, 20, 21, 20, 21}));
+  EXPECT_EQ(rows.gather(std::vector<int>{5, 6, 7}), (std::vector<int>{5, 5, 7, 7, 7}));
+  const Var v = rows.gather(leaf(per_sentence()));
+  EXPECT_EQ(v->value.shape(), (Shape{5, 2}));
+  EXPECT_EQ(values(v->value), values(rows.gather(per_sentence())));
+}
+
+TEST(SentenceRows, ReorderingHypothesesOfASentenceKeepsTheMap) {
+  SentenceRows rows(3);
+  rows.select({0, 0, 2, 2, 2});
+  // Hypotheses swap and duplicate inside their sentence: nothing to gather again.
+  EXPECT_FALSE(rows.select({1, 0, 4, 4, 2}));
+  // A sentence loses a row: the rows after it now hold other sentences.
+  EXPECT_TRUE(rows.select({0, 2, 3, 4}));
+  EXPECT_EQ(rows.sentences(), (std::vector<int32_t>{0, 2, 2, 2}));
+  // Down to one row of the first sentence: not the identity of 3 sentences.
+  EXPECT_TRUE(rows.select({0}));
+  EXPECT_EQ(values(rows.gather(per_sentence())), (std::vector<float>{0, 1}));
+}
+
+TEST(SentenceRows, RowOutOfRangeIsAnError) {
+  SentenceRows rows(2);
+  EXPECT_THROW(rows.select({0, 2}), Error);
+  EXPECT_THROW(rows.select({-1}), Error);
+}
+
+}  // namespace
+}  // namespace nmt
