@@ -4,6 +4,7 @@
 
 #include "core/context.h"
 #include "core/error.h"
+#include "core/flops.h"
 #include "core/ops/dnnl_util.h"
 
 namespace nmt {
@@ -40,6 +41,7 @@ void matmul_raw(const MatArg& x_in, const MatArg& y, float* out, float alpha, bo
     throw Error(cat("matmul: cannot multiply ", arg_str(x), " by ", arg_str(y)));
   if (bias && alpha != 1.0f) throw Error(cat("matmul: a bias needs alpha == 1, got alpha ", alpha));
   if (M == 0 || N == 0) return;
+  count_matmul(nbo * M, N, K);
   if (K == 0) {  // oneDNN does not accept empty reductions: the product is zero
     for (int64_t i = 0; i < nbo * M * N; ++i) out[i] = (accumulate ? out[i] : 0.f) + (bias ? bias[i % N] : 0.f);
     return;

@@ -5,6 +5,7 @@
 
 #include "core/context.h"
 #include "core/error.h"
+#include "core/flops.h"
 
 namespace nmt {
 
@@ -218,6 +219,8 @@ void rnn_dense_forward(const RnnLayerSpec& spec, RnnMode mode, RnnParamLayouts& 
     args[DNNL_ARG_WORKSPACE] = as_memory(io.workspace, ws);
   }
   Tensor scratch = rnn_scratchpad(p.fwd_pd, args);
+  // Per direction and step: [N, I] x [I, G*H] and [N, H] x [H, G*H].
+  count_matmul(T * N * rnn_directions(spec), rnn_gates(spec.cell) * spec.hidden_dim, spec.input_dim + spec.hidden_dim);
   auto& ctx = Context::get();
   p.fwd.execute(ctx.stream(), args);
   ctx.stream().wait();
@@ -259,6 +262,9 @@ void rnn_dense_backward(const RnnLayerSpec& spec, RnnMode mode, RnnParamLayouts&
     args[DNNL_ARG_DIFF_DST_ITER_C] = as_memory(g.dc_last, iter);
   }
   Tensor scratch = rnn_scratchpad(pd, args);
+  // Twice the forward's products: the input/state gradients and the weight gradients.
+  count_matmul(2 * T * N * rnn_directions(spec), rnn_gates(spec.cell) * spec.hidden_dim,
+               spec.input_dim + spec.hidden_dim);
   auto& ctx = Context::get();
   p.bwd.execute(ctx.stream(), args);
   ctx.stream().wait();
