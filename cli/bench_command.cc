@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <iostream>
 
 #include "cli/model_options.h"
@@ -5,6 +6,7 @@
 #include "cli/subcommands.h"
 #include "core/context.h"
 #include "core/error.h"
+#include "core/flops.h"
 #include "training/bench.h"
 #include "translate/bench.h"
 
@@ -48,18 +50,51 @@ int bench_train_command(const Args& args) {
   return bench_train(o);
 }
 
+// Which number types could pay on this CPU: the same product in f32, bf16 and int8.
+int bench_matmul_command(const Args& args) {
+  CommandSpec spec;
+  spec.name = "bench matmul";
+  spec.usage = "nmt bench matmul [--shape M N K] [--cpu-threads N]";
+  spec.summary =
+      "Measures one oneDNN matmul [M,K]x[K,N] -> fp32 in f32, bf16 and int8 (u8 x s8) inputs: GFLOP/s with the\n"
+      "activations already in that type, and with their conversion from fp32 included.";
+  po::options_description opts("Bench options");
+  opts.add_options()
+      ("shape", po::value<std::vector<int64_t>>()->multitoken()->default_value({2048, 1024, 1024}, "2048 1024 1024"),
+       "M N K")
+      ("cpu-threads", po::value<int>()->default_value(0), "threads (0: all cores)");
+  spec.groups.push_back(opts);
+  auto vm = parse(spec, args);
+  if (!vm) return 0;
+  const auto shape = get<std::vector<int64_t>>(*vm, "shape");
+  if (shape.size() != 3) throw UsageError(cat("--shape needs 3 sizes M N K, got ", shape.size()));
+  Context::get().set_threads(get<int>(*vm, "cpu-threads"));
+  const double base = measure_matmul_gflops(Precision::f32, shape[0], shape[1], shape[2], false);
+  for (Precision p : {Precision::f32, Precision::bf16, Precision::s8}) {
+    const double plain = p == Precision::f32 ? base : measure_matmul_gflops(p, shape[0], shape[1], shape[2], false);
+    const double conv = p == Precision::f32 ? base : measure_matmul_gflops(p, shape[0], shape[1], shape[2], true);
+    std::printf("matmul %lldx%lldx%lld %-4s: %7.1f GFLOP/s (%.2fx f32), %7.1f with the input conversion (%.2fx)\n",
+                static_cast<long long>(shape[0]), static_cast<long long>(shape[1]), static_cast<long long>(shape[2]),
+                precision_name(p), plain, plain / base, conv, conv / base);
+  }
+  std::printf("%d threads\n", Context::get().threads());
+  return 0;
+}
+
 }  // namespace
 
 int bench_command(const Args& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout << "Usage: nmt bench train [options]   training tokens/s and memory\n"
-                 "       nmt bench translate [options]   decoding sentences/s\n";
+                 "       nmt bench translate [options]   decoding sentences/s\n"
+                 "       nmt bench matmul [options]      one matmul's GFLOP/s in f32, bf16 and int8\n";
     return args.empty() ? 2 : 0;
   }
   const Args rest(args.begin() + 1, args.end());
   if (args[0] == "train") return bench_train_command(rest);
   if (args[0] == "translate") return bench_translate(rest);
-  throw UsageError(cat("nmt bench: unknown benchmark '", args[0], "' (expected train or translate)"));
+  if (args[0] == "matmul") return bench_matmul_command(rest);
+  throw UsageError(cat("nmt bench: unknown benchmark '", args[0], "' (expected train, translate or matmul)"));
 }
 
 }  // namespace nmt::cli

@@ -19,4 +19,16 @@ double matmul_flops_counted();
 // the context's threads: the best of a few timed repetitions after a warm-up.
 double measure_matmul_peak_gflops();
 
+// The number types a matmul can run in on this CPU: inputs in `Precision`, output fp32.
+//   f32:  what nmt runs;  bf16: bfloat16 inputs (AVX-512 BF16);  s8: u8 activations times
+//   s8 weights with int32 accumulation (AVX-512 VNNI), the basis of int8 inference.
+enum class Precision { f32, bf16, s8 };
+const char* precision_name(Precision p);
+
+// GFLOP/s of one oneDNN matmul [m, k] x [k, n] -> fp32 [m, n] in `precision`, weights in the
+// layout the primitive prefers (reordered once, as a model's weights would be), activations
+// plain. With convert_inputs, each repetition also converts the fp32 activations to the
+// input type, as a model running in that precision must. Best of a few repetitions.
+double measure_matmul_gflops(Precision precision, int64_t m, int64_t n, int64_t k, bool convert_inputs);
+
 }  // namespace nmt

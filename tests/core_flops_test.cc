@@ -2,6 +2,7 @@
 // 2 m n k per product, forward and backward, for matmul, linear and the RNN primitives.
 #include <gtest/gtest.h>
 
+#include "core/error.h"
 #include "core/flops.h"
 #include "core/graph.h"
 #include "core/ops/linear.h"
@@ -52,6 +53,18 @@ TEST(Flops, PeakMeasurementIsPositiveAndNotCounted) {
   const double before = matmul_flops_counted();
   EXPECT_GT(measure_matmul_peak_gflops(), 0.0);
   EXPECT_DOUBLE_EQ(matmul_flops_counted(), before);
+}
+
+// Every precision runs a correct product (the measurement checks c[0][0] and throws when it
+// is wrong), with and without the input conversion, and is not counted as the model's work.
+TEST(Flops, EveryPrecisionMeasuresACorrectProduct) {
+  const double before = matmul_flops_counted();
+  for (Precision p : {Precision::f32, Precision::bf16, Precision::s8}) {
+    EXPECT_GT(measure_matmul_gflops(p, 48, 40, 72, false), 0.0) << precision_name(p);
+    EXPECT_GT(measure_matmul_gflops(p, 48, 40, 72, true), 0.0) << precision_name(p);
+  }
+  EXPECT_DOUBLE_EQ(matmul_flops_counted(), before);
+  EXPECT_THROW(measure_matmul_gflops(Precision::f32, 0, 4, 4, false), Error);
 }
 
 }  // namespace

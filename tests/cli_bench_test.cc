@@ -1,0 +1,42 @@
+// The benchmarks through the command a user runs: `nmt bench matmul` and
+// `nmt bench translate` print their figures and reject bad arguments with exit code 2.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "cli_helpers.h"
+
+namespace nmt {
+namespace {
+
+class CliBenchTest : public testing::TinyModelTest {
+ protected:
+  static void SetUpTestSuite() { set_up_models("nmt_cli_bench", 5, {"attention"}, 3); }
+};
+
+TEST_F(CliBenchTest, MatmulPrintsEveryPrecision) {
+  const testing::RunResult r = nmt("bench matmul --shape 64 48 80 --cpu-threads 1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* p : {"f32 ", "bf16", "s8  "}) {
+    const std::regex line(std::string("matmul 64x48x80 ") + p +
+                          ": +[0-9.]+ GFLOP/s \\([0-9.]+x f32\\), +[0-9.]+ with the input conversion");
+    EXPECT_TRUE(std::regex_search(r.out, line)) << p << "\n" << r.out;
+  }
+  EXPECT_NE(r.out.find("1 threads"), std::string::npos) << r.out;
+  EXPECT_EQ(nmt("bench matmul --shape 64 48").code, 2);
+  EXPECT_EQ(nmt("bench matmul --shape 64 0 8").code, 1);
+  EXPECT_EQ(nmt("bench nonsense").code, 2);
+}
+
+TEST_F(CliBenchTest, TranslatePrintsGreedyAndBeamSpeeds) {
+  write("in.txt", testing::join_lines(testing::make_text(20, 9)));
+  const testing::RunResult r = nmt("bench translate " + model_arg() + " -i '" + path("in.txt") + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("greedy: +[0-9.]+ s +[0-9.]+ sentences/s"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("beam 5: +[0-9.]+ s +[0-9.]+ sentences/s"))) << r.out;
+  EXPECT_NE(r.out.find("20 sentences"), std::string::npos) << r.out;
+  EXPECT_NE(nmt("bench translate " + model_arg() + " -i '" + path("missing.txt") + "'").code, 0);
+}
+
+}  // namespace
+}  // namespace nmt
