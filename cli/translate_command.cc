@@ -39,7 +39,9 @@ CommandSpec translate_spec() {
       ("max-input-length", po::value<int>()->default_value(256), "cut inputs longer than this many pieces (0: never)")
       ("maxi-batch", po::value<int>()->default_value(1000), "lines read, translated and written together (1 when stdin is a terminal)")
       ("mini-batch", po::value<int>()->default_value(64), "sentences per batch (sorted by length within the maxi-batch)")
-      ("cpu-threads", po::value<int>()->default_value(0), "threads (0: all cores)");
+      ("cpu-threads", po::value<int>()->default_value(0), "threads (0: all cores)")
+      ("gemm-type", po::value<std::string>()->default_value("float32"),
+       "float32, or int8: linear layers on 8-bit integers (weights per output row, activations per row)");
   po::options_description search("Search options");
   search.add_options()
       ("beam-size,b", po::value<int>()->default_value(5), "beam size (1: greedy search)")
@@ -118,6 +120,7 @@ int translate_command(const Args& args) {
   const int threads = get<int>(vm, "cpu-threads");
   if (threads < 0) throw bad(cat("--cpu-threads must be >= 0, got ", threads));
   Context::get().set_threads(threads);
+  opt.int8 = parse_gemm_type(get<std::string>(vm, "gemm-type"));
 
   const std::string model_path = get<std::string>(vm, "model");
   LoadedModel loaded = load_model(model_path);

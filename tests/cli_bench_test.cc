@@ -35,6 +35,11 @@ TEST_F(CliBenchTest, TranslatePrintsGreedyAndBeamSpeeds) {
   EXPECT_TRUE(std::regex_search(r.out, std::regex("greedy: +[0-9.]+ s +[0-9.]+ sentences/s"))) << r.out;
   EXPECT_TRUE(std::regex_search(r.out, std::regex("beam 5: +[0-9.]+ s +[0-9.]+ sentences/s"))) << r.out;
   EXPECT_NE(r.out.find("20 sentences"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("gemm-type float32"), std::string::npos) << r.out;
+  const testing::RunResult q = nmt("bench translate " + model_arg() + " -i '" + path("in.txt") + "' --gemm-type int8");
+  ASSERT_EQ(q.code, 0) << q.err;
+  EXPECT_NE(q.out.find("gemm-type int8"), std::string::npos) << q.out;
+  EXPECT_EQ(nmt("bench translate " + model_arg() + " -i '" + path("in.txt") + "' --gemm-type half").code, 2);
   EXPECT_NE(nmt("bench translate " + model_arg() + " -i '" + path("missing.txt") + "'").code, 0);
 }
 

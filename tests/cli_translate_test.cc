@@ -81,6 +81,24 @@ TEST_F(CliTranslateTest, LinesStayInOrderWithEmptyLines) {
     EXPECT_EQ(g[i], want1[i].hypotheses.empty() ? "" : vocab_->decode(want1[i].hypotheses[0].tokens));
 }
 
+TEST_F(CliTranslateTest, Int8KeepsLinesAndEqualsTheLibrary) {
+  for (const std::string type : {"attention", "bottleneck"}) {
+    const Result r = nmt("translate " + model_arg(type) + " --gemm-type int8 -b 3 -i '" + path("in.txt") + "'");
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto out = split_lines(r.out);
+    ASSERT_EQ(out.size(), kInput.size()) << r.out;
+    const LoadedModel m = load_model(path(type + ".bin"));
+    std::vector<std::vector<int32_t>> src;
+    for (const auto& l : kInput) src.push_back(m.src_vocab->encode(l));
+    TranslateOptions o = beam(3);
+    o.int8 = true;
+    const auto want = translate_ids(*m.model, src, o);
+    for (size_t i = 0; i < kInput.size(); ++i)
+      EXPECT_EQ(out[i], want[i].hypotheses.empty() ? "" : vocab_->decode(want[i].hypotheses[0].tokens))
+          << type << " line " << i;
+  }
+}
+
 TEST_F(CliTranslateTest, OverlongInputIsCutNotShifted) {
   const std::vector<std::string> input = {"ka", "kalo minesu tarovi kalo minesu tarovi kalo minesu", "", "lo mi"};
   ASSERT_GT(vocab_->encode(input[1]).size(), 6u);
@@ -253,7 +271,7 @@ TEST_F(CliTranslateTest, BadInputs) {
   EXPECT_EQ(no_input.code, 1);
   EXPECT_TRUE(contains_text(no_input.err, path("nope.txt"))) << no_input.err;
 
-  for (const char* bad : {"--alignment maybe", "-b 0", "--mini-batch 0", "--normalize -1", "--bogus"}) {
+  for (const char* bad : {"--alignment maybe", "-b 0", "--mini-batch 0", "--normalize -1", "--bogus", "--gemm-type int4"}) {
     const Result r = nmt("translate " + model_arg() + " " + std::string(bad) + " -i '" + path("in.txt") + "'");
     EXPECT_EQ(r.code, 2) << bad << ": " << r.err;
   }

@@ -18,12 +18,14 @@
 namespace nmt {
 namespace {
 
-constexpr const char* kUsage = "nmt bench translate -m MODEL -i FILE [--mini-batch 64] [--cpu-threads N]";
+constexpr const char* kUsage =
+    "nmt bench translate -m MODEL -i FILE [--mini-batch 64] [--cpu-threads N] [--gemm-type float32|int8]";
 
 struct BenchArgs {
   std::string model, input;
   int mini_batch = 64;
   int threads = 0;
+  bool int8 = false;
   bool help = false;
 };
 
@@ -55,6 +57,8 @@ BenchArgs parse_args(const std::vector<std::string>& args) {
       b.mini_batch = parse_int(a, v);
     } else if (a == "--cpu-threads") {
       b.threads = parse_int(a, v);
+    } else if (a == "--gemm-type") {
+      b.int8 = parse_gemm_type(v);
     } else {
       throw UsageError(cat("bench translate: unknown option '", a, "' (usage: ", kUsage, ")"));
     }
@@ -107,13 +111,14 @@ int bench_translate(const std::vector<std::string>& args) {
 
   std::printf("machine: %s, %d logical CPUs; threads: %d\n", cpu_model().c_str(), logical_cpus(),
               Context::get().threads());
-  std::printf("model: %s (%s), input: %s, %lld sentences, %lld source pieces, mini-batch %d\n", b.model.c_str(),
-              loaded.model->config().type.c_str(), b.input.c_str(), static_cast<long long>(sentences),
-              static_cast<long long>(source_pieces), b.mini_batch);
+  std::printf("model: %s (%s), input: %s, %lld sentences, %lld source pieces, mini-batch %d, gemm-type %s\n",
+              b.model.c_str(), loaded.model->config().type.c_str(), b.input.c_str(), static_cast<long long>(sentences),
+              static_cast<long long>(source_pieces), b.mini_batch, b.int8 ? "int8" : "float32");
   for (int beam : {1, 5}) {
     TranslateOptions opt;
     opt.mini_batch = b.mini_batch;
     opt.search.beam_size = beam;
+    opt.int8 = b.int8;
     // Warm-up: builds the primitives of the most common shapes.
     std::vector<std::vector<int32_t>> warm(sources.begin(),
                                            sources.begin() + std::min<size_t>(sources.size(), b.mini_batch));

@@ -2,10 +2,18 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 #include "core/error.h"
+#include "core/ops/linear_int8.h"
 
 namespace nmt {
+
+bool parse_gemm_type(const std::string& name) {
+  if (name == "float32") return false;
+  if (name == "int8") return true;
+  throw UsageError(cat("--gemm-type must be float32 or int8, got '", name, "'"));
+}
 
 std::vector<Translation> translate_ids(Model& model, const std::vector<std::vector<int32_t>>& sources,
                                        const TranslateOptions& options) {
@@ -25,6 +33,8 @@ std::vector<Translation> translate_ids(Model& model, const std::vector<std::vect
     out[i].source = std::move(s);
     order.push_back(static_cast<int32_t>(i));
   }
+  std::optional<Int8Scope> int8;
+  if (options.int8) int8.emplace();
   std::stable_sort(order.begin(), order.end(),
                    [&](int32_t a, int32_t b) { return out[a].source.size() < out[b].source.size(); });
   size_t done = sources.size() - order.size();

@@ -17,6 +17,7 @@ struct TranslateOptions {
   SearchOptions search;
   int mini_batch = 64;        // sentences per batch
   int max_input_length = 0;   // pieces; longer inputs are cut to it (0: no limit)
+  bool int8 = false;          // linear layers in int8 (core/ops/linear_int8.h), --gemm-type int8
   // Called after each mini-batch with the number of sentences translated so far.
   std::function<void(size_t)> progress;
 };
@@ -26,6 +27,9 @@ struct Translation {
   std::vector<int32_t> source;         // the source ids searched (</s> included); empty for an empty input
   bool truncated = false;              // the input had more than max_input_length pieces
 };
+
+// --gemm-type: "float32" (false) or "int8" (true); anything else throws UsageError.
+bool parse_gemm_type(const std::string& name);
 
 // `sources` are piece ids without </s>.
 std::vector<Translation> translate_ids(Model& model, const std::vector<std::vector<int32_t>>& sources,

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/ops/linear_int8.h"
 #include "core/ops/matmul.h"
 
 namespace nmt {
@@ -66,6 +67,13 @@ void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor*
 Var linear(const Var& x, const Var& w, const Var& b) {
   const Tensor* bv = b ? &b->value : nullptr;
   Var y = result(Tensor(linear_shape(x->value, w->value, bv)), {&x, &w, &b});
+  // int8 only for a leaf's weights (parameters keep their storage, so the quantized copy
+  // cached under their address stays theirs) and when no gradient is recorded.
+  const Int8Weights* q = !y->requires_grad && !w.node()->releasable ? int8_weights_in_scope(w->value) : nullptr;
+  if (q) {
+    linear_int8_forward(x->value, *q, bv, y->value);
+    return y;
+  }
   linear_forward(x->value, w->value, bv, y->value);
   if (y->requires_grad) {
     Tape::current().push([x = x.node(), w = w.node(), b = b.node(), y = y.node(), xv = saved_if(w->requires_grad, x->value),
