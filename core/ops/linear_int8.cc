@@ -31,6 +31,7 @@ void row_scales(const float* v, int64_t rows, int64_t cols, float* scales) {
   for (int64_t r = 0; r < rows; ++r) {
     float m = 0.f;
     const float* p = v + r * cols;
+#pragma omp simd reduction(max : m)
     for (int64_t c = 0; c < cols; ++c) m = std::max(m, std::fabs(p[c]));
     scales[r] = m > 0.f ? m / 127.f : 1.f;
   }
@@ -119,10 +120,14 @@ void linear_int8_forward(const Tensor& x, const Int8Weights& w, const Tensor* b,
   }
   count_matmul(rows, w.out, w.in);
   Int8LinearPrims& p = prims(rows, w.in, w.out, b != nullptr);
-  std::vector<float> xs(rows), inverse(rows);
+  // Scratch reused across calls: decoding makes thousands of small ones.
+  thread_local std::vector<float> xs, inverse;
+  thread_local std::vector<int8_t> xq;
+  xs.resize(rows);
+  inverse.resize(rows);
+  xq.resize(rows * w.in);
   row_scales(x.data(), rows, w.in, xs.data());
   for (int64_t i = 0; i < rows; ++i) inverse[i] = 1.f / xs[i];
-  std::vector<int8_t> xq(rows * w.in);
   auto& eng = Context::get().engine();
   const memory inv_m(plain_md({rows}), eng, inverse.data());
   const memory w_scales(plain_md({w.out}), eng, const_cast<float*>(w.scales.data()));
