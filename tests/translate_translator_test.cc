@@ -100,6 +100,30 @@ TEST(TranslateIds, Int8IsTheSameAloneOrInABatch) {
   EXPECT_THROW(parse_gemm_type("int4"), UsageError);
 }
 
+// fp32 translation reads packed weights (core/ops/linear_packed.h): a sentence's result is
+// the same alone or in a batch, and the same as a search outside translate_ids, which
+// reads the plain weights.
+TEST(TranslateIds, PackedWeightsChangeNoTranslation) {
+  for (const std::string type : {"bottleneck", "attention", "transformer"}) {
+    auto model = tiny_model(type, 5);
+    const auto src = ids({5, 2, 8, 3, 6, 1, 7}, 17);
+    for (int beam : {1, 3}) {
+      TranslateOptions o;
+      o.search.beam_size = beam;
+      const auto batched = translate_ids(*model, src, o);
+      for (size_t i = 0; i < src.size(); ++i) {
+        const auto alone = translate_ids(*model, {src[i]}, o)[0];
+        const auto plain = search(*model, SourceBatch::from({batched[i].source}), o.search)[0][0];
+        ASSERT_FALSE(alone.hypotheses.empty());
+        EXPECT_EQ(alone.hypotheses[0].tokens, batched[i].hypotheses[0].tokens) << type << " beam " << beam << " " << i;
+        EXPECT_EQ(plain.tokens, batched[i].hypotheses[0].tokens) << type << " beam " << beam << " " << i;
+        EXPECT_NEAR(alone.hypotheses[0].score, batched[i].hypotheses[0].score, 1e-4) << type << " beam " << beam;
+        EXPECT_NEAR(plain.score, batched[i].hypotheses[0].score, 1e-4) << type << " beam " << beam << " " << i;
+      }
+    }
+  }
+}
+
 TEST(TranslateIds, TruncatesLongInputsInPlace) {
   auto model = tiny_model("bottleneck", 5);
   const auto src = ids({3, 12, 5, 20}, 7);

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/ops/linear_int8.h"
+#include "core/ops/linear_packed.h"
 
 namespace nmt {
 
@@ -33,6 +34,7 @@ std::vector<Translation> translate_ids(Model& model, const std::vector<std::vect
     out[i].source = std::move(s);
     order.push_back(static_cast<int32_t>(i));
   }
+  PackedScope packed;  // the weights do not change while translating
   std::optional<Int8Scope> int8;
   if (options.int8) int8.emplace();
   std::stable_sort(order.begin(), order.end(),

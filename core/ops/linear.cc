@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/ops/linear_int8.h"
+#include "core/ops/linear_packed.h"
 #include "core/ops/matmul.h"
 
 namespace nmt {
@@ -67,11 +68,15 @@ void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor*
 Var linear(const Var& x, const Var& w, const Var& b) {
   const Tensor* bv = b ? &b->value : nullptr;
   Var y = result(Tensor(linear_shape(x->value, w->value, bv)), {&x, &w, &b});
-  // int8 only for a leaf's weights (parameters keep their storage, so the quantized copy
-  // cached under their address stays theirs) and when no gradient is recorded.
-  const Int8Weights* q = !y->requires_grad && !w.node()->releasable ? int8_weights_in_scope(w->value) : nullptr;
-  if (q) {
+  // int8 or packed weights only for a leaf's weights (parameters keep their storage, so
+  // the copy cached under their address stays theirs) and when no gradient is recorded.
+  const bool inference = !y->requires_grad && !w.node()->releasable;
+  if (const Int8Weights* q = inference ? int8_weights_in_scope(w->value) : nullptr) {
     linear_int8_forward(x->value, *q, bv, y->value);
+    return y;
+  }
+  if (inference && packed_scope_active()) {
+    linear_packed_forward(x->value, w->value, bv, y->value);
     return y;
   }
   linear_forward(x->value, w->value, bv, y->value);

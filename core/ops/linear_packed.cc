@@ -1,0 +1,109 @@
+#include "core/ops/linear_packed.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/context.h"
+#include "core/error.h"
+#include "core/flops.h"
+#include "core/ops/dnnl_util.h"
+#include "core/ops/linear.h"
+
+namespace nmt {
+
+namespace {
+
+using dnnl::memory;
+
+struct PackedLinearPrim {
+  memory::desc x, w_plain, w_packed, bias, y;
+  dnnl::matmul product;
+};
+
+// The matmul for [rows, in] x [in, out] with weights in the layout oneDNN picks.
+PackedLinearPrim& prim(int64_t rows, int64_t in, int64_t out, bool bias) {
+  auto& ctx = Context::get();
+  const std::string key = cat("linear-packed|", rows, "|", in, "|", out, "|", bias);
+  return ctx.cached<PackedLinearPrim>(key, [&] {
+    return dnnl_build(cat("linear_packed x [", rows, ", ", in, "] W [", out, ", ", in, "]"), [&] {
+      PackedLinearPrim p;
+      p.x = plain_md({rows, in});
+      p.y = plain_md({rows, out});
+      p.w_plain = strided_md({in, out}, {1, in});  // W^T of a row-major [out, in]
+      const memory::desc w_any({in, out}, memory::data_type::f32, memory::format_tag::any);
+      dnnl::matmul::primitive_desc pd;
+      if (bias) {
+        p.bias = plain_md({1, out});
+        pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(p.x, w_any, p.bias, p.y), ctx.engine());
+      } else {
+        pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(p.x, w_any, p.y), ctx.engine());
+      }
+      p.w_packed = pd.weights_desc();
+      p.product = dnnl::matmul(pd);
+      return p;
+    });
+  });
+}
+
+struct PackedRegistry {
+  int depth = 0;
+  // weights' address -> its copies, one per layout asked for
+  std::unordered_map<const float*, std::vector<std::pair<memory::desc, Tensor>>> copies;
+};
+PackedRegistry& registry() {
+  static PackedRegistry r;
+  return r;
+}
+
+// The copy of `w` in layout p.w_packed, reordered on first request.
+memory packed_weights(const Tensor& w, const PackedLinearPrim& p) {
+  auto& copies = registry().copies[w.data()];
+  for (auto& [md, t] : copies)
+    if (md == p.w_packed) return as_memory(t, md);
+  if (p.w_packed == p.w_plain) return as_memory(w, p.w_plain);  // nothing to pack
+  Tensor t({static_cast<int64_t>((p.w_packed.get_size() + sizeof(float) - 1) / sizeof(float))});
+  memory dst = as_memory(t, p.w_packed);
+  dnnl_execute(dnnl::reorder(as_memory(w, p.w_plain), dst), {{DNNL_ARG_FROM, as_memory(w, p.w_plain)},
+                                                              {DNNL_ARG_TO, dst}});
+  copies.emplace_back(p.w_packed, t);
+  return dst;
+}
+
+}  // namespace
+
+PackedScope::PackedScope() { ++registry().depth; }
+
+PackedScope::~PackedScope() {
+  if (--registry().depth == 0) registry().copies.clear();
+}
+
+bool packed_scope_active() { return registry().depth > 0; }
+
+int64_t packed_weights_held() {
+  int64_t n = 0;
+  for (const auto& [w, copies] : registry().copies) n += static_cast<int64_t>(copies.size());
+  return n;
+}
+
+void linear_packed_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) {
+  if (!packed_scope_active()) throw Error("linear_packed_forward: no PackedScope is alive");
+  const Shape ys = linear_shape(x, w, b);
+  if (y.shape() != ys)
+    throw Error(cat("linear_packed: output has shape ", shape_str(y.shape()), ", expected ", shape_str(ys)));
+  const int64_t in = w.dim(1), out = w.dim(0), rows = in > 0 ? x.numel() / in : 0;
+  if (rows == 0 || out == 0 || in == 0) {  // oneDNN takes no empty products
+    linear_forward(x, w, b, y);
+    return;
+  }
+  count_matmul(rows, out, in);
+  PackedLinearPrim& p = prim(rows, in, out, b != nullptr);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, as_memory(x, p.x)},
+                                       {DNNL_ARG_WEIGHTS, packed_weights(w, p)},
+                                       {DNNL_ARG_DST, as_memory(y, p.y)}};
+  if (b) args.emplace(DNNL_ARG_BIAS, as_memory(*b, p.bias));
+  dnnl_execute(p.product, args);
+}
+
+}  // namespace nmt

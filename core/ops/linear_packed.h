@@ -1,0 +1,42 @@
+// fp32 inference for the affine layer y = x W^T + b with the weights in the blocked layout
+// oneDNN's matmul prefers (weights descriptor `any`), reordered once and reused.
+//
+// Parameters are stored plain ([out, in], read as the transposed [in, out] operand), which
+// the brgemm matmul must repack at every call: for the small row counts of decoding (64
+// rows, the 256 -> 8,000 output layer) that repacking costs about a third of the product
+// (`nmt bench matmul` shapes: 206 GFLOP/s plain against 280 packed, 2 threads). Training
+// cannot keep packed copies (the weights change every update); a translation can.
+//
+// PackedScope switches linear() to this path for forward passes that record no gradient;
+// packed copies are made on first use, keyed by the weights' address and the layout, and
+// forgotten when the scope ends, so the scope must not outlive the weights' values (nor
+// see them change). Each row's result does not depend on the other rows: the reduction
+// over `in` is blocked the same way for every row count.
+#pragma once
+
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace nmt {
+
+// While one is alive, linear() without gradients runs linear_packed_forward.
+class PackedScope {
+ public:
+  PackedScope();
+  ~PackedScope();
+  PackedScope(const PackedScope&) = delete;
+  PackedScope& operator=(const PackedScope&) = delete;
+};
+
+// True while a PackedScope is alive.
+bool packed_scope_active();
+
+// y = x W^T + b, W [out, in] read through its packed copy (made on first use). Needs a live
+// PackedScope (Error otherwise); y has linear_shape(x, w, b).
+void linear_packed_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y);
+
+// Packed copies held by the live scope (0 without one): for tests.
+int64_t packed_weights_held();
+
+}  // namespace nmt
