@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -154,6 +155,7 @@ TEST_F(CliTrainTest, BadOptionValuesExitTwoBeforeDoingAnything) {
       {"--label-smoothing 1.5", "--label-smoothing must be in [0, 1), got 1.5"},
       {"--learn-rate -1", "--learn-rate must be a finite number >= 0, got -1"},
       {"--max-divergence 0", "--max-divergence must be >= 1, got 0"},
+      {"--exponential-smoothing 1.5", "--exponential-smoothing must be in [0, 1] (0: off), got 1.5"},
       {"--learn-rate abc", "--learn-rate"},
       {"--cell lstn", "--cell 'lstn'"},
       {"--no-such-option 3", "no-such-option"},
@@ -237,6 +239,57 @@ TEST_F(CliTrainTest, ValidationWritesBestModelsAndLogs) {
   EXPECT_EQ(ckpt_value("validations"), "2");
   // A perplexity equals exp(ce).
   EXPECT_NEAR(std::stod(ckpt_value("best.perplexity")), std::exp(std::stod(ckpt_value("best.ce"))), 1e-6);
+}
+
+// Perplexity of a model file on the validation set, from `nmt score`'s per-line total and
+// average log-probabilities (tokens per line = total / average).
+double score_perplexity(const TempDir& dir, const std::string& model) {
+  const RunResult r = testing::run_nmt(dir, "score -m '" + model + "' -t '" + dir.path("valid.src") + "' '" +
+                                                dir.path("valid.trg") + "' --cpu-threads 1");
+  EXPECT_EQ(r.code, 0) << r.err;
+  double log_prob = 0, tokens = 0;
+  for (const std::string& line : lines_of(r.out)) {
+    const auto w = testing::split_words(line);
+    if (w.size() != 2) continue;
+    log_prob += std::stod(w[0]);
+    tokens += std::round(std::stod(w[0]) / std::stod(w[1]));
+  }
+  EXPECT_GT(tokens, 0) << r.out;
+  return std::exp(-log_prob / tokens);
+}
+
+TEST_F(CliTrainTest, ExponentialSmoothingValidatesAndSavesTheAverage) {
+  const RunResult r = train("--after 20u --valid-freq 20u --valid-metrics perplexity --exponential-smoothing 0.05 "
+                            "--valid-sets '" + dir_.path("valid.src") + "' '" + dir_.path("valid.trg") + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::smatch m;
+  const std::regex re("Validation 1 at Ep\\. [0-9]+ Up\\. 20 : perplexity ([0-9.]+)");
+  ASSERT_TRUE(std::regex_search(r.err, m, re)) << r.err;
+  const double logged = std::stod(m[1]);
+  // The validation scored the model file's (smoothed) parameters, not the raw ones the
+  // checkpoint trains on, and the best model is that same average.
+  EXPECT_NEAR(score_perplexity(dir_, model_), logged, 5e-4 * logged);
+  EXPECT_GT(std::abs(score_perplexity(dir_, ckpt_) - logged), 4e-3 * logged);  // about 8e-3 here
+  const ModelFile model = load_model_file(model_), best = load_model_file(model_ + ".best-perplexity"),
+                  ckpt = load_model_file(ckpt_);
+  ASSERT_NE(ckpt.find_tensor("smoothing.average"), nullptr);
+  for (const auto& [name, t] : model.tensors) {
+    const Tensor* b = best.find_tensor(name);
+    ASSERT_NE(b, nullptr) << name;
+    EXPECT_EQ(std::memcmp(t.data(), b->data(), t.numel() * sizeof(float)), 0) << name;
+  }
+}
+
+TEST_F(CliTrainTest, ExponentialSmoothingFactorOneSavesTheRawParameters) {
+  // decay max(1, ...) = 1: the average is the last parameters, bit for bit.
+  const RunResult r = train("--after 5u --exponential-smoothing 1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const ModelFile model = load_model_file(model_), ckpt = load_model_file(ckpt_);
+  for (const auto& [name, t] : model.tensors) {
+    const Tensor* raw = ckpt.find_tensor(name);
+    ASSERT_NE(raw, nullptr) << name;
+    EXPECT_EQ(std::memcmp(t.data(), raw->data(), t.numel() * sizeof(float)), 0) << name;
+  }
 }
 
 TEST_F(CliTrainTest, EarlyStoppingStopsAndStaysStopped) {

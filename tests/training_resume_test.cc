@@ -115,8 +115,11 @@ TEST_F(TrainingResumeTest, AttentionWithDropoutResumedAcrossAnEpochBoundary) {
   check_resume("--type attention --dropout 0.3 --label-smoothing 0.1", {"30u"}, "60u");
 }
 
-TEST_F(TrainingResumeTest, BottleneckWithDelayAndValidationResumedSeveralTimes) {
+// With --exponential-smoothing: the checkpoint's average (and so the smoothed model and
+// best-* files) continues exactly.
+TEST_F(TrainingResumeTest, BottleneckWithDelayValidationAndSmoothingResumedSeveralTimes) {
   check_resume("--type bottleneck --cell gru --enc-bidirectional true --dropout 0.2 --optimizer-delay 2 "
+               "--exponential-smoothing 0.01 "
                "--valid-freq 7u --valid-metrics perplexity bleu --early-stopping 0 --valid-sets '" +
                    dir_.path("valid.src") + "' '" + dir_.path("valid.trg") + "'",
                {"5u", "1e", "15u"}, "2e", {"perplexity", "bleu"});

@@ -20,6 +20,7 @@
 #include "core/ops/reduce.h"
 #include "core/params.h"
 #include "core/random.h"
+#include "core/smoothing.h"
 #include "model/model.h"
 #include "tokenization/vocab.h"
 #include "training/batcher.h"
@@ -85,6 +86,7 @@ struct TrainState {
 };
 
 const std::string kCkptPrefix = "train.";
+const std::string kSmoothingTensor = "smoothing.average";
 
 void put_state(ModelFile& f, const TrainState& s, const Adam& adam, const Rng& rng) {
   auto& c = f.config;
@@ -152,6 +154,7 @@ class Trainer {
   std::unique_ptr<Batcher> batcher_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<Adam> adam_;
+  std::unique_ptr<ExponentialSmoothing> smoothing_;  // null without --exponential-smoothing
   std::unique_ptr<Validator> validator_;
   TrainState state_;
   std::string ckpt_path_;
@@ -182,6 +185,8 @@ int Trainer::run() {
   if (!(o_.learn_rate >= 0) || !std::isfinite(o_.learn_rate))
     throw UsageError(cat("--learn-rate must be a finite number >= 0, got ", o_.learn_rate));
   if (o_.lr_warmup < 0) throw UsageError(cat("--lr-warmup must be >= 0, got ", o_.lr_warmup));
+  if (!(o_.exponential_smoothing >= 0 && o_.exponential_smoothing <= 1))
+    throw UsageError(cat("--exponential-smoothing must be in [0, 1] (0: off), got ", o_.exponential_smoothing));
   if (!(o_.clip_norm >= 0)) throw UsageError(cat("--clip-norm must be >= 0 (0: off), got ", o_.clip_norm));
   if (o_.valid_metrics.empty()) throw UsageError("--valid-metrics needs at least one metric (ce, perplexity, bleu)");
   for (const std::string& m : o_.valid_metrics)
@@ -223,6 +228,14 @@ int Trainer::run() {
     state_ = get_state(f, ckpt_path_);
     adam_->set_steps(std::stoll(f.config.at(kCkptPrefix + "adam-steps")));
     rng_.set_state(f.blobs.at("train.rng"));
+    if (o_.exponential_smoothing > 0) {
+      smoothing_ = std::make_unique<ExponentialSmoothing>(model_->params(), o_.exponential_smoothing);
+      if (const Tensor* avg = f.find_tensor(kSmoothingTensor))
+        smoothing_->average().copy_from(*avg);
+      else
+        log_.line(cat(ckpt_path_, " has no smoothed parameters (trained without --exponential-smoothing): ",
+                      "the average starts from the current parameters"));
+    }
     log_.line(cat("resuming from ", ckpt_path_, ": epoch ", state_.position.epoch, ", update ",
                   state_.progress.updates, " (its model configuration is used; model options given now are ignored)"));
   } else {
@@ -236,6 +249,8 @@ int Trainer::run() {
     }
     model_ = std::make_unique<Model>(config, o_.seed);
     adam_ = std::make_unique<Adam>(model_->params(), o_.adam);
+    if (o_.exponential_smoothing > 0)
+      smoothing_ = std::make_unique<ExponentialSmoothing>(model_->params(), o_.exponential_smoothing);
   }
   batcher_ = std::make_unique<Batcher>(*corpus_, o_.mini_batch_words, o_.maxi_batch, o_.seed);
   batcher_->set_position(state_.position);
@@ -334,6 +349,7 @@ bool Trainer::step() {
   last_norm_ = clip_grad_norm(params, o_.clip_norm);
   last_lr_ = lr_at(state_.progress.updates + 1, o_.learn_rate, o_.lr_warmup, o_.lr_decay_inv_sqrt);
   adam_->step(last_lr_);
+  if (smoothing_) smoothing_->update(state_.progress.updates);
   ++state_.progress.updates;
   disp_loss_ += loss_sum;
   disp_tokens_ += words;
@@ -360,6 +376,7 @@ void Trainer::display(double seconds) {
 
 void Trainer::validate(bool counted) {
   auto started = Clock::now();
+  SmoothedParams smoothed(smoothing_.get());  // validate and save the best models with the average
   std::vector<std::string> metrics = o_.valid_metrics;
   std::map<std::string, double> r = validator_->run(*model_, metrics);
   TrainState uncounted = state_;
@@ -392,10 +409,15 @@ void Trainer::validate(bool counted) {
 }
 
 void Trainer::save_checkpoint() {
+  if (smoothing_) {  // the model file gets the average, the checkpoint the raw parameters and the average
+    SmoothedParams smoothed(smoothing_.get());
+    save_model(o_.model_path, *model_, *src_vocab_, *trg_vocab_);
+  }
   ModelFile f = model_to_file(*model_, *src_vocab_, *trg_vocab_);
-  save_model_file(o_.model_path, f);
+  if (!smoothing_) save_model_file(o_.model_path, f);
   f.tensors.emplace_back("adam.m", adam_->m());
   f.tensors.emplace_back("adam.v", adam_->v());
+  if (smoothing_) f.tensors.emplace_back(kSmoothingTensor, smoothing_->average());
   put_state(f, state_, *adam_, rng_);
   save_model_file(ckpt_path_, f);
 }

@@ -1,7 +1,8 @@
 // `nmt train`: trains a model end to end on a parallel corpus.
 //
 // Files it writes, next to --model PATH:
-//   PATH                   the model (configuration, vocabularies, parameters), after each save
+//   PATH                   the model (configuration, vocabularies, parameters), after each save;
+//                          with --exponential-smoothing its parameters are the smoothed ones
 //   PATH.ckpt              the whole training state: model, Adam moments, schedule, random
 //                          state, corpus position and validation history. Running the same
 //                          command again resumes from it, exactly.
@@ -39,6 +40,7 @@ struct TrainOptions {
   float clip_norm = 1.0f;
   int optimizer_delay = 1;
   AdamConfig adam;
+  float exponential_smoothing = 0;  // factor of core/smoothing.h (0: off)
   uint64_t seed = 1;
   // Schedule
   std::string after = "10e";
