@@ -50,6 +50,7 @@ int train_command(const Args& args) {
       ("valid-metrics", po::value<std::vector<std::string>>()->multitoken(), "ce, perplexity, bleu (default perplexity bleu); the first decides early stopping")
       ("early-stopping", po::value<int>()->default_value(10), "stop after N validations without improvement (0: never)")
       ("valid-mini-batch", po::value<int>()->default_value(64), "sentences per validation batch")
+      ("valid-translation-output", po::value<std::string>()->default_value(""), "write the validation translations (greedy) to this file; {U} and {E} become the update and the epoch")
       ("valid-max-sentences", po::value<int64_t>()->default_value(0), "translate at most N validation sentences for BLEU (0: all)");
   po::options_description out("Output options");
   out.add_options()
@@ -97,6 +98,7 @@ int train_command(const Args& args) {
   o.early_stopping = get<int>(*vm, "early-stopping");
   o.valid_mini_batch = get<int>(*vm, "valid-mini-batch");
   o.valid_max_sentences = get<int64_t>(*vm, "valid-max-sentences");
+  o.valid_translation_output = get<std::string>(*vm, "valid-translation-output");
   o.log_file = get<std::string>(*vm, "log");
   Context::get().set_threads(get<int>(*vm, "cpu-threads"));
   return nmt::train(o);

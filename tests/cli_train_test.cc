@@ -292,6 +292,49 @@ TEST_F(CliTrainTest, ExponentialSmoothingFactorOneSavesTheRawParameters) {
   }
 }
 
+TEST_F(CliTrainTest, ValidTranslationOutputWritesOneLinePerValidationLine) {
+  // An empty validation line must get an empty translation line, in place.
+  std::vector<std::string> src = testing::split_lines(testing::slurp(dir_.path("valid.src")));
+  std::vector<std::string> trg = testing::split_lines(testing::slurp(dir_.path("valid.trg")));
+  src[3] = trg[3] = "";
+  testing::write_lines(dir_.path("valid.src"), src);
+  testing::write_lines(dir_.path("valid.trg"), trg);
+  const RunResult r = train("--after 60u --valid-freq 30u --valid-metrics perplexity --valid-translation-output '" +
+                            dir_.path("valid.{E}.{U}.out") + "' --valid-sets '" + dir_.path("valid.src") + "' '" +
+                            dir_.path("valid.trg") + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const int epoch = 60 / batches_an_epoch(r.err) + 1;  // the epoch being trained at update 60
+  const std::string first = "valid." + std::to_string(30 / batches_an_epoch(r.err) + 1) + ".30.out";
+  const std::string last = "valid." + std::to_string(epoch) + ".60.out";
+  for (const std::string& name : {first, last}) {
+    ASSERT_TRUE(fs::exists(dir_.path(name))) << name << "\n" << r.err;
+    const auto lines = lines_of(testing::slurp(dir_.path(name)));
+    ASSERT_EQ(lines.size(), src.size()) << name;
+    EXPECT_EQ(lines[3], "") << name;
+  }
+  // The last file is what `nmt translate` (greedy) makes of the validation sources with
+  // the model saved at that update.
+  const RunResult tr = testing::run_nmt(dir_, "translate -m '" + model_ + "' --beam-size 1 --cpu-threads 1 -i '" +
+                                                  dir_.path("valid.src") + "'");
+  ASSERT_EQ(tr.code, 0) << tr.err;
+  EXPECT_EQ(testing::slurp(dir_.path(last)), tr.out);
+  int nonempty = 0;
+  for (const auto& l : lines_of(tr.out)) nonempty += !l.empty();
+  EXPECT_GE(nonempty, 10);
+  EXPECT_FALSE(fs::exists(dir_.path(last + ".tmp")));
+  // A path in a missing directory is refused before training, naming it; so is the
+  // option without validation sets.
+  fs::remove(ckpt_);
+  RunResult bad = train("--after 2u --valid-translation-output '" + dir_.path("no/such/v.out") + "' --valid-sets '" +
+                        dir_.path("valid.src") + "' '" + dir_.path("valid.trg") + "'");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_TRUE(contains(bad.err, "no directory " + dir_.path("no/such"))) << bad.err;
+  EXPECT_FALSE(fs::exists(ckpt_));
+  bad = train("--after 2u --valid-translation-output '" + dir_.path("v.out") + "'");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_TRUE(contains(bad.err, "--valid-translation-output needs --valid-sets")) << bad.err;
+}
+
 TEST_F(CliTrainTest, EarlyStoppingStopsAndStaysStopped) {
   // With a learning rate of 0 the parameters never change, so the validation
   // perplexity never improves after the first validation.

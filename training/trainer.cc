@@ -2,9 +2,12 @@
 
 #include <sys/resource.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <limits>
 #include <memory>
@@ -73,6 +76,27 @@ std::pair<std::shared_ptr<Vocab>, std::shared_ptr<Vocab>> prepare_vocabs(const T
     train_vocab(vo);
   }
   return {std::make_shared<Vocab>(Vocab::load(src_path)), std::make_shared<Vocab>(Vocab::load(trg_path))};
+}
+
+// --valid-translation-output: PATTERN with {U} and {E} replaced by the update and the
+// epoch (as Marian), written to a temporary file and renamed.
+void write_validation_translations(const std::string& pattern, const std::vector<std::string>& lines,
+                                   int64_t updates, int64_t epoch) {
+  std::string path = pattern;
+  for (const auto& [key, value] : {std::pair<std::string, int64_t>{"{U}", updates}, {"{E}", epoch}})
+    for (size_t at = path.find(key); at != std::string::npos; at = path.find(key, at))
+      path.replace(at, key.size(), std::to_string(value));
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw InputError(cat(tmp, ": cannot write the validation translations: ", std::strerror(errno)));
+    for (const std::string& l : lines) out << l << '\n';
+    out.flush();
+    if (!out) throw InputError(cat(tmp, ": write error"));
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) throw InputError(cat("cannot rename ", tmp, " to ", path, ": ", ec.message()));
 }
 
 // Everything about a training run that a checkpoint restores.
@@ -192,6 +216,13 @@ int Trainer::run() {
   for (const std::string& m : o_.valid_metrics)
     if (m != "ce" && m != "perplexity" && m != "bleu")
       throw UsageError(cat("--valid-metrics: unknown metric '", m, "' (expected ce, perplexity, bleu)"));
+  if (!o_.valid_translation_output.empty()) {
+    if (o_.valid_sets.empty()) throw UsageError("--valid-translation-output needs --valid-sets");
+    const fs::path dir = fs::path(o_.valid_translation_output).parent_path();
+    if (!dir.empty() && !fs::is_directory(dir))
+      throw InputError(cat("--valid-translation-output ", o_.valid_translation_output, ": no directory ",
+                           dir.string()));
+  }
   const auto budget = parse_amounts(o_.after, "after");
   const auto valid_freq = parse_amounts(o_.valid_freq, "valid-freq");
   const auto save_freq = parse_amounts(o_.save_freq.empty() ? o_.valid_freq : o_.save_freq, "save-freq");
@@ -378,7 +409,12 @@ void Trainer::validate(bool counted) {
   auto started = Clock::now();
   SmoothedParams smoothed(smoothing_.get());  // validate and save the best models with the average
   std::vector<std::string> metrics = o_.valid_metrics;
-  std::map<std::string, double> r = validator_->run(*model_, metrics);
+  std::vector<std::string> translations;
+  const bool write_translations = !o_.valid_translation_output.empty();
+  std::map<std::string, double> r = validator_->run(*model_, metrics, write_translations ? &translations : nullptr);
+  if (write_translations)
+    write_validation_translations(o_.valid_translation_output, translations, state_.progress.updates,
+                                  state_.position.epoch);
   TrainState uncounted = state_;
   TrainState& state = counted ? state_ : uncounted;  // what this validation updates
   ++state.validations;

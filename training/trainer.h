@@ -51,6 +51,7 @@ struct TrainOptions {
   int early_stopping = 10;
   int valid_mini_batch = 64;
   int64_t valid_max_sentences = 0;  // BLEU on the first N validation sentences (0: all)
+  std::string valid_translation_output;  // file for the validation translations; {U}, {E}: update, epoch
   int max_divergence = 10;          // consecutive non-finite updates before giving up
   // Output
   std::string log_file;

@@ -36,7 +36,8 @@ Validator::Validator(const std::string& src_path, const std::string& trg_path, c
 
 bool Validator::higher_is_better(const std::string& metric) { return metric == "bleu"; }
 
-std::map<std::string, double> Validator::run(Model& model, const std::vector<std::string>& metrics) {
+std::map<std::string, double> Validator::run(Model& model, const std::vector<std::string>& metrics,
+                                             std::vector<std::string>* translations) {
   NoGradScope no_grad;
   std::map<std::string, double> out;
   auto wants = [&](const char* m) { return std::find(metrics.begin(), metrics.end(), m) != metrics.end(); };
@@ -63,11 +64,12 @@ std::map<std::string, double> Validator::run(Model& model, const std::vector<std
     out["ce"] = ce / static_cast<double>(tokens);
     out["perplexity"] = std::exp(out["ce"]);
   }
-  if (wants("bleu")) {
+  if (wants("bleu") || translations) {
     TranslateOptions opt;
     opt.mini_batch = mini_batch_;
     std::vector<std::string> hyps = translate_lines(model, src_vocab_, trg_vocab_, src_lines_, opt);
-    out["bleu"] = corpus_bleu(hyps, ref_lines_, BleuOptions{}).score;
+    if (wants("bleu")) out["bleu"] = corpus_bleu(hyps, ref_lines_, BleuOptions{}).score;
+    if (translations) *translations = std::move(hyps);
   }
   return out;
 }
