@@ -2,9 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
-#include <new>
 
 #include "core/error.h"
 
@@ -13,29 +10,19 @@ namespace {
 
 constexpr int64_t kParallelMin = 32768;
 
-float* zeroed_floats(int64_t n) {
-  size_t bytes = static_cast<size_t>((std::max<int64_t>(n, 1) + 15) / 16 * 16) * sizeof(float);
-  void* p = std::aligned_alloc(64, bytes);
-  if (!p) throw std::bad_alloc();
-  std::memset(p, 0, bytes);
-  return static_cast<float*>(p);
-}
-
 void check_allocated(const ParamStore& params, const char* what) {
   if (!params.allocated()) throw Error(cat(what, ": the parameter store is not allocated"));
 }
 
 }  // namespace
 
-void Adam::FreeDeleter::operator()(float* p) const { std::free(p); }
-
 Adam::Adam(ParamStore& params, AdamConfig config) : params_(params), config_(config) {
   check_allocated(params, "Adam");
   if (!(config.beta1 >= 0.f && config.beta1 < 1.f) || !(config.beta2 >= 0.f && config.beta2 < 1.f) ||
       !(config.eps >= 0.f))
     throw Error(cat("Adam: invalid config beta1=", config.beta1, " beta2=", config.beta2, " eps=", config.eps));
-  m_.reset(zeroed_floats(params.size()));
-  v_.reset(zeroed_floats(params.size()));
+  m_ = aligned_floats(params.size());
+  v_ = aligned_floats(params.size());
 }
 
 void Adam::step(float lr) {

@@ -37,13 +37,10 @@ class Adam {
   void set_steps(int64_t steps);  // throws nmt::Error when negative
 
  private:
-  struct FreeDeleter {
-    void operator()(float* p) const;
-  };
   ParamStore& params_;
   AdamConfig config_;
   int64_t steps_ = 0;
-  std::unique_ptr<float, FreeDeleter> m_, v_;
+  FloatBuffer m_, v_;
 };
 
 // Global L2 norm of all gradients, accumulated in double.

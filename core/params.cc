@@ -61,17 +61,17 @@ void init_values(float* p, int64_t n, const Init& init, uint64_t seed, const std
   }
 }
 
-float* aligned_floats(int64_t n) {
+}  // namespace
+
+void FreeFloats::operator()(float* p) const { std::free(p); }
+
+FloatBuffer aligned_floats(int64_t n) {
   size_t bytes = static_cast<size_t>(std::max<int64_t>(round_up(n, kAlignFloats), kAlignFloats)) * sizeof(float);
   void* p = std::aligned_alloc(64, bytes);
   if (!p) throw std::bad_alloc();
   std::memset(p, 0, bytes);
-  return static_cast<float*>(p);
+  return FloatBuffer(static_cast<float*>(p));
 }
-
-}  // namespace
-
-void ParamStore::FreeDeleter::operator()(float* p) const { std::free(p); }
 
 Var ParamStore::add(const std::string& name, const Shape& shape, Init init) {
   if (allocated()) throw Error(cat("ParamStore::add('", name, "') after allocate()"));
@@ -93,8 +93,8 @@ Var ParamStore::add(const std::string& name, const Shape& shape, Init init) {
 
 void ParamStore::allocate(uint64_t seed) {
   if (allocated()) throw Error("ParamStore::allocate called twice");
-  values_.reset(aligned_floats(size_));
-  grads_.reset(aligned_floats(size_));
+  values_ = aligned_floats(size_);
+  grads_ = aligned_floats(size_);
   for (size_t i = 0; i < entries_.size(); ++i) {
     Entry& e = entries_[i];
     float* v = values_.get() + e.offset;

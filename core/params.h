@@ -20,6 +20,14 @@
 
 namespace nmt {
 
+// A zeroed, 64-byte aligned buffer of n floats: the arenas, and the buffers laid out like
+// them (Adam's moments, the smoothed average of core/smoothing.h).
+struct FreeFloats {
+  void operator()(float* p) const;
+};
+using FloatBuffer = std::unique_ptr<float, FreeFloats>;
+FloatBuffer aligned_floats(int64_t n);
+
 struct Init {
   enum Kind { Zeros, Ones, Uniform, Normal } kind;
   float scale = 0.f;  // Uniform(-scale, scale), Normal(0, scale)
@@ -82,15 +90,12 @@ class ParamStore {
   };
   const Entry& entry(const std::string& name) const;
 
-  struct FreeDeleter {
-    void operator()(float* p) const;
-  };
   std::vector<std::string> names_;
   std::vector<Entry> entries_;
   std::unordered_map<std::string, size_t> index_;
   int64_t size_ = 0;
-  std::unique_ptr<float, FreeDeleter> values_;
-  std::unique_ptr<float, FreeDeleter> grads_;
+  FloatBuffer values_;
+  FloatBuffer grads_;
 };
 
 }  // namespace nmt

@@ -1,9 +1,7 @@
 #include "core/smoothing.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 
 #include "core/error.h"
 
@@ -12,16 +10,11 @@ namespace {
 constexpr int64_t kParallelMin = 32768;
 }  // namespace
 
-void ExponentialSmoothing::FreeDeleter::operator()(float* p) const { std::free(p); }
-
 ExponentialSmoothing::ExponentialSmoothing(ParamStore& params, float factor) : params_(params), factor_(factor) {
   if (!params.allocated()) throw Error("ExponentialSmoothing: the parameter store is not allocated");
   if (!(factor > 0.f && factor <= 1.f))
     throw Error(cat("ExponentialSmoothing: the factor must be in (0, 1], got ", factor));
-  const size_t bytes = static_cast<size_t>((std::max<int64_t>(params.size(), 1) + 15) / 16 * 16) * sizeof(float);
-  void* p = std::aligned_alloc(64, bytes);
-  if (!p) throw std::bad_alloc();
-  avg_.reset(static_cast<float*>(p));
+  avg_ = aligned_floats(params.size());
   std::memcpy(avg_.get(), params.values(), static_cast<size_t>(params.size()) * sizeof(float));
 }
 

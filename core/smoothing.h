@@ -15,7 +15,6 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 
 #include "core/params.h"
 #include "core/tensor.h"
@@ -44,12 +43,9 @@ class ExponentialSmoothing {
   float factor() const { return factor_; }
 
  private:
-  struct FreeDeleter {
-    void operator()(float* p) const;
-  };
   ParamStore& params_;
   float factor_;
-  std::unique_ptr<float, FreeDeleter> avg_;
+  FloatBuffer avg_;
 };
 
 // While alive, the store holds the smoothed parameters (nothing happens for nullptr).

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "tokenization/corpus.h"
 
@@ -58,35 +59,6 @@ void check_writable(const std::string& path) {
   const std::string dir = parent_dir(path);
   if (::access(dir.c_str(), W_OK) != 0)
     throw InputError(cat(path, ": cannot write the vocabulary: directory ", dir, ": ", std::strerror(errno)));
-}
-
-// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, so a
-// reader never sees a half-written model.
-void write_atomically(const std::string& path, const std::string& bytes) {
-  std::string tmp = path + ".tmp.XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) throw InputError(cat(path, ": cannot create a temporary file: ", std::strerror(errno)));
-  const char* p = bytes.data();
-  size_t left = bytes.size();
-  int err = 0;
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      err = errno;
-      break;
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  if (!err && ::fchmod(fd, 0644) != 0) err = errno;
-  if (!err && ::fsync(fd) != 0) err = errno;
-  if (::close(fd) != 0 && !err) err = errno;
-  if (!err && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
-  if (err) {
-    ::unlink(tmp.c_str());
-    throw InputError(cat(path, ": cannot write the vocabulary: ", std::strerror(err)));
-  }
 }
 
 // Feeds the sampled sentences to SentencePiece, freeing each once it has been copied.
@@ -196,7 +168,7 @@ VocabTrainStats train_vocab(const VocabTrainOptions& o) {
   stats.train_seconds = seconds_since(t0);
 
   Vocab::from_bytes(serialized, o.model_path);  // checks the special ids
-  write_atomically(o.model_path, serialized);
+  write_file_atomically(o.model_path, serialized, "the vocabulary");
   stats.model_bytes = serialized.size();
   return stats;
 }

@@ -2,18 +2,16 @@
 
 #include <sys/resource.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <limits>
 #include <memory>
 #include <sstream>
 
 #include "core/allocator.h"
+#include "core/atomic_file.h"
 #include "core/context.h"
 #include "core/system.h"
 #include "core/error.h"
@@ -79,24 +77,16 @@ std::pair<std::shared_ptr<Vocab>, std::shared_ptr<Vocab>> prepare_vocabs(const T
 }
 
 // --valid-translation-output: PATTERN with {U} and {E} replaced by the update and the
-// epoch (as Marian), written to a temporary file and renamed.
+// epoch (as Marian).
 void write_validation_translations(const std::string& pattern, const std::vector<std::string>& lines,
                                    int64_t updates, int64_t epoch) {
   std::string path = pattern;
   for (const auto& [key, value] : {std::pair<std::string, int64_t>{"{U}", updates}, {"{E}", epoch}})
     for (size_t at = path.find(key); at != std::string::npos; at = path.find(key, at))
       path.replace(at, key.size(), std::to_string(value));
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw InputError(cat(tmp, ": cannot write the validation translations: ", std::strerror(errno)));
-    for (const std::string& l : lines) out << l << '\n';
-    out.flush();
-    if (!out) throw InputError(cat(tmp, ": write error"));
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw InputError(cat("cannot rename ", tmp, " to ", path, ": ", ec.message()));
+  std::string text;
+  for (const std::string& l : lines) text.append(l).push_back('\n');
+  write_file_atomically(path, text, "the validation translations");
 }
 
 // Everything about a training run that a checkpoint restores.

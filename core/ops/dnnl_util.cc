@@ -33,4 +33,16 @@ void add_to(Tensor& dst, const Tensor& src) {
   for (int64_t i = 0; i < n; ++i) d[i] += s[i];
 }
 
+dnnl::memory ParamLayouts::get(const dnnl::memory::desc& want) {
+  if (want == plain_md_) return as_memory(plain_, plain_md_);
+  for (auto& [m, t] : copies_)
+    if (m == want) return as_memory(t, m);
+  Tensor t({static_cast<int64_t>((want.get_size() + sizeof(float) - 1) / sizeof(float))});
+  dnnl::memory dst = as_memory(t, want);
+  reorder(as_memory(plain_, plain_md_), dst);
+  Context::get().stream().wait();
+  copies_.emplace_back(want, t);
+  return dst;
+}
+
 }  // namespace nmt

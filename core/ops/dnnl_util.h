@@ -5,6 +5,8 @@
 
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -33,5 +35,22 @@ void dnnl_execute(const dnnl::primitive& prim, const std::unordered_map<int, dnn
 // dst += src, same number of elements (for backward primitives that cannot accumulate:
 // they write into a scratch tensor that is then added).
 void add_to(Tensor& dst, const Tensor& src);
+
+// A parameter handed to primitives in the layout each asks for: the plain buffer itself
+// when layouts agree, else a reordered copy, made on first request and reused for every
+// later request of the same layout (RNN weights for the length groups of one rnn_layer
+// call; linear weights for a whole translation, core/ops/linear_packed.h).
+class ParamLayouts {
+ public:
+  ParamLayouts(const Tensor& plain, const dnnl::memory::desc& plain_md) : plain_(plain), plain_md_(plain_md) {}
+  dnnl::memory get(const dnnl::memory::desc& want);
+  // Reordered copies held (the plain layout needs none).
+  size_t copies() const { return copies_.size(); }
+
+ private:
+  Tensor plain_;
+  dnnl::memory::desc plain_md_;
+  std::vector<std::pair<dnnl::memory::desc, Tensor>> copies_;
+};
 
 }  // namespace nmt

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <unordered_map>
-#include <utility>
-#include <vector>
 
 #include "core/context.h"
 #include "core/error.h"
@@ -49,26 +47,16 @@ PackedLinearPrim& prim(int64_t rows, int64_t in, int64_t out, bool bias) {
 
 struct PackedRegistry {
   int depth = 0;
-  // weights' address -> its copies, one per layout asked for
-  std::unordered_map<const float*, std::vector<std::pair<memory::desc, Tensor>>> copies;
+  std::unordered_map<const float*, ParamLayouts> weights;  // by the weights' address
 };
 PackedRegistry& registry() {
   static PackedRegistry r;
   return r;
 }
 
-// The copy of `w` in layout p.w_packed, reordered on first request.
+// `w` in layout p.w_packed, reordered on first request.
 memory packed_weights(const Tensor& w, const PackedLinearPrim& p) {
-  auto& copies = registry().copies[w.data()];
-  for (auto& [md, t] : copies)
-    if (md == p.w_packed) return as_memory(t, md);
-  if (p.w_packed == p.w_plain) return as_memory(w, p.w_plain);  // nothing to pack
-  Tensor t({static_cast<int64_t>((p.w_packed.get_size() + sizeof(float) - 1) / sizeof(float))});
-  memory dst = as_memory(t, p.w_packed);
-  dnnl_execute(dnnl::reorder(as_memory(w, p.w_plain), dst), {{DNNL_ARG_FROM, as_memory(w, p.w_plain)},
-                                                              {DNNL_ARG_TO, dst}});
-  copies.emplace_back(p.w_packed, t);
-  return dst;
+  return registry().weights.try_emplace(w.data(), w, p.w_plain).first->second.get(p.w_packed);
 }
 
 }  // namespace
@@ -76,14 +64,14 @@ memory packed_weights(const Tensor& w, const PackedLinearPrim& p) {
 PackedScope::PackedScope() { ++registry().depth; }
 
 PackedScope::~PackedScope() {
-  if (--registry().depth == 0) registry().copies.clear();
+  if (--registry().depth == 0) registry().weights.clear();
 }
 
 bool packed_scope_active() { return registry().depth > 0; }
 
 int64_t packed_weights_held() {
   int64_t n = 0;
-  for (const auto& [w, copies] : registry().copies) n += static_cast<int64_t>(copies.size());
+  for (const auto& [w, layouts] : registry().weights) n += static_cast<int64_t>(layouts.copies());
   return n;
 }
 

@@ -172,9 +172,9 @@ void run_backward(const RnnLayerSpec& spec, RnnMode mode, const std::vector<Grou
                   const NodeRef& c0, const NodeRef& seq, const NodeRef& h_last, const NodeRef& c_last) {
   const bool lstm = spec.cell == CellType::LSTM;
   const int64_t D = rnn_directions(spec), H = spec.hidden_dim;
-  RnnParamLayouts wl(w_layer_value, rnn_weights_layer_md(spec));
-  RnnParamLayouts wi(w_iter_value, rnn_weights_iter_md(spec));
-  RnnParamLayouts b(bias_value, rnn_bias_md(spec));
+  ParamLayouts wl(w_layer_value, rnn_weights_layer_md(spec));
+  ParamLayouts wi(w_iter_value, rnn_weights_iter_md(spec));
+  ParamLayouts b(bias_value, rnn_bias_md(spec));
   RnnParamGrad dwl(w_layer->requires_grad ? &w_layer->grad_buffer() : nullptr, rnn_weights_layer_md(spec));
   RnnParamGrad dwi(w_iter->requires_grad ? &w_iter->grad_buffer() : nullptr, rnn_weights_iter_md(spec));
   RnnParamGrad db(bias->requires_grad ? &bias->grad_buffer() : nullptr, rnn_bias_md(spec));
@@ -218,9 +218,9 @@ RnnOutput rnn_layer(const RnnLayerSpec& spec, const Var& x, const std::vector<in
   // Single steps (decoding) read the plain parameters in place; longer sequences let
   // oneDNN pick its layouts, the reorders amortised over the steps.
   const RnnMode mode{training, T == 1};
-  RnnParamLayouts wl(w_layer->value, rnn_weights_layer_md(spec));
-  RnnParamLayouts wi(w_iter->value, rnn_weights_iter_md(spec));
-  RnnParamLayouts b(bias->value, rnn_bias_md(spec));
+  ParamLayouts wl(w_layer->value, rnn_weights_layer_md(spec));
+  ParamLayouts wi(w_iter->value, rnn_weights_iter_md(spec));
+  ParamLayouts b(bias->value, rnn_bias_md(spec));
   for (Group& g : groups) {
     const int64_t n = static_cast<int64_t>(g.idx.size());
     RnnDenseIO& io = g.io;

@@ -167,18 +167,6 @@ md rnn_bias_md(const RnnLayerSpec& spec) {
   return plain_md(s);
 }
 
-memory RnnParamLayouts::get(const md& want) {
-  if (want == plain_md_) return as_memory(plain_, plain_md_);
-  for (auto& [m, t] : copies_)
-    if (m == want) return as_memory(t, m);
-  Tensor t = buffer_for(want);
-  memory dst = as_memory(t, want);
-  reorder(as_memory(plain_, plain_md_), dst);
-  Context::get().stream().wait();
-  copies_.emplace_back(want, t);
-  return dst;
-}
-
 memory RnnParamGrad::get(const md& want) {
   if (grad_ && want == plain_md_) return as_memory(*grad_, plain_md_);
   for (auto& [m, t] : scratch_)
@@ -195,8 +183,8 @@ void RnnParamGrad::finish() {
   scratch_.clear();
 }
 
-void rnn_dense_forward(const RnnLayerSpec& spec, RnnMode mode, RnnParamLayouts& w_layer, RnnParamLayouts& w_iter,
-                       RnnParamLayouts& bias, RnnDenseIO& io) {
+void rnn_dense_forward(const RnnLayerSpec& spec, RnnMode mode, ParamLayouts& w_layer, ParamLayouts& w_iter,
+                       ParamLayouts& bias, RnnDenseIO& io) {
   const int64_t T = io.x.dim(0), N = io.x.dim(1);
   const RnnPrimitives& p = rnn_primitives(spec, T, N, mode);
   const md iter = query(p.fwd_pd, DNNL_ARG_SRC_ITER);
@@ -226,8 +214,8 @@ void rnn_dense_forward(const RnnLayerSpec& spec, RnnMode mode, RnnParamLayouts& 
   ctx.stream().wait();
 }
 
-void rnn_dense_backward(const RnnLayerSpec& spec, RnnMode mode, RnnParamLayouts& w_layer, RnnParamLayouts& w_iter,
-                        RnnParamLayouts& bias, const RnnDenseIO& io, RnnDenseGrads& g, RnnParamGrad& dw_layer,
+void rnn_dense_backward(const RnnLayerSpec& spec, RnnMode mode, ParamLayouts& w_layer, ParamLayouts& w_iter,
+                        ParamLayouts& bias, const RnnDenseIO& io, RnnDenseGrads& g, RnnParamGrad& dw_layer,
                         RnnParamGrad& dw_iter, RnnParamGrad& dbias) {
   const int64_t T = io.x.dim(0), N = io.x.dim(1);
   if (!mode.training || io.workspace.empty())

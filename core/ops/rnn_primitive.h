@@ -9,6 +9,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "core/ops/dnnl_util.h"
 #include "core/ops/rnn.h"
 
 namespace nmt {
@@ -42,20 +43,6 @@ dnnl::memory::desc rnn_weights_layer_md(const RnnLayerSpec& spec);
 dnnl::memory::desc rnn_weights_iter_md(const RnnLayerSpec& spec);
 dnnl::memory::desc rnn_bias_md(const RnnLayerSpec& spec);
 
-// A parameter handed to primitives in the layout each asks for: the plain buffer itself
-// when layouts agree, else a reordered copy, made on first request and reused for every
-// later request of the same layout (one per rnn_layer call, shared by the length groups).
-class RnnParamLayouts {
- public:
-  RnnParamLayouts(const Tensor& plain, const dnnl::memory::desc& plain_md) : plain_(plain), plain_md_(plain_md) {}
-  dnnl::memory get(const dnnl::memory::desc& want);
-
- private:
-  Tensor plain_;
-  dnnl::memory::desc plain_md_;
-  std::vector<std::pair<dnnl::memory::desc, Tensor>> copies_;
-};
-
 // Where the backward primitive writes a parameter's gradient. oneDNN's RNN backward
 // ACCUMULATES into its diff weights / diff bias. When the primitive's layout is the plain
 // one, it accumulates straight into `grad` (+=, as the house rule wants); otherwise into a
@@ -88,11 +75,11 @@ struct RnnDenseGrads {
   Tensor dx, dh0, dc0;          // outputs, OVERWRITTEN: [T, N, I], [D, N, H], [D, N, H] (LSTM)
 };
 
-void rnn_dense_forward(const RnnLayerSpec& spec, RnnMode mode, RnnParamLayouts& w_layer, RnnParamLayouts& w_iter,
-                       RnnParamLayouts& bias, RnnDenseIO& io);
+void rnn_dense_forward(const RnnLayerSpec& spec, RnnMode mode, ParamLayouts& w_layer, ParamLayouts& w_iter,
+                       ParamLayouts& bias, RnnDenseIO& io);
 // Needs the io of a training forward run with the same mode. Accumulates (+=) the parameter gradients.
-void rnn_dense_backward(const RnnLayerSpec& spec, RnnMode mode, RnnParamLayouts& w_layer, RnnParamLayouts& w_iter,
-                        RnnParamLayouts& bias, const RnnDenseIO& io, RnnDenseGrads& g, RnnParamGrad& dw_layer,
+void rnn_dense_backward(const RnnLayerSpec& spec, RnnMode mode, ParamLayouts& w_layer, ParamLayouts& w_iter,
+                        ParamLayouts& bias, const RnnDenseIO& io, RnnDenseGrads& g, RnnParamGrad& dw_layer,
                         RnnParamGrad& dw_iter, RnnParamGrad& dbias);
 
 }  // namespace nmt
