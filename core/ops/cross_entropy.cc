@@ -5,6 +5,7 @@
 #include "core/context.h"
 #include "core/error.h"
 #include "core/ops/checks.h"
+#include "core/ops/dnnl_util.h"
 
 namespace nmt {
 
@@ -26,7 +27,7 @@ struct LogSoftmaxBwd {
 dnnl::softmax_v2_forward::primitive_desc make_fwd_pd(const Shape& shape) {
   const auto md = plain_md(shape);
   dnnl::softmax_v2_forward::desc d(prop_kind::forward_training, algorithm::softmax_log, md, md, 1);
-  return dnnl::softmax_v2_forward::primitive_desc(d, Context::get().engine());
+  return dnnl::softmax_v2_forward::primitive_desc(d, nmt_attr(), Context::get().engine());
 }
 
 LogSoftmaxFwd& fwd_primitive(const Shape& shape) {
@@ -45,7 +46,7 @@ LogSoftmaxBwd& bwd_primitive(const Shape& shape) {
     try {
       const auto md = plain_md(shape);
       dnnl::softmax_v2_backward::desc d(algorithm::softmax_log, md, md, md, 1);
-      dnnl::softmax_v2_backward::primitive_desc pd(d, Context::get().engine(), make_fwd_pd(shape));
+      dnnl::softmax_v2_backward::primitive_desc pd(d, nmt_attr(), Context::get().engine(), make_fwd_pd(shape));
       return LogSoftmaxBwd{pd, dnnl::softmax_v2_backward(pd)};
     } catch (const dnnl::error& e) {
       throw Error(cat("cross_entropy: cannot build oneDNN log-softmax backward for ", shape_str(shape), ": ",
@@ -57,10 +58,8 @@ LogSoftmaxBwd& bwd_primitive(const Shape& shape) {
 // logp = log_softmax(logits) along axis 1 of [M, V].
 void log_softmax_rows(const Tensor& logits, Tensor& logp) {
   if (logits.numel() == 0) return;
-  auto& ctx = Context::get();
   auto& p = fwd_primitive(logits.shape());
-  p.prim.execute(ctx.stream(), {{DNNL_ARG_SRC, as_memory(logits)}, {DNNL_ARG_DST, as_memory(logp)}});
-  ctx.stream().wait();
+  dnnl_execute(p.prim, {{DNNL_ARG_SRC, as_memory(logits)}, {DNNL_ARG_DST, as_memory(logp)}});
 }
 
 void check_targets(const char* op, const Tensor& logits, const std::vector<int32_t>& targets, bool allow_ignore,
@@ -121,11 +120,9 @@ void cross_entropy_backward(const Tensor& logp, const std::vector<int32_t>& targ
     for (int64_t j = 0; j < v; ++j) row[j] = fill;
     if (!ignored) row[targets[m]] -= (1.f - eps) * g[m];
   }
-  auto& ctx = Context::get();
   auto& p = bwd_primitive(shape);
   dnnl::memory dm = as_memory(diff);
-  p.prim.execute(ctx.stream(), {{DNNL_ARG_DST, as_memory(logp)}, {DNNL_ARG_DIFF_DST, dm}, {DNNL_ARG_DIFF_SRC, dm}});
-  ctx.stream().wait();
+  dnnl_execute(p.prim, {{DNNL_ARG_DST, as_memory(logp)}, {DNNL_ARG_DIFF_DST, dm}, {DNNL_ARG_DIFF_SRC, dm}});
   if (accumulate) {
     float* out = dlogits.data();
     const int64_t n = m_rows * v;

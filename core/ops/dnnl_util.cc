@@ -13,14 +13,33 @@ std::string key_float(float v) {
   return cat("f", bits);
 }
 
-void dnnl_execute(const dnnl::primitive& prim, const std::unordered_map<int, dnnl::memory>& args) {
+dnnl::primitive_attr nmt_attr() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+void dnnl_execute(const dnnl::primitive& prim, std::unordered_map<int, dnnl::memory> args) {
   auto& stream = Context::get().stream();
   try {
+    // Zero-sized unless the primitive was built in user mode and needs one.
+    const dnnl_memory_desc_t* c_md =
+        dnnl_primitive_desc_query_md(prim.get_primitive_desc(), dnnl_query_scratchpad_md, 0);
+    Tensor scratch;
+    if (c_md && dnnl_memory_desc_get_size(c_md) > 0) {
+      const dnnl::memory::desc md(*c_md);
+      scratch = Tensor({static_cast<int64_t>((md.get_size() + sizeof(float) - 1) / sizeof(float))});
+      args[DNNL_ARG_SCRATCHPAD] = as_memory(scratch, md);
+    }
     prim.execute(stream, args);
     stream.wait();
   } catch (const dnnl::error& e) {
     throw Error(cat("oneDNN primitive execution failed: ", e.what()));
   }
+}
+
+void dnnl_execute(const dnnl::primitive& prim, const dnnl::memory& src, const dnnl::memory& dst) {
+  dnnl_execute(prim, {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}});
 }
 
 void add_to(Tensor& dst, const Tensor& src) {

@@ -37,7 +37,8 @@ EltwiseFwd& forward_prim(Activation f, int64_t n) {
       EltwiseFwd r;
       r.md = plain_md({n});
       r.pd = dnnl::eltwise_forward::primitive_desc(
-          dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, algorithm_of(f), r.md), ctx.engine());
+          dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, algorithm_of(f), r.md), nmt_attr(),
+          ctx.engine());
       r.prim = dnnl::eltwise_forward(r.pd);
       return r;
     });
@@ -76,7 +77,7 @@ void eltwise_backward(Activation f, const Tensor& y, const Tensor& dy, Tensor& d
     return dnnl_build(cat(activation_name(f), " backward on ", n, " elements"), [&] {
       EltwiseBwd r;
       r.pd = dnnl::eltwise_backward::primitive_desc(dnnl::eltwise_backward::desc(algorithm_of(f), fwd.md, fwd.md),
-                                                    ctx.engine(), fwd.pd);
+                                                    nmt_attr(), ctx.engine(), fwd.pd);
       r.prim = dnnl::eltwise_backward(r.pd);
       r.md = fwd.md;
       return r;

@@ -1,6 +1,7 @@
 #include "core/ops/eltwise_exp.h"
 
 #include "core/context.h"
+#include "core/ops/dnnl_util.h"
 
 namespace nmt {
 
@@ -13,11 +14,10 @@ void exp_inplace(Tensor& x) {
   auto& p = ctx.cached<Prim>("exp_inplace" + key_dims(flat), [&] {
     const auto md = plain_md(flat);
     dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_exp, md, 0.f, 0.f);
-    return Prim{dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(d, ctx.engine()))};
+    return Prim{dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(d, nmt_attr(), ctx.engine()))};
   });
   dnnl::memory m = as_memory(x, plain_md(flat));
-  p.prim.execute(ctx.stream(), {{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}});
-  ctx.stream().wait();
+  dnnl_execute(p.prim, {{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}});
 }
 
 }  // namespace nmt

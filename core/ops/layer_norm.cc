@@ -34,7 +34,7 @@ LayerNormFwd& forward_prim(int64_t rows, int64_t cols, float eps, bool training)
       r.scale = plain_md({cols});
       auto prop = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
       r.pd = dnnl::layer_normalization_forward::primitive_desc(
-          dnnl::layer_normalization_forward::desc(prop, r.data, r.stat, eps, kFlags), ctx.engine());
+          dnnl::layer_normalization_forward::desc(prop, r.data, r.stat, eps, kFlags), nmt_attr(), ctx.engine());
       if (r.pd.workspace_desc().get_size() != 0) throw Error("layer_norm: the primitive wants a workspace");
       r.prim = dnnl::layer_normalization_forward(r.pd);
       return r;
@@ -97,7 +97,7 @@ void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mea
       r.data = fwd.data, r.stat = fwd.stat, r.scale = fwd.scale;
       r.pd = dnnl::layer_normalization_backward::primitive_desc(
           dnnl::layer_normalization_backward::desc(dnnl::prop_kind::backward, r.data, r.data, r.stat, eps, kFlags),
-          ctx.engine(), fwd.pd);
+          nmt_attr(), ctx.engine(), fwd.pd);
       if (r.pd.workspace_desc().get_size() != 0) throw Error("layer_norm: the primitive wants a workspace");
       r.prim = dnnl::layer_normalization_backward(r.pd);
       return r;

@@ -49,13 +49,13 @@ Int8LinearPrims& prims(int64_t rows, int64_t in, int64_t out, bool bias) {
       p.wq = memory::desc({in, out}, dt::s8, memory::format_tag::ba);  // stored [out, in]
       p.y = plain_md({rows, out});
       p.row_scales = plain_md({rows, 1});
-      dnnl::primitive_attr qa;
+      dnnl::primitive_attr qa = nmt_attr();
       qa.set_output_scales(1 << 0, {DNNL_RUNTIME_F32_VAL});
       p.quantize = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p.x, eng, p.xq, qa));
-      dnnl::primitive_attr ma;
+      dnnl::primitive_attr ma = nmt_attr();
       ma.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
       p.product = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(p.xq, p.wq, p.y), ma, eng));
-      dnnl::primitive_attr ba;
+      dnnl::primitive_attr ba = nmt_attr();
       if (bias) {
         p.bias = plain_md({1, out});
         dnnl::post_ops ops;

@@ -34,9 +34,9 @@ PackedLinearPrim& prim(int64_t rows, int64_t in, int64_t out, bool bias) {
       dnnl::matmul::primitive_desc pd;
       if (bias) {
         p.bias = plain_md({1, out});
-        pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(p.x, w_any, p.bias, p.y), ctx.engine());
+        pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(p.x, w_any, p.bias, p.y), nmt_attr(), ctx.engine());
       } else {
-        pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(p.x, w_any, p.y), ctx.engine());
+        pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(p.x, w_any, p.y), nmt_attr(), ctx.engine());
       }
       p.w_packed = pd.weights_desc();
       p.product = dnnl::matmul(pd);

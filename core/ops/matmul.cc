@@ -64,7 +64,7 @@ void matmul_raw(const MatArg& x_in, const MatArg& y, float* out, float alpha, bo
       r.wei = op_md(y, batched);
       const int64_t rows = x.op_rows();
       r.dst = batched ? plain_md({batches, rows, N}) : plain_md({rows, N});
-      dnnl::primitive_attr attr;
+      dnnl::primitive_attr attr = nmt_attr();
       if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
       if (accumulate) {
         dnnl::post_ops ops;

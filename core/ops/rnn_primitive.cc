@@ -49,11 +49,9 @@ RnnPrimitives make_primitives(const RnnLayerSpec& spec, int64_t T, int64_t N, Rn
   const auto prop = mode.training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   const auto back = dnnl::prop_kind::backward;
   auto& eng = Context::get().engine();
-  // The scratchpad comes from our pool at each execution (rnn_scratchpad): in oneDNN's
-  // default mode it allocates a large one per backward itself, outside any cache, and
-  // training's RSS grew by gigabytes.
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  // User-mode scratchpad, lent by dnnl_execute: in oneDNN's default mode the RNN's large
+  // global scratchpad lived as long as any RNN primitive did.
+  dnnl::primitive_attr attr = nmt_attr();
 
   RnnPrimitives p;
   switch (spec.cell) {
@@ -124,16 +122,6 @@ void reorder_add(const memory& src, const memory& dst) {
 }
 
 Tensor buffer_for(const md& m) { return Tensor({static_cast<int64_t>((m.get_size() + sizeof(float) - 1) / sizeof(float))}); }
-
-// Adds the primitive's scratchpad (from the pool) to its arguments; the returned tensor
-// must live until the execution ends.
-Tensor rnn_scratchpad(const dnnl::primitive_desc& pd, std::unordered_map<int, memory>& args) {
-  const md m = pd.scratchpad_desc();
-  if (m.get_size() == 0) return Tensor();
-  Tensor t = buffer_for(m);
-  args[DNNL_ARG_SCRATCHPAD] = as_memory(t, m);
-  return t;
-}
 
 }  // namespace
 
@@ -206,12 +194,9 @@ void rnn_dense_forward(const RnnLayerSpec& spec, RnnMode mode, ParamLayouts& w_l
     io.workspace = buffer_for(ws);
     args[DNNL_ARG_WORKSPACE] = as_memory(io.workspace, ws);
   }
-  Tensor scratch = rnn_scratchpad(p.fwd_pd, args);
   // Per direction and step: [N, I] x [I, G*H] and [N, H] x [H, G*H].
   count_matmul(T * N * rnn_directions(spec), rnn_gates(spec.cell) * spec.hidden_dim, spec.input_dim + spec.hidden_dim);
-  auto& ctx = Context::get();
-  p.fwd.execute(ctx.stream(), args);
-  ctx.stream().wait();
+  dnnl_execute(p.fwd, std::move(args));
 }
 
 void rnn_dense_backward(const RnnLayerSpec& spec, RnnMode mode, ParamLayouts& w_layer, ParamLayouts& w_iter,
@@ -249,13 +234,10 @@ void rnn_dense_backward(const RnnLayerSpec& spec, RnnMode mode, ParamLayouts& w_
     args[DNNL_ARG_DIFF_SRC_ITER_C] = as_memory(g.dc0, iter);
     args[DNNL_ARG_DIFF_DST_ITER_C] = as_memory(g.dc_last, iter);
   }
-  Tensor scratch = rnn_scratchpad(pd, args);
   // Twice the forward's products: the input/state gradients and the weight gradients.
   count_matmul(2 * T * N * rnn_directions(spec), rnn_gates(spec.cell) * spec.hidden_dim,
                spec.input_dim + spec.hidden_dim);
-  auto& ctx = Context::get();
-  p.bwd.execute(ctx.stream(), args);
-  ctx.stream().wait();
+  dnnl_execute(p.bwd, std::move(args));
 }
 
 }  // namespace nmt

@@ -39,7 +39,7 @@ SoftmaxFwd& forward_prim(bool log, int64_t rows, int64_t cols) {
       r.md = plain_md({rows, cols});
       r.pd = dnnl::softmax_v2_forward::primitive_desc(
           dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_training, algorithm_of(log), r.md, r.md, 1),
-          ctx.engine());
+          nmt_attr(), ctx.engine());
       r.prim = dnnl::softmax_v2_forward(r.pd);
       return r;
     });
@@ -72,7 +72,8 @@ void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, bool log) {
       SoftmaxBwd r;
       r.md = fwd.md;
       r.pd = dnnl::softmax_v2_backward::primitive_desc(
-          dnnl::softmax_v2_backward::desc(algorithm_of(log), r.md, r.md, r.md, 1), ctx.engine(), fwd.pd);
+          dnnl::softmax_v2_backward::desc(algorithm_of(log), r.md, r.md, r.md, 1), nmt_attr(), ctx.engine(),
+                                                     fwd.pd);
       r.prim = dnnl::softmax_v2_backward(r.pd);
       return r;
     });
