@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/ops/add.h"
 #include "core/ops/dropout.h"
+#include "core/ops/linear_relu_dropout.h"
 #include "core/ops/eltwise.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/embedding.h"
@@ -63,7 +64,7 @@ FeedForward::FeedForward(const ParamMaker& param, const std::string& prefix, int
       b2_(param(prefix + ".b2", {dim}, linear_init(dim_ffn))) {}
 
 Var FeedForward::operator()(const Var& x, float dropout_p, bool training, Rng& rng) const {
-  Var h = dropout(relu(linear(x, w1_, b1_)), dropout_p, training, rng);
+  Var h = linear_relu_dropout(x, w1_, b1_, dropout_p, training, rng);  // keeps one [rows, ffn] tensor
   return linear(h, w2_, b2_);
 }
 

@@ -27,12 +27,20 @@ Shape linear_shape(const Tensor& x, const Tensor& w, const Tensor* b) {
   return y;
 }
 
-void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) {
+namespace {
+void linear_product(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y, bool relu) {
   Shape ys = linear_shape(x, w, b);
   if (y.shape() != ys) throw Error(cat("linear_forward: output has shape ", shape_str(y.shape()), ", expected ", shape_str(ys)));
   const int64_t in = w.dim(1), out = w.dim(0), rows = row_count(x);
   matmul_raw({x.data(), 1, rows, in, false}, {w.data(), 1, out, in, true}, y.data(), 1.0f, false,
-             b ? b->data() : nullptr);
+             b ? b->data() : nullptr, relu);
+}
+}  // namespace
+
+void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) { linear_product(x, w, b, y, false); }
+
+void linear_relu_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) {
+  linear_product(x, w, b, y, true);
 }
 
 void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db) {

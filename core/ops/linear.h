@@ -15,6 +15,8 @@ Shape linear_shape(const Tensor& x, const Tensor& w, const Tensor* b);
 
 // y = x W^T + b (b may be null).
 void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y);
+// y = max(0, x W^T + b): the same product with oneDNN's relu post-op.
+void linear_relu_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y);
 // dx += dy W, dw += dy^T x, db += column sums of dy (any of them may be null).
 void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db);
 

@@ -33,17 +33,22 @@ memory::desc op_md(const MatArg& m, bool batched) {
 
 }  // namespace
 
-void matmul_raw(const MatArg& x_in, const MatArg& y, float* out, float alpha, bool accumulate, const float* bias) {
+void matmul_raw(const MatArg& x_in, const MatArg& y, float* out, float alpha, bool accumulate, const float* bias,
+                bool relu) {
   MatArg x = x_in;
   const int64_t M = x.op_rows(), K = x.op_cols(), N = y.op_cols();
   const int64_t nbo = std::max(x.nb, y.nb);
   if (y.op_rows() != K || (x.nb != nbo && x.nb != 1) || (y.nb != nbo && y.nb != 1) || nbo < 1)
     throw Error(cat("matmul: cannot multiply ", arg_str(x), " by ", arg_str(y)));
   if (bias && alpha != 1.0f) throw Error(cat("matmul: a bias needs alpha == 1, got alpha ", alpha));
+  if (relu && accumulate) throw Error("matmul: a relu post-op cannot follow accumulation");
   if (M == 0 || N == 0) return;
   count_matmul(nbo * M, N, K);
   if (K == 0) {  // oneDNN does not accept empty reductions: the product is zero
-    for (int64_t i = 0; i < nbo * M * N; ++i) out[i] = (accumulate ? out[i] : 0.f) + (bias ? bias[i % N] : 0.f);
+    for (int64_t i = 0; i < nbo * M * N; ++i) {
+      out[i] = (accumulate ? out[i] : 0.f) + (bias ? bias[i % N] : 0.f);
+      if (relu) out[i] = std::max(out[i], 0.f);
+    }
     return;
   }
   // A shared (un-batched) y with a plain x is one big 2D product over the stacked rows.
@@ -55,7 +60,7 @@ void matmul_raw(const MatArg& x_in, const MatArg& y, float* out, float alpha, bo
   }
   const bool batched = batches > 1;
   const std::string key = cat("matmul|", arg_str(x), "|", arg_str(y), "|", batched, "|", key_float(alpha), "|",
-                              accumulate, "|", bias != nullptr);
+                              accumulate, "|", bias != nullptr, "|", relu);
   auto& ctx = Context::get();
   auto& p = ctx.cached<MatmulPrim>(key, [&] {
     return dnnl_build(cat("matmul ", arg_str(x), " by ", arg_str(y)), [&] {
@@ -66,11 +71,10 @@ void matmul_raw(const MatArg& x_in, const MatArg& y, float* out, float alpha, bo
       r.dst = batched ? plain_md({batches, rows, N}) : plain_md({rows, N});
       dnnl::primitive_attr attr = nmt_attr();
       if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
-      if (accumulate) {
-        dnnl::post_ops ops;
-        ops.append_sum(1.0f);
-        attr.set_post_ops(ops);
-      }
+      dnnl::post_ops ops;
+      if (accumulate) ops.append_sum(1.0f);
+      if (relu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+      attr.set_post_ops(ops);
       if (bias) {
         r.bias = batched ? plain_md({1, 1, N}) : plain_md({1, N});
         r.pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(r.src, r.wei, r.bias, r.dst), attr, ctx.engine());

@@ -2,7 +2,7 @@
 // batched, where op() is an optional transpose. Transposes are strided memory
 // descriptors over the stored data (no copies); a batch is ONE matmul call; a rank-2 B
 // is shared by every batch of A. Primitives are cached per (shapes, transposes, alpha,
-// accumulate, bias) key. Gradient products accumulate in place through oneDNN's sum
+// accumulate, bias, relu) key. Gradient products accumulate in place through oneDNN's sum
 // post-op, so the backward needs no temporaries (except for the rare shared-B with
 // transposed-A case, whose batch reduction goes through a scratch tensor).
 #pragma once
@@ -28,9 +28,10 @@ struct MatArg {
 // The one place matmul primitives are built (cached) and run, as a single oneDNN call:
 //   out = alpha * op(x) op(y) + bias      (out += ... when accumulate)
 // out is plain row-major [nbo, M, N] with nbo = max(x.nb, y.nb); each nb is nbo or 1.
-// bias is null or N floats added to every row (requires alpha == 1).
+// bias is null or N floats added to every row (requires alpha == 1). relu applies
+// max(0, .) to the result as a oneDNN post-op (not with accumulate).
 void matmul_raw(const MatArg& x, const MatArg& y, float* out, float alpha, bool accumulate,
-                const float* bias = nullptr);
+                const float* bias = nullptr, bool relu = false);
 
 // Shape of alpha * op(A) op(B): A [..., M, K] ([..., K, M] if trans_a), B [..., K, N]
 // ([..., N, K] if trans_b) with the same batch dims as A, or B of rank 2. Throws

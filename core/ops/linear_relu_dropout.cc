@@ -1,0 +1,44 @@
+#include "core/ops/linear_relu_dropout.h"
+
+#include "core/error.h"
+#include "core/ops/checks.h"
+#include "core/ops/dropout.h"
+#include "core/ops/eltwise.h"
+#include "core/ops/linear.h"
+
+namespace nmt {
+
+void relu_dropout_backward(const Tensor& h, const Tensor& dh, float p, Tensor& dz) {
+  check_same_shape("relu_dropout_backward", h, dh);
+  check_same_shape("relu_dropout_backward", h, dz);
+  if (!(p >= 0.f && p < 1.f)) throw Error(cat("relu_dropout_backward: probability ", p, " not in [0, 1)"));
+  const float kept = 1.0f / (1.0f - p);
+  const float* hv = h.data();
+  const float* g = dh.data();
+  float* d = dz.data();
+  const int64_t n = h.numel();
+#pragma omp parallel for simd if (n > 32768)
+  for (int64_t i = 0; i < n; ++i) d[i] = hv[i] > 0.f ? g[i] * kept : 0.f;
+}
+
+Var linear_relu_dropout(const Var& x, const Var& w, const Var& b, float p, bool training, Rng& rng) {
+  if (!(p >= 0.f && p < 1.f)) throw Error(cat("linear_relu_dropout: dropout probability ", p, " not in [0, 1)"));
+  if (!Tape::current().recording({&x, &w, &b})) return dropout(relu(linear(x, w, b)), p, training, rng);
+  const Tensor* bv = b ? &b->value : nullptr;
+  Var h = result(Tensor(linear_shape(x->value, w->value, bv)), {&x, &w, &b});
+  linear_relu_forward(x->value, w->value, bv, h->value);
+  const float p_used = training ? p : 0.f;
+  if (p_used > 0.f) dropout_forward(h->value, p_used, rng.next_u64(), -1, h->value);  // in place, as dropout() draws
+  Tape::current().push([x = x.node(), w = w.node(), b = b.node(), h = h.node(), hv = h->value,
+                        xv = saved_if(w->requires_grad, x->value), wv = saved_if(x->requires_grad, w->value),
+                        p_used] {
+    if (h->grad.empty()) return;
+    Tensor dz(hv.shape());
+    relu_dropout_backward(hv, h->grad, p_used, dz);
+    linear_backward(xv, wv, dz, x->requires_grad ? &x->grad_buffer() : nullptr,
+                    w->requires_grad ? &w->grad_buffer() : nullptr, b && b->requires_grad ? &b->grad_buffer() : nullptr);
+  });
+  return h;
+}
+
+}  // namespace nmt
