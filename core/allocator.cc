@@ -63,6 +63,12 @@ void system_free(void* p, size_t cls) {
 constexpr size_t kMinSlack = size_t{64} << 20;
 size_t hold_limit(size_t peak_in_use) { return peak_in_use + std::max(peak_in_use / 8, kMinSlack); }
 
+// The largest cached block that may serve a request of class `cls`. Small blocks: twice the
+// size. Mapped blocks: a quarter more, because the whole of a block stays resident once any
+// request has touched it, and serving (say) an RNN workspace of 86 MB from a cached 160 MiB
+// block kept 74 MiB of resident memory idle at training's peak.
+size_t max_fit(size_t cls) { return cls < kMapBytes ? 2 * cls : cls + cls / 4; }
+
 struct Pool {
   std::mutex mu;
   std::map<size_t, std::vector<void*>> free_lists;  // block size -> cached blocks
@@ -114,10 +120,11 @@ void* pool_alloc(size_t bytes) {
   const size_t cls = size_class(bytes);
   Pool& pl = pool();
   std::lock_guard<std::mutex> lock(pl.mu);
-  // Best fit among cached blocks no more than twice the size asked for.
+  // Best fit among cached blocks not much larger than asked for.
+  const size_t largest = max_fit(cls);
   auto it = pl.free_lists.lower_bound(cls);
-  while (it != pl.free_lists.end() && it->first <= 2 * cls && it->second.empty()) ++it;
-  if (it != pl.free_lists.end() && it->first <= 2 * cls) {
+  while (it != pl.free_lists.end() && it->first <= largest && it->second.empty()) ++it;
+  if (it != pl.free_lists.end() && it->first <= largest) {
     void* p = it->second.back();
     it->second.pop_back();
     pl.cached -= it->first;
