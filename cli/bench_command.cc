@@ -29,6 +29,7 @@ int bench_train_command(const Args& args) {
       ("warmup", po::value<int>()->default_value(5), "updates before timing")
       ("steps", po::value<int>()->default_value(40), "timed updates per pass")
       ("seed", po::value<uint64_t>()->default_value(1), "random seed")
+      ("rnn-recompute", po::bool_switch(), "rebuild RNN workspaces in the backward (as nmt train --rnn-recompute)")
       ("cpu-threads", po::value<int>()->default_value(0), "threads (0: all cores)");
   spec.groups.push_back(data);
   spec.groups.push_back(model_options());
@@ -42,6 +43,7 @@ int bench_train_command(const Args& args) {
   o.train.max_length = get<int>(*vm, "max-length");
   o.train.learn_rate = get<float>(*vm, "learn-rate");
   o.train.seed = get<uint64_t>(*vm, "seed");
+  o.train.rnn_recompute = get<bool>(*vm, "rnn-recompute");
   o.train.model = model_config_from(*vm);
   o.warmup = get<int>(*vm, "warmup");
   o.steps = get<int>(*vm, "steps");

@@ -37,6 +37,8 @@ int train_command(const Args& args) {
       ("optimizer-delay", po::value<int>()->default_value(1), "accumulate gradients over N mini-batches per update")
       ("exponential-smoothing", po::value<float>()->default_value(0.f)->implicit_value(1e-4f, "1e-4"),
        "validate and save a running average of the parameters, decay max(F, 1-(u+1)/(u+10)) at update u (0: off; alone: 1e-4)")
+      ("rnn-recompute", po::bool_switch(),
+       "keep no RNN training workspaces from the forward: rebuild each layer's in the backward (less memory, one more RNN forward)")
       ("optimizer-params", po::value<std::vector<float>>()->multitoken(), "Adam beta1 beta2 eps (default 0.9 0.98 1e-9)")
       ("seed", po::value<uint64_t>()->default_value(1), "random seed (initialisation, dropout, shuffling)")
       ("after,e", po::value<std::string>()->default_value("10e"), "stop after: e epochs, u updates, t target tokens, m minutes; e.g. 30m or 10e,20000u")
@@ -83,6 +85,7 @@ int train_command(const Args& args) {
   o.clip_norm = get<float>(*vm, "clip-norm");
   o.optimizer_delay = get<int>(*vm, "optimizer-delay");
   o.exponential_smoothing = get<float>(*vm, "exponential-smoothing");
+  o.rnn_recompute = get<bool>(*vm, "rnn-recompute");
   if (vm->count("optimizer-params")) {
     auto p = get<std::vector<float>>(*vm, "optimizer-params");
     if (p.size() != 3) throw UsageError(cat("--optimizer-params takes 3 values (beta1 beta2 eps), got ", p.size()));

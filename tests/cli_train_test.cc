@@ -292,6 +292,32 @@ TEST_F(CliTrainTest, ExponentialSmoothingFactorOneSavesTheRawParameters) {
   }
 }
 
+// --rnn-recompute trades memory for a second RNN forward; what is learned does not change.
+TEST_F(CliTrainTest, RnnRecomputeLearnsTheSameParameters) {
+  for (const char* type : {"attention", "bottleneck"}) {
+    SCOPED_TRACE(type);
+    const std::string common = std::string("--after 20u --seed 5 --type ") + type;
+    const RunResult plain = train(common);
+    ASSERT_EQ(plain.code, 0) << plain.err;
+    const ModelFile first = load_model_file(model_);
+    for (const auto& entry : fs::directory_iterator(dir_.path("")))
+      if (entry.path().filename().string().rfind("model.bin", 0) == 0) fs::remove(entry.path());
+    ASSERT_FALSE(fs::exists(ckpt_));  // the second run starts afresh, it does not resume
+    const RunResult recomputed = train(common + " --rnn-recompute");
+    ASSERT_EQ(recomputed.code, 0) << recomputed.err;
+    const ModelFile second = load_model_file(model_);
+    ASSERT_EQ(first.tensors.size(), second.tensors.size());
+    for (const auto& [name, t] : first.tensors) {
+      const Tensor* u = second.find_tensor(name);
+      ASSERT_NE(u, nullptr) << name;
+      ASSERT_EQ(u->numel(), t.numel()) << name;
+      for (int64_t i = 0; i < t.numel(); ++i) ASSERT_NEAR((*u)[i], t[i], 1e-4) << name << " at " << i;
+    }
+    for (const auto& entry : fs::directory_iterator(dir_.path("")))
+      if (entry.path().filename().string().rfind("model.bin", 0) == 0) fs::remove(entry.path());
+  }
+}
+
 TEST_F(CliTrainTest, ValidTranslationOutputWritesOneLinePerValidationLine) {
   // An empty validation line must get an empty translation line, in place.
   std::vector<std::string> src = testing::split_lines(testing::slurp(dir_.path("valid.src")));

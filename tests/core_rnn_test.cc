@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "core/allocator.h"
 #include "core/context.h"
 #include "core/error.h"
 #include "core/ops/rnn.h"
@@ -340,10 +341,56 @@ void check_padding(CellType cell, bool bi) {
   Tape::current().clear();
 }
 
+// --rnn-recompute: the forward keeps no workspace and the backward rebuilds it; outputs and
+// every gradient equal those of the plain run (ragged lengths: several groups).
+void check_recompute(CellType cell, bool bi) {
+  const RnnLayerSpec s = spec_of(cell, bi);
+  const int64_t T = 5, N = 4, D = rnn_directions(s), H = s.hidden_dim;
+  const Inputs in = make_inputs(s, T, N, 41, true);
+  const Tensor rs = random_tensor({T, N, D * H}, 42), rh = random_tensor({D, N, H}, 43),
+               rc = random_tensor({D, N, H}, 44);
+  for (const std::vector<int>& lengths : {std::vector<int>{5, 3, 2, 5}, std::vector<int>{}}) {
+    SCOPED_TRACE(cat("lengths ", vec_str(lengths)));
+    const Grads plain = forward_backward(s, in, lengths, rs, rh, rc);
+    Grads again, pieces;
+    {
+      RnnRecomputeScope scope(true);
+      EXPECT_TRUE(rnn_recompute_active());
+      again = forward_backward(s, in, lengths, rs, rh, rc);
+    }
+    {
+      RnnRecomputeScope scope(true, 3);  // one sentence at a time
+      pieces = forward_backward(s, in, lengths, rs, rh, rc);
+    }
+    EXPECT_FALSE(rnn_recompute_active());
+    // What the forward leaves allocated for the backward: no workspace with the scope.
+    auto held_after_forward = [&](bool on) {
+      RnnRecomputeScope scope(on);
+      Tape::current().clear();
+      std::vector<Var> v = make_vars(in, true);
+      const size_t before = pool_bytes_in_use();
+      RnnOutput out = run(s, v, lengths);
+      const size_t held = pool_bytes_in_use() - before;
+      Tape::current().clear();
+      return held;
+    };
+    EXPECT_LT(held_after_forward(true), held_after_forward(false));
+    expect_close(again.out.seq->value, plain.out.seq->value, 1e-6, "seq");
+    expect_close(again.out.h_last->value, plain.out.h_last->value, 1e-6, "h_last");
+    for (size_t k = 0; k < plain.g.size(); ++k)
+      if (!plain.g[k].empty()) {
+        expect_close(again.g[k], plain.g[k], 1e-6, cat("gradient of input ", k));
+        expect_close(pieces.g[k], plain.g[k], 1e-5, cat("gradient of input ", k, ", sentence by sentence"));
+      }
+  }
+  Tape::current().clear();
+}
+
 #define RNN_TESTS_FOR(Name, cell, bi)                        \
   TEST(RnnForward, Name) { check_forward(cell, bi); }        \
   TEST(RnnGradient, Name) { check_gradient(cell, bi); }      \
-  TEST(RnnPadding, Name) { check_padding(cell, bi); }
+  TEST(RnnPadding, Name) { check_padding(cell, bi); }        \
+  TEST(RnnRecompute, Name) { check_recompute(cell, bi); }
 
 RNN_TESTS_FOR(TanhUnidirectional, CellType::Tanh, false)
 RNN_TESTS_FOR(TanhBidirectional, CellType::Tanh, true)

@@ -17,6 +17,7 @@
 #include "core/graph.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/reduce.h"
+#include "core/ops/rnn.h"
 #include "core/optimizer.h"
 #include "model/model.h"
 #include "training/batcher.h"
@@ -75,6 +76,7 @@ int bench_train(const BenchTrainOptions& o) {
       tokens += static_cast<int64_t>(corpus.src[i].size() + corpus.trg[i].size() + 1);
     }
     TargetBatch trg = TargetBatch::from(tr);
+    RnnRecomputeScope recompute(t.rnn_recompute);
     Var losses = model.token_losses(SourceBatch::from(s), trg, t.label_smoothing, true, rng);
     Tape::current().backward(scale(sum(losses), 1.0f / static_cast<float>(trg.tokens)));
     clip_grad_norm(model.params(), t.clip_norm);

@@ -19,6 +19,7 @@
 #include "core/model_file.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/reduce.h"
+#include "core/ops/rnn.h"
 #include "core/params.h"
 #include "core/random.h"
 #include "core/smoothing.h"
@@ -348,6 +349,7 @@ bool Trainer::step() {
     sentences += static_cast<int64_t>(idx.size());
     SourceBatch src = SourceBatch::from(s);
     TargetBatch trg = TargetBatch::from(t);
+    RnnRecomputeScope recompute(o_.rnn_recompute);
     Var losses = model_->token_losses(src, trg, o_.label_smoothing, true, rng_);
     Var loss = scale(sum(losses), 1.0f / static_cast<float>(words));  // mean over the update's target tokens
     loss_sum += static_cast<double>(loss->value[0]) * static_cast<double>(words);

@@ -41,6 +41,7 @@ struct TrainOptions {
   int optimizer_delay = 1;
   AdamConfig adam;
   float exponential_smoothing = 0;  // factor of core/smoothing.h (0: off)
+  bool rnn_recompute = false;       // RNN workspaces rebuilt in the backward (core/ops/rnn.h)
   uint64_t seed = 1;
   // Schedule
   std::string after = "10e";

@@ -165,20 +165,46 @@ void slice_add(const Group& g, const Tensor& part, Tensor& full) {
   }
 }
 
+// 0: no recomputation; otherwise the most positions (steps x sentences) whose workspace the
+// backward rebuilds at once (RnnRecomputeScope).
+thread_local int64_t t_recompute_positions = 0;
+
+// Rows `local` of group g (indices into the group) as a group of their own, with the io of a
+// training forward rerun here (into scratch outputs) to rebuild its workspace.
+Group recomputed(const RnnLayerSpec& spec, RnnMode mode, const Group& g, const std::vector<int64_t>& local,
+                 ParamLayouts& wl, ParamLayouts& wi, ParamLayouts& b, int64_t N) {
+  const bool lstm = spec.cell == CellType::LSTM;
+  const int64_t D = rnn_directions(spec), m = static_cast<int64_t>(local.size());
+  const bool whole = m == static_cast<int64_t>(g.idx.size());
+  Group p;
+  p.L = g.L;
+  for (int64_t j : local) p.idx.push_back(g.idx[j]);
+  p.all = whole && g.all && m == N;
+  RnnDenseIO& io = p.io;
+  io.x = whole ? g.io.x : gather(g.io.x, g.L, local);
+  io.h0 = whole ? g.io.h0 : gather(g.io.h0, D, local);
+  if (lstm) io.c0 = whole ? g.io.c0 : gather(g.io.c0, D, local);
+  io.y = Tensor({g.L, m, g.io.y.dim(2)});
+  io.h_last = Tensor({D, m, spec.hidden_dim});
+  if (lstm) io.c_last = Tensor({D, m, spec.hidden_dim});
+  rnn_dense_forward(spec, mode, wl, wi, b, io);  // rebuilds io.workspace
+  return p;
+}
+
 // The parameters' values come as saved tensors (a NodeRef does not keep a value).
-void run_backward(const RnnLayerSpec& spec, RnnMode mode, const std::vector<Group>& groups, const NodeRef& x,
-                  const NodeRef& w_layer, const Tensor& w_layer_value, const NodeRef& w_iter,
+void run_backward(const RnnLayerSpec& spec, RnnMode mode, int64_t recompute, const std::vector<Group>& groups,
+                  const NodeRef& x, const NodeRef& w_layer, const Tensor& w_layer_value, const NodeRef& w_iter,
                   const Tensor& w_iter_value, const NodeRef& bias, const Tensor& bias_value, const NodeRef& h0,
                   const NodeRef& c0, const NodeRef& seq, const NodeRef& h_last, const NodeRef& c_last) {
   const bool lstm = spec.cell == CellType::LSTM;
-  const int64_t D = rnn_directions(spec), H = spec.hidden_dim;
+  const int64_t D = rnn_directions(spec), H = spec.hidden_dim, N = seq->value.dim(1);
   ParamLayouts wl(w_layer_value, rnn_weights_layer_md(spec));
   ParamLayouts wi(w_iter_value, rnn_weights_iter_md(spec));
   ParamLayouts b(bias_value, rnn_bias_md(spec));
   RnnParamGrad dwl(w_layer->requires_grad ? &w_layer->grad_buffer() : nullptr, rnn_weights_layer_md(spec));
   RnnParamGrad dwi(w_iter->requires_grad ? &w_iter->grad_buffer() : nullptr, rnn_weights_iter_md(spec));
   RnnParamGrad db(bias->requires_grad ? &bias->grad_buffer() : nullptr, rnn_bias_md(spec));
-  for (const Group& g : groups) {
+  auto backward = [&](const Group& g) {
     const int64_t n = static_cast<int64_t>(g.idx.size());
     RnnDenseGrads dg;
     dg.dy = seq->grad.empty() ? Tensor::zeros({g.L, n, D * H}) : slice_in(g, seq->grad, g.L);
@@ -188,6 +214,19 @@ void run_backward(const RnnLayerSpec& spec, RnnMode mode, const std::vector<Grou
     if (x->requires_grad) slice_add(g, dg.dx, x->grad_buffer());
     if (h0 && h0->requires_grad) slice_add(g, dg.dh0, h0->grad_buffer());
     if (c0 && c0->requires_grad) slice_add(g, dg.dc0, c0->grad_buffer());
+  };
+  for (const Group& g : groups) {
+    if (!recompute) {
+      backward(g);
+      continue;
+    }
+    // One piece's workspace at a time: each is freed before the next is rebuilt.
+    const int64_t rows = std::max<int64_t>(1, recompute / g.L), n = static_cast<int64_t>(g.idx.size());
+    for (int64_t r0 = 0; r0 < n; r0 += rows) {
+      std::vector<int64_t> local;
+      for (int64_t j = r0; j < std::min(n, r0 + rows); ++j) local.push_back(j);
+      backward(recomputed(spec, mode, g, local, wl, wi, b, N));
+    }
   }
   dwl.finish();
   dwi.finish();
@@ -218,6 +257,8 @@ RnnOutput rnn_layer(const RnnLayerSpec& spec, const Var& x, const std::vector<in
   // Single steps (decoding) read the plain parameters in place; longer sequences let
   // oneDNN pick its layouts, the reorders amortised over the steps.
   const RnnMode mode{training, T == 1};
+  const int64_t recompute = training && T > 1 ? t_recompute_positions : 0;
+  const RnnMode forward_mode{training && recompute == 0, T == 1};
   ParamLayouts wl(w_layer->value, rnn_weights_layer_md(spec));
   ParamLayouts wi(w_iter->value, rnn_weights_iter_md(spec));
   ParamLayouts b(bias->value, rnn_bias_md(spec));
@@ -236,7 +277,7 @@ RnnOutput rnn_layer(const RnnLayerSpec& spec, const Var& x, const std::vector<in
       io.h_last = Tensor({D, n, H});
       if (lstm) io.c_last = Tensor({D, n, H});
     }
-    rnn_dense_forward(spec, mode, wl, wi, b, io);
+    rnn_dense_forward(spec, forward_mode, wl, wi, b, io);
     if (!g.all) {
       scatter(io.y, g.idx, out.seq->value, /*accumulate=*/false);
       scatter(io.h_last, g.idx, out.h_last->value, false);
@@ -247,15 +288,22 @@ RnnOutput rnn_layer(const RnnLayerSpec& spec, const Var& x, const std::vector<in
   if (training) {
     // The groups' io keeps what the backward reads (inputs, outputs, workspace); the
     // closure, destroyed once run, frees them.
-    Tape::current().push([spec, mode, groups = std::move(groups), x = x.node(), w_layer = w_layer.node(),
+    Tape::current().push([spec, mode, recompute, groups = std::move(groups), x = x.node(), w_layer = w_layer.node(),
                           wlv = w_layer->value, w_iter = w_iter.node(), wiv = w_iter->value, bias = bias.node(),
                           bv = bias->value, h0 = h0.node(), c0 = c0.node(), seq = out.seq.node(),
                           h_last = out.h_last.node(), c_last = out.c_last.node()] {
       if (seq->grad.empty() && h_last->grad.empty() && (!c_last || c_last->grad.empty())) return;
-      run_backward(spec, mode, groups, x, w_layer, wlv, w_iter, wiv, bias, bv, h0, c0, seq, h_last, c_last);
+      run_backward(spec, mode, recompute, groups, x, w_layer, wlv, w_iter, wiv, bias, bv, h0, c0, seq, h_last, c_last);
     });
   }
   return out;
 }
+
+RnnRecomputeScope::RnnRecomputeScope(bool on, int64_t max_positions) : previous_(t_recompute_positions) {
+  if (on && max_positions < 1) throw Error(cat("RnnRecomputeScope: max_positions ", max_positions, " < 1"));
+  t_recompute_positions = on ? max_positions : 0;
+}
+RnnRecomputeScope::~RnnRecomputeScope() { t_recompute_positions = previous_; }
+bool rnn_recompute_active() { return t_recompute_positions > 0; }
 
 }  // namespace nmt
