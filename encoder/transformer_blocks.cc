@@ -5,12 +5,11 @@
 #include "core/error.h"
 #include "core/ops/add.h"
 #include "core/ops/dropout.h"
-#include "core/ops/linear_relu_dropout.h"
-#include "core/ops/eltwise.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/embedding.h"
 #include "core/ops/layer_norm.h"
 #include "core/ops/linear.h"
+#include "core/ops/linear_relu_dropout.h"
 #include "core/ops/positions.h"
 #include "core/ops/shape_ops.h"
 

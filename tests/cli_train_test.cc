@@ -294,17 +294,22 @@ TEST_F(CliTrainTest, ExponentialSmoothingFactorOneSavesTheRawParameters) {
 
 // --rnn-recompute trades memory for a second RNN forward; what is learned does not change.
 TEST_F(CliTrainTest, RnnRecomputeLearnsTheSameParameters) {
+  auto remove_model_files = [&] {
+    for (const auto& entry : fs::directory_iterator(dir_.path("")))
+      if (entry.path().filename().string().rfind("model.bin", 0) == 0) fs::remove(entry.path());
+  };
   for (const char* type : {"attention", "bottleneck"}) {
     SCOPED_TRACE(type);
     const std::string common = std::string("--after 20u --seed 5 --type ") + type;
     const RunResult plain = train(common);
     ASSERT_EQ(plain.code, 0) << plain.err;
     const ModelFile first = load_model_file(model_);
-    for (const auto& entry : fs::directory_iterator(dir_.path("")))
-      if (entry.path().filename().string().rfind("model.bin", 0) == 0) fs::remove(entry.path());
+    remove_model_files();
     ASSERT_FALSE(fs::exists(ckpt_));  // the second run starts afresh, it does not resume
     const RunResult recomputed = train(common + " --rnn-recompute");
     ASSERT_EQ(recomputed.code, 0) << recomputed.err;
+    EXPECT_FALSE(contains(plain.err, "recomputed in the backward"));
+    EXPECT_TRUE(contains(recomputed.err, "RNN workspaces recomputed in the backward")) << recomputed.err;
     const ModelFile second = load_model_file(model_);
     ASSERT_EQ(first.tensors.size(), second.tensors.size());
     for (const auto& [name, t] : first.tensors) {
@@ -313,8 +318,7 @@ TEST_F(CliTrainTest, RnnRecomputeLearnsTheSameParameters) {
       ASSERT_EQ(u->numel(), t.numel()) << name;
       for (int64_t i = 0; i < t.numel(); ++i) ASSERT_NEAR((*u)[i], t[i], 1e-4) << name << " at " << i;
     }
-    for (const auto& entry : fs::directory_iterator(dir_.path("")))
-      if (entry.path().filename().string().rfind("model.bin", 0) == 0) fs::remove(entry.path());
+    remove_model_files();
   }
 }
 

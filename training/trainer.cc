@@ -283,7 +283,8 @@ int Trainer::run() {
     log_.line(cat("model:", os.str()));
   }
   log_.line(cat("parameters: ", model_->params().size(), " floats; ", Context::get().threads(), " threads; ",
-                batcher_->batches_in_epoch(), " batches an epoch"));
+                batcher_->batches_in_epoch(), " batches an epoch",
+                o_.rnn_recompute ? "; RNN workspaces recomputed in the backward (--rnn-recompute)" : ""));
 
   install_stop_handlers();
   auto started = Clock::now();

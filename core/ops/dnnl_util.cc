@@ -28,7 +28,7 @@ void dnnl_execute(const dnnl::primitive& prim, std::unordered_map<int, dnnl::mem
     Tensor scratch;
     if (c_md && dnnl_memory_desc_get_size(c_md) > 0) {
       const dnnl::memory::desc md(*c_md);
-      scratch = Tensor({static_cast<int64_t>((md.get_size() + sizeof(float) - 1) / sizeof(float))});
+      scratch = buffer_for(md);
       args[DNNL_ARG_SCRATCHPAD] = as_memory(scratch, md);
     }
     prim.execute(stream, args);
@@ -38,8 +38,8 @@ void dnnl_execute(const dnnl::primitive& prim, std::unordered_map<int, dnnl::mem
   }
 }
 
-void dnnl_execute(const dnnl::primitive& prim, const dnnl::memory& src, const dnnl::memory& dst) {
-  dnnl_execute(prim, {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}});
+Tensor buffer_for(const dnnl::memory::desc& md) {
+  return Tensor({static_cast<int64_t>((md.get_size() + sizeof(float) - 1) / sizeof(float))});
 }
 
 void add_to(Tensor& dst, const Tensor& src) {
@@ -56,7 +56,7 @@ dnnl::memory ParamLayouts::get(const dnnl::memory::desc& want) {
   if (want == plain_md_) return as_memory(plain_, plain_md_);
   for (auto& [m, t] : copies_)
     if (m == want) return as_memory(t, m);
-  Tensor t({static_cast<int64_t>((want.get_size() + sizeof(float) - 1) / sizeof(float))});
+  Tensor t = buffer_for(want);
   dnnl::memory dst = as_memory(t, want);
   reorder(as_memory(plain_, plain_md_), dst);
   Context::get().stream().wait();

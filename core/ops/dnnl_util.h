@@ -32,15 +32,16 @@ auto dnnl_build(const std::string& what, F&& make) -> decltype(make()) {
 // Attributes every nmt primitive is built with: scratchpad_mode::user. In oneDNN's default
 // (library) mode most primitives allocate their own scratchpad when they are created and hold
 // it as long as they live, so the cache of primitives pinned one scratchpad per cached shape
-// (about 190 MiB of a transformer's training RSS). In user mode the scratchpad is lent from the
+// (about 130 MiB of a transformer's training RSS). In user mode the scratchpad is lent from the
 // tensor pool for one execution (dnnl_execute) and reused by the next.
 dnnl::primitive_attr nmt_attr();
 
 // Executes `prim` on the context stream with `args` and waits for it; a primitive that needs
 // a scratchpad gets one from the pool for this execution.
 void dnnl_execute(const dnnl::primitive& prim, std::unordered_map<int, dnnl::memory> args);
-// The same for primitives whose arguments are a single source and destination (reorders).
-void dnnl_execute(const dnnl::primitive& prim, const dnnl::memory& src, const dnnl::memory& dst);
+
+// An uninitialised pool tensor large enough to hold memory of descriptor `md` (any layout).
+Tensor buffer_for(const dnnl::memory::desc& md);
 
 // dst += src, same number of elements (for backward primitives that cannot accumulate:
 // they write into a scratch tensor that is then added).

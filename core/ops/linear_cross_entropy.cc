@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/ops/checks.h"
 #include "core/ops/cross_entropy.h"
+#include "core/ops/elementwise.h"
 #include "core/ops/eltwise_exp.h"
 #include "core/ops/linear.h"
 
@@ -54,15 +55,6 @@ void scatter_add_rows(const Tensor& d, const std::vector<int64_t>& rows, float s
 #pragma omp simd
     for (int64_t e = 0; e < E; ++e) o[e] += s * src[e];
   }
-}
-
-// dst += s * src, same number of elements.
-void axpy(float s, const Tensor& src, Tensor& dst) {
-  const int64_t n = src.numel();
-  const float* a = src.data();
-  float* d = dst.data();
-#pragma omp parallel for simd if (n > 32768)
-  for (int64_t i = 0; i < n; ++i) d[i] += s * a[i];
 }
 
 // Rows [r0, r0 + n) of a row-major [K, C] tensor, as a view.
@@ -152,8 +144,8 @@ Var linear_cross_entropy(const Var& hidden, const Var& w, const Var& b, const st
       const bool uniform = std::all_of(g.begin(), g.end(), [&](float x) { return x == g[0]; });
       if (uniform) {
         if (!dh.empty()) scatter_add_rows(dh, kept, g[0], hidden->grad_buffer());
-        if (!dw.empty()) axpy(g[0], dw, w->grad_buffer());
-        if (!db.empty()) axpy(g[0], db, b->grad_buffer());
+        if (!dw.empty()) scale_backward(dw, g[0], w->grad_buffer());  // += g * dW for dloss = 1
+        if (!db.empty()) scale_backward(db, g[0], b->grad_buffer());
         return;
       }
       // Per-row weights: recompute the logits and take the products with the scaled gradients.

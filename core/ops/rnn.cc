@@ -172,14 +172,14 @@ thread_local int64_t t_recompute_positions = 0;
 // Rows `local` of group g (indices into the group) as a group of their own, with the io of a
 // training forward rerun here (into scratch outputs) to rebuild its workspace.
 Group recomputed(const RnnLayerSpec& spec, RnnMode mode, const Group& g, const std::vector<int64_t>& local,
-                 ParamLayouts& wl, ParamLayouts& wi, ParamLayouts& b, int64_t N) {
+                 ParamLayouts& wl, ParamLayouts& wi, ParamLayouts& b) {
   const bool lstm = spec.cell == CellType::LSTM;
   const int64_t D = rnn_directions(spec), m = static_cast<int64_t>(local.size());
   const bool whole = m == static_cast<int64_t>(g.idx.size());
   Group p;
   p.L = g.L;
   for (int64_t j : local) p.idx.push_back(g.idx[j]);
-  p.all = whole && g.all && m == N;
+  p.all = whole && g.all;
   RnnDenseIO& io = p.io;
   io.x = whole ? g.io.x : gather(g.io.x, g.L, local);
   io.h0 = whole ? g.io.h0 : gather(g.io.h0, D, local);
@@ -197,7 +197,7 @@ void run_backward(const RnnLayerSpec& spec, RnnMode mode, int64_t recompute, con
                   const Tensor& w_iter_value, const NodeRef& bias, const Tensor& bias_value, const NodeRef& h0,
                   const NodeRef& c0, const NodeRef& seq, const NodeRef& h_last, const NodeRef& c_last) {
   const bool lstm = spec.cell == CellType::LSTM;
-  const int64_t D = rnn_directions(spec), H = spec.hidden_dim, N = seq->value.dim(1);
+  const int64_t D = rnn_directions(spec), H = spec.hidden_dim;
   ParamLayouts wl(w_layer_value, rnn_weights_layer_md(spec));
   ParamLayouts wi(w_iter_value, rnn_weights_iter_md(spec));
   ParamLayouts b(bias_value, rnn_bias_md(spec));
@@ -225,7 +225,7 @@ void run_backward(const RnnLayerSpec& spec, RnnMode mode, int64_t recompute, con
     for (int64_t r0 = 0; r0 < n; r0 += rows) {
       std::vector<int64_t> local;
       for (int64_t j = r0; j < std::min(n, r0 + rows); ++j) local.push_back(j);
-      backward(recomputed(spec, mode, g, local, wl, wi, b, N));
+      backward(recomputed(spec, mode, g, local, wl, wi, b));
     }
   }
   dwl.finish();

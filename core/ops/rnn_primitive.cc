@@ -121,7 +121,6 @@ void reorder_add(const memory& src, const memory& dst) {
   ctx.stream().wait();
 }
 
-Tensor buffer_for(const md& m) { return Tensor({static_cast<int64_t>((m.get_size() + sizeof(float) - 1) / sizeof(float))}); }
 
 }  // namespace
 
