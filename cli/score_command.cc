@@ -31,7 +31,9 @@ CommandSpec score_spec() {
        "SRC TRG files, plain or gzip, with the same number of lines")
       ("output,o", po::value<std::string>()->default_value("-"), "output file ('-' = stdout)")
       ("mini-batch", po::value<int>()->default_value(64), "sentences per batch (sorted by length)")
-      ("cpu-threads", po::value<int>()->default_value(0), "threads (0: all cores)");
+      ("cpu-threads", po::value<int>()->default_value(0), "threads (0: all cores)")
+      ("workers", po::value<int>()->default_value(0),
+       "batches scored side by side, each on its share of --cpu-threads (0: one per thread)");
   spec.groups.push_back(g);
   return spec;
 }
@@ -55,6 +57,8 @@ int score_command(const Args& args) {
   const int threads = get<int>(vm, "cpu-threads");
   if (threads < 0) throw bad(cat("--cpu-threads must be >= 0, got ", threads));
   Context::get().set_threads(threads);
+  const std::unique_ptr<WorkerPool> workers = make_workers(get<int>(vm, "workers"));
+  opt.workers = workers.get();
 
   LoadedModel loaded = load_model(get<std::string>(vm, "model"));
   const std::vector<std::string> src_lines = read_lines(texts[0]);

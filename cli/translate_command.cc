@@ -40,6 +40,9 @@ CommandSpec translate_spec() {
       ("maxi-batch", po::value<int>()->default_value(1000), "lines read, translated and written together (1 when stdin is a terminal)")
       ("mini-batch", po::value<int>()->default_value(64), "sentences per batch (sorted by length within the maxi-batch)")
       ("cpu-threads", po::value<int>()->default_value(0), "threads (0: all cores)")
+      ("workers", po::value<int>()->default_value(0),
+       "mini-batches translated side by side, each on its share of --cpu-threads (0: one per thread; "
+       "1: one batch at a time on all threads)")
       ("gemm-type", po::value<std::string>()->default_value("float32"),
        "float32, or int8: linear layers on 8-bit integers (weights per output row, activations per row)");
   po::options_description search("Search options");
@@ -120,6 +123,8 @@ int translate_command(const Args& args) {
   const int threads = get<int>(vm, "cpu-threads");
   if (threads < 0) throw bad(cat("--cpu-threads must be >= 0, got ", threads));
   Context::get().set_threads(threads);
+  const std::unique_ptr<WorkerPool> workers = make_workers(get<int>(vm, "workers"));
+  opt.workers = workers.get();
   opt.int8 = parse_gemm_type(get<std::string>(vm, "gemm-type"));
 
   const std::string model_path = get<std::string>(vm, "model");

@@ -8,14 +8,22 @@
 
 namespace nmt {
 
-Context::Context() : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
-  // Our cache above holds the primitives we replay; oneDNN's own cache of primitive
-  // implementations would keep evicted ones' JIT code alive a second time.
-  dnnl::set_primitive_cache_capacity(64);
+namespace {
+dnnl::engine& process_engine() {
+  static dnnl::engine* engine = [] {
+    // Our caches hold the primitives we replay; oneDNN's own cache of primitive
+    // implementations would keep evicted ones' JIT code alive a second time.
+    dnnl::set_primitive_cache_capacity(64);
+    return new dnnl::engine(dnnl::engine::kind::cpu, 0);  // never destroyed: contexts may outlive it
+  }();
+  return *engine;
 }
+}  // namespace
+
+Context::Context() : engine_(process_engine()), stream_(engine_) {}
 
 Context& Context::get() {
-  static Context ctx;
+  thread_local Context ctx;
   return ctx;
 }
 

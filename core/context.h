@@ -1,8 +1,13 @@
-// The process's one oneDNN engine and stream, and the cache of primitives.
+// The oneDNN engine, stream and cache of primitives the calling thread uses.
 //
 // Primitives are built once per (op, shapes, attributes) key and replayed: building a
 // primitive descriptor and JIT-compiling its kernel costs far more than running it on
 // NMT-sized tensors. Ops look their primitive up with Context::get().cached(key, make).
+//
+// The engine is the process's one; each thread has its own stream and cache, so that
+// translation workers (translate/translator.h) run ops side by side without locks. A
+// thread's primitives are built for its OpenMP thread count, which the cache key need
+// not carry: a thread keeps its count while it translates or trains.
 #pragma once
 
 #include <functional>
@@ -19,7 +24,7 @@ namespace nmt {
 
 class Context {
  public:
-  static Context& get();
+  static Context& get();  // the calling thread's
 
   dnnl::engine& engine() { return engine_; }
   dnnl::stream& stream() { return stream_; }
@@ -55,13 +60,13 @@ class Context {
   }
   static constexpr size_t kCacheCapacity = 512;
 
-  // OpenMP threads used by oneDNN and our own loops (0 = leave the default).
+  // OpenMP threads the calling thread gives oneDNN and our own loops (0 = leave the default).
   void set_threads(int n);
   int threads() const;
 
  private:
   Context();
-  dnnl::engine engine_;
+  dnnl::engine& engine_;  // shared by every thread's context
   dnnl::stream stream_;
   std::list<std::string> lru_;  // most recent first
   std::unordered_map<std::string, std::pair<std::shared_ptr<void>, std::list<std::string>::iterator>> cache_;

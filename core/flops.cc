@@ -1,6 +1,7 @@
 #include "core/flops.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 
@@ -11,14 +12,16 @@
 
 namespace nmt {
 namespace {
-double g_flops = 0;  // ops run on the caller's thread, one at a time
+// Translation workers count from several threads at once (translate/translator.h).
+std::atomic<uint64_t> g_flops{0};
 }  // namespace
 
 void count_matmul(int64_t m, int64_t n, int64_t k) {
-  g_flops += 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  g_flops.fetch_add(2 * static_cast<uint64_t>(m) * static_cast<uint64_t>(n) * static_cast<uint64_t>(k),
+                    std::memory_order_relaxed);
 }
 
-double matmul_flops_counted() { return g_flops; }
+double matmul_flops_counted() { return static_cast<double>(g_flops.load(std::memory_order_relaxed)); }
 
 double measure_matmul_peak_gflops() {
   constexpr int64_t M = 2048, K = 1024, N = 1024;

@@ -18,6 +18,7 @@
 // forward keeps alive only what some backward saved, as in PyTorch.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -35,8 +36,9 @@ struct Node {
   Tensor& grad_buffer();
 
   // Bookkeeping for Var (below): live Var handles, and whether the value's storage is
-  // dropped when they are gone (op results; never leaves or parameters).
-  int32_t handles = 0;
+  // dropped when they are gone (op results; never leaves or parameters). Atomic because
+  // translation workers share the parameters' Nodes across threads.
+  std::atomic<int32_t> handles{0};
   bool releasable = false;
 };
 

@@ -39,6 +39,13 @@ TEST_F(CliBenchTest, TranslatePrintsGreedyAndBeamSpeeds) {
   const testing::RunResult q = nmt("bench translate " + model_arg() + " -i '" + path("in.txt") + "' --gemm-type int8");
   ASSERT_EQ(q.code, 0) << q.err;
   EXPECT_NE(q.out.find("gemm-type int8"), std::string::npos) << q.out;
+  EXPECT_NE(r.out.find("one worker"), std::string::npos) << r.out;  // model_arg() gives one thread
+  const testing::RunResult w =
+      nmt("bench translate " + model_arg() + " -i '" + path("in.txt") + "' --mini-batch 4 --workers 2");
+  ASSERT_EQ(w.code, 0) << w.err;
+  EXPECT_NE(w.out.find("2 workers of 1 thread(s)"), std::string::npos) << w.out;
+  EXPECT_TRUE(std::regex_search(w.out, std::regex("beam 5: +[0-9.]+ s +[0-9.]+ sentences/s"))) << w.out;
+  EXPECT_EQ(nmt("bench translate " + model_arg() + " -i '" + path("in.txt") + "' --workers -2").code, 2);
   EXPECT_EQ(nmt("bench translate " + model_arg() + " -i '" + path("in.txt") + "' --gemm-type half").code, 2);
   EXPECT_NE(nmt("bench translate " + model_arg() + " -i '" + path("missing.txt") + "'").code, 0);
 }

@@ -68,6 +68,11 @@ TEST_F(CliScoreTest, PrintsTotalAndAverageLogProbPerLine) {
   ASSERT_EQ(one.code, 0) << one.err;
   EXPECT_EQ(one.out, "");
   EXPECT_EQ(slurp(path("scores.txt")), r.out);
+  // Batches of two scored side by side by three workers give the same.
+  const Result workers = nmt("score " + model_arg() + " --mini-batch 2 --workers 3 -t '" + path("src.txt") + "' '" +
+                             path("trg.txt") + "'");
+  ASSERT_EQ(workers.code, 0) << workers.err;
+  EXPECT_EQ(workers.out, r.out);
   // The source may come from stdin.
   const Result piped = nmt("score " + model_arg() + " -t - '" + path("trg.txt") + "' < '" + path("src.txt") + "'");
   ASSERT_EQ(piped.code, 0) << piped.err;
@@ -142,6 +147,10 @@ TEST_F(CliScoreTest, Errors) {
   const Result missing_text = nmt("score " + model_arg() + " -t '" + path("src.txt") + "' '" + path("nope.txt") + "'");
   EXPECT_EQ(missing_text.code, 1);
   EXPECT_TRUE(contains_text(missing_text.err, path("nope.txt"))) << missing_text.err;
+  const Result bad_workers = nmt("score " + model_arg() + " --workers -1 -t '" + path("src.txt") + "' '" +
+                                 path("trg.txt") + "'");
+  EXPECT_EQ(bad_workers.code, 2);
+  EXPECT_TRUE(contains_text(bad_workers.err, "--workers")) << bad_workers.err;
 }
 
 }  // namespace

@@ -62,7 +62,11 @@ TEST_F(CliTranslateTest, LinesStayInOrderWithEmptyLines) {
   // The same through a file, a gzip file, an output file, and tiny mini/maxi-batches.
   for (const std::string& args :
        {"-i '" + path("in.txt") + "'", "-i '" + path("in.txt.gz") + "'",
-        "-i '" + path("in.txt") + "' --mini-batch 2 --maxi-batch 3", "-i '" + path("in.txt.gz") + "' --maxi-batch 1"}) {
+        "-i '" + path("in.txt") + "' --mini-batch 2 --maxi-batch 3", "-i '" + path("in.txt.gz") + "' --maxi-batch 1",
+        // Workers: several mini-batches of a group translated side by side, or one at a time.
+        "-i '" + path("in.txt") + "' --mini-batch 1 --workers 2",
+        "-i '" + path("in.txt") + "' --mini-batch 2 --workers 3",
+        "-i '" + path("in.txt") + "' --mini-batch 1 --workers 1"}) {
     const Result r = nmt("translate " + model_arg() + " " + args);
     ASSERT_EQ(r.code, 0) << args << ": " << r.err;
     EXPECT_EQ(r.out, stdin_run.out) << args;
@@ -271,7 +275,8 @@ TEST_F(CliTranslateTest, BadInputs) {
   EXPECT_EQ(no_input.code, 1);
   EXPECT_TRUE(contains_text(no_input.err, path("nope.txt"))) << no_input.err;
 
-  for (const char* bad : {"--alignment maybe", "-b 0", "--mini-batch 0", "--normalize -1", "--bogus", "--gemm-type int4"}) {
+  for (const char* bad : {"--alignment maybe", "-b 0", "--mini-batch 0", "--normalize -1", "--bogus", "--gemm-type int4",
+                          "--workers -1"}) {
     const Result r = nmt("translate " + model_arg() + " " + std::string(bad) + " -i '" + path("in.txt") + "'");
     EXPECT_EQ(r.code, 2) << bad << ": " << r.err;
   }

@@ -124,6 +124,46 @@ TEST(TranslateIds, PackedWeightsChangeNoTranslation) {
   }
 }
 
+// Workers (--workers): mini-batches translated side by side on other threads give what the
+// caller's thread gives one batch at a time, for every model type, search and number type.
+TEST(TranslateIds, WorkersTranslateAsTheCallerDoes) {
+  WorkerPool workers(2, 1);
+  for (const std::string type : {"bottleneck", "attention", "transformer"}) {
+    auto model = tiny_model(type, 6);
+    const auto src = ids({5, 0, 2, 8, 3, 6, 1, 7, 4, 9, 2}, 19);
+    for (int beam : {1, 3}) {
+      for (bool int8 : {false, true}) {
+        TranslateOptions alone;
+        alone.search.beam_size = beam;
+        alone.int8 = int8;
+        alone.mini_batch = 2;
+        TranslateOptions side_by_side = alone;
+        side_by_side.workers = &workers;
+        size_t progress_calls = 0, last = 0;
+        side_by_side.progress = [&](size_t done) {
+          ++progress_calls;
+          EXPECT_GT(done, last);
+          last = done;
+        };
+        const auto a = translate_ids(*model, src, alone);
+        const auto b = translate_ids(*model, src, side_by_side);
+        EXPECT_EQ(progress_calls, 5u) << "one call per mini-batch of the 10 non-empty inputs";
+        EXPECT_EQ(last, src.size());
+        ASSERT_EQ(b.size(), src.size());
+        for (size_t i = 0; i < src.size(); ++i) {
+          EXPECT_EQ(a[i].source, b[i].source) << i;
+          ASSERT_EQ(a[i].hypotheses.size(), b[i].hypotheses.size()) << i;
+          if (a[i].hypotheses.empty()) continue;
+          EXPECT_EQ(a[i].hypotheses[0].tokens, b[i].hypotheses[0].tokens) << type << " beam " << beam << " " << i;
+          EXPECT_NEAR(a[i].hypotheses[0].score, b[i].hypotheses[0].score, 1e-4) << type << " beam " << beam;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(make_workers(1), nullptr);
+  EXPECT_THROW(make_workers(-1), UsageError);
+}
+
 TEST(TranslateIds, TruncatesLongInputsInPlace) {
   auto model = tiny_model("bottleneck", 5);
   const auto src = ids({3, 12, 5, 20}, 7);

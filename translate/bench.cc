@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "core/allocator.h"
 #include "core/context.h"
 #include "core/error.h"
 #include "model/model.h"
@@ -19,12 +20,14 @@ namespace nmt {
 namespace {
 
 constexpr const char* kUsage =
-    "nmt bench translate -m MODEL -i FILE [--mini-batch 64] [--cpu-threads N] [--gemm-type float32|int8]";
+    "nmt bench translate -m MODEL -i FILE [--mini-batch 64] [--cpu-threads N] [--workers W]\n"
+    "                    [--gemm-type float32|int8]";
 
 struct BenchArgs {
   std::string model, input;
   int mini_batch = 64;
   int threads = 0;
+  int workers = 0;  // as nmt translate --workers
   bool int8 = false;
   bool help = false;
 };
@@ -57,6 +60,8 @@ BenchArgs parse_args(const std::vector<std::string>& args) {
       b.mini_batch = parse_int(a, v);
     } else if (a == "--cpu-threads") {
       b.threads = parse_int(a, v);
+    } else if (a == "--workers") {
+      b.workers = parse_int(a, v);
     } else if (a == "--gemm-type") {
       b.int8 = parse_gemm_type(v);
     } else {
@@ -67,6 +72,7 @@ BenchArgs parse_args(const std::vector<std::string>& args) {
   if (b.model.empty() || b.input.empty()) throw UsageError(cat("bench translate: -m and -i are required (usage: ", kUsage, ")"));
   if (b.mini_batch < 1) throw UsageError(cat("bench translate: --mini-batch must be at least 1, got ", b.mini_batch));
   if (b.threads < 0) throw UsageError(cat("bench translate: --cpu-threads must be >= 0, got ", b.threads));
+  if (b.workers < 0) throw UsageError(cat("bench translate: --workers must be >= 0, got ", b.workers));
   return b;
 }
 
@@ -93,10 +99,12 @@ int bench_translate(const std::vector<std::string>& args) {
     std::cout << "Usage: " << kUsage << "\n\n"
               << "Translates FILE with greedy search and with beam search (beam 5, normalize 0.6) after a short\n"
                  "warm-up, and prints sentences/s and target tokens/s (</s> included) for each, the peak resident\n"
-                 "memory, the thread count and the CPU.\n";
+                 "memory, the thread count and the CPU. --workers W (default 0: one per thread) translates W\n"
+                 "mini-batches side by side, each on its share of the threads, as nmt translate does.\n";
     return 0;
   }
   Context::get().set_threads(b.threads);
+  const std::unique_ptr<WorkerPool> workers = make_workers(b.workers);
   LoadedModel loaded = load_model(b.model);
   const std::vector<std::string> lines = read_lines(b.input);
   std::vector<std::vector<int32_t>> sources;
@@ -109,8 +117,10 @@ int bench_translate(const std::vector<std::string>& args) {
   }
   if (sentences == 0) throw InputError(cat(b.input, ": no non-empty lines to translate"));
 
-  std::printf("machine: %s, %d logical CPUs; threads: %d\n", cpu_model().c_str(), logical_cpus(),
-              Context::get().threads());
+  std::printf("machine: %s, %d logical CPUs; threads: %d, %s\n", cpu_model().c_str(), logical_cpus(),
+              Context::get().threads(),
+              workers ? cat(workers->size(), " workers of ", workers->threads_each(), " thread(s)").c_str()
+                      : "one worker");
   std::printf("model: %s (%s), input: %s, %lld sentences, %lld source pieces, mini-batch %d, gemm-type %s\n",
               b.model.c_str(), loaded.model->config().type.c_str(), b.input.c_str(), static_cast<long long>(sentences),
               static_cast<long long>(source_pieces), b.mini_batch, b.int8 ? "int8" : "float32");
@@ -119,16 +129,20 @@ int bench_translate(const std::vector<std::string>& args) {
     opt.mini_batch = b.mini_batch;
     opt.search.beam_size = beam;
     opt.int8 = b.int8;
-    // Warm-up: builds the primitives of the most common shapes.
-    std::vector<std::vector<int32_t>> warm(sources.begin(),
-                                           sources.begin() + std::min<size_t>(sources.size(), b.mini_batch));
+    opt.workers = workers.get();
+    // Warm-up: builds the primitives of the most common shapes, a batch per worker.
+    const size_t n_warm = static_cast<size_t>(b.mini_batch) * (workers ? workers->size() : 1);
+    std::vector<std::vector<int32_t>> warm(sources.begin(), sources.begin() + std::min(sources.size(), n_warm));
     translate_ids(*loaded.model, warm, opt);
     const Run r = timed(*loaded.model, sources, opt);
     std::printf("%-7s %8.2f s  %9.1f sentences/s  %10.1f target tokens/s\n", beam == 1 ? "greedy:" : "beam 5:",
                 r.seconds, sentences / r.seconds, r.target_tokens / r.seconds);
     std::fflush(stdout);
   }
-  std::printf("peak resident memory: %.1f MiB\n", peak_rss_mib());
+  std::printf("peak resident memory: %.1f MiB (tensors %.1f MiB)\n", peak_rss_mib(),
+              pool_peak_bytes_in_use() / 1048576.0);
+  std::fflush(stdout);
+  pool_trace_report();
   return 0;
 }
 

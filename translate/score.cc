@@ -22,6 +22,7 @@ void score_batch(Model& model, const std::vector<std::vector<int32_t>>& sources,
   }
   const SourceBatch src = SourceBatch::from(s);
   const TargetBatch trg = TargetBatch::from(t);
+  NoGradScope no_grad;  // on the thread that runs the batch
   Rng unused(0);
   EncoderOutput enc = model.encoder().encode(src, false, unused);
   Var logits = model.decoder().forward(enc, trg, false, unused);
@@ -41,7 +42,6 @@ std::vector<SentenceScore> score_ids(Model& model, const std::vector<std::vector
   if (sources.size() != targets.size())
     throw Error(cat("score_ids: ", sources.size(), " sources but ", targets.size(), " targets"));
   if (options.mini_batch < 1) throw InputError(cat("--mini-batch must be >= 1, got ", options.mini_batch));
-  NoGradScope no_grad;
   std::vector<SentenceScore> out(sources.size());
   std::vector<int32_t> order(sources.size());
   std::iota(order.begin(), order.end(), 0);
@@ -49,18 +49,25 @@ std::vector<SentenceScore> score_ids(Model& model, const std::vector<std::vector
     if (targets[a].size() != targets[b].size()) return targets[a].size() < targets[b].size();
     return sources[a].size() < sources[b].size();
   });
-  std::vector<int32_t> batch;
+  std::vector<std::vector<int32_t>> batches(1);
   for (int32_t i : order) {
     // Sorted by target length: this sentence is the longest of the batch so far.
+    std::vector<int32_t>& batch = batches.back();
     const int64_t t = static_cast<int64_t>(targets[i].size()) + 1;
     const int64_t rows = static_cast<int64_t>(batch.size() + 1) * t;
-    if (!batch.empty() && (static_cast<int>(batch.size()) >= options.mini_batch || rows > options.max_rows)) {
-      score_batch(model, sources, targets, batch, out);
-      batch.clear();
-    }
-    batch.push_back(i);
+    if (!batch.empty() && (static_cast<int>(batch.size()) >= options.mini_batch || rows > options.max_rows))
+      batches.emplace_back();
+    batches.back().push_back(i);
   }
-  if (!batch.empty()) score_batch(model, sources, targets, batch, out);
+  if (batches.back().empty()) batches.pop_back();
+  // Longest first, so that no worker is left with a long batch at the end. Each batch writes
+  // only its own sentences' scores.
+  auto run = [&](size_t j) { score_batch(model, sources, targets, batches[batches.size() - 1 - j], out); };
+  if (options.workers && batches.size() > 1) {
+    options.workers->run(batches.size(), run);
+  } else {
+    for (size_t j = 0; j < batches.size(); ++j) run(j);
+  }
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/worker_pool.h"
 #include "model/model.h"
 
 namespace nmt {
@@ -19,6 +20,7 @@ struct ScoreOptions {
   int mini_batch = 64;      // sentences per batch
   int64_t max_rows = 8192;  // a batch is split so that sentences x longest target <= this (bounds
                             // the [rows, vocabulary] logits); a longer sentence goes alone
+  WorkerPool* workers = nullptr;  // score batches side by side on these (translate/translator.h)
 };
 
 // `sources` and `targets` are piece ids without </s> (either may be empty). Batched by

@@ -1,6 +1,7 @@
 #include "translate/translator.h"
 
 #include <algorithm>
+#include <mutex>
 #include <numeric>
 #include <optional>
 
@@ -39,15 +40,25 @@ std::vector<Translation> translate_ids(Model& model, const std::vector<std::vect
   if (options.int8) int8.emplace();
   std::stable_sort(order.begin(), order.end(),
                    [&](int32_t a, int32_t b) { return out[a].source.size() < out[b].source.size(); });
+  const size_t batches = (order.size() + options.mini_batch - 1) / options.mini_batch;
+  std::mutex progress_mu;
   size_t done = sources.size() - order.size();
-  for (size_t begin = 0; begin < order.size(); begin += options.mini_batch) {
+  // Batch j (counted from the longest): each writes only its own sentences' results.
+  auto translate_batch = [&](size_t j) {
+    const size_t begin = (batches - 1 - j) * options.mini_batch;
     const size_t end = std::min(order.size(), begin + options.mini_batch);
     std::vector<std::vector<int32_t>> batch;
     for (size_t i = begin; i < end; ++i) batch.push_back(out[order[i]].source);
     auto results = search(model, SourceBatch::from(batch), options.search);
     for (size_t i = begin; i < end; ++i) out[order[i]].hypotheses = std::move(results[i - begin]);
+    std::lock_guard<std::mutex> lock(progress_mu);
     done += end - begin;
     if (options.progress) options.progress(done);
+  };
+  if (options.workers && batches > 1) {
+    options.workers->run(batches, translate_batch);
+  } else {
+    for (size_t j = 0; j < batches; ++j) translate_batch(j);
   }
   return out;
 }

@@ -1,12 +1,18 @@
 // Translating many sentences: sorts them by length into mini-batches (so a batch wastes
 // little on padding), searches each batch, and returns the results in input order.
 // An empty input (no pieces) gives an empty translation without running the model.
+//
+// With a WorkerPool, the mini-batches run side by side, each on one worker (longest first,
+// so that no worker is left with a long batch at the end); a call with a single mini-batch
+// runs on the calling thread and all of its threads. A sentence's translation does not
+// depend on which thread or batch computed it.
 #pragma once
 
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "core/worker_pool.h"
 #include "model/model.h"
 #include "tokenization/vocab.h"
 #include "translate/search.h"
@@ -18,7 +24,9 @@ struct TranslateOptions {
   int mini_batch = 64;        // sentences per batch
   int max_input_length = 0;   // pieces; longer inputs are cut to it (0: no limit)
   bool int8 = false;          // linear layers in int8 (core/ops/linear_int8.h), --gemm-type int8
-  // Called after each mini-batch with the number of sentences translated so far.
+  WorkerPool* workers = nullptr;  // run mini-batches on these threads (null: on the caller's)
+  // Called after each mini-batch with the number of sentences translated so far (from one
+  // thread at a time, maybe not the caller's).
   std::function<void(size_t)> progress;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 
 #include "core/context.h"
@@ -69,7 +70,9 @@ Int8LinearPrims& prims(int64_t rows, int64_t in, int64_t out, bool bias) {
   });
 }
 
+// Translation workers (translate/translator.h) look weights up from several threads.
 struct Int8Registry {
+  std::mutex mu;
   int depth = 0;
   std::unordered_map<const float*, std::unique_ptr<Int8Weights>> weights;
 };
@@ -144,14 +147,21 @@ void linear_int8_forward(const Tensor& x, const Int8Weights& w, const Tensor* b,
   dnnl_execute(p.rescale, args);
 }
 
-Int8Scope::Int8Scope() { ++registry().depth; }
+Int8Scope::Int8Scope() {
+  Int8Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  ++r.depth;
+}
 
 Int8Scope::~Int8Scope() {
-  if (--registry().depth == 0) registry().weights.clear();
+  Int8Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  if (--r.depth == 0) r.weights.clear();
 }
 
 const Int8Weights* int8_weights_in_scope(const Tensor& w) {
   Int8Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
   if (r.depth == 0) return nullptr;
   auto it = r.weights.find(w.data());
   if (it == r.weights.end())

@@ -1,6 +1,7 @@
 #include "core/ops/linear_packed.h"
 
 #include <algorithm>
+#include <mutex>
 #include <unordered_map>
 
 #include "core/context.h"
@@ -45,7 +46,9 @@ PackedLinearPrim& prim(int64_t rows, int64_t in, int64_t out, bool bias) {
   });
 }
 
+// Translation workers (translate/translator.h) look weights up from several threads.
 struct PackedRegistry {
+  std::mutex mu;
   int depth = 0;
   std::unordered_map<const float*, ParamLayouts> weights;  // by the weights' address
 };
@@ -56,22 +59,36 @@ PackedRegistry& registry() {
 
 // `w` in layout p.w_packed, reordered on first request.
 memory packed_weights(const Tensor& w, const PackedLinearPrim& p) {
-  return registry().weights.try_emplace(w.data(), w, p.w_plain).first->second.get(p.w_packed);
+  PackedRegistry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  return r.weights.try_emplace(w.data(), w, p.w_plain).first->second.get(p.w_packed);
 }
 
 }  // namespace
 
-PackedScope::PackedScope() { ++registry().depth; }
-
-PackedScope::~PackedScope() {
-  if (--registry().depth == 0) registry().weights.clear();
+PackedScope::PackedScope() {
+  PackedRegistry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  ++r.depth;
 }
 
-bool packed_scope_active() { return registry().depth > 0; }
+PackedScope::~PackedScope() {
+  PackedRegistry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  if (--r.depth == 0) r.weights.clear();
+}
+
+bool packed_scope_active() {
+  PackedRegistry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  return r.depth > 0;
+}
 
 int64_t packed_weights_held() {
+  PackedRegistry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
   int64_t n = 0;
-  for (const auto& [w, layouts] : registry().weights) n += static_cast<int64_t>(layouts.copies());
+  for (const auto& [w, layouts] : r.weights) n += static_cast<int64_t>(layouts.copies());
   return n;
 }
 
