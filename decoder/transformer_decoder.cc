@@ -37,7 +37,7 @@ Tensor mean_over_heads(const Tensor& w) {
 class TransformerDecoderState : public DecoderState {
  public:
   int64_t steps = 0;                // positions decoded so far
-  std::vector<KeysValues> cache;    // per layer: self-attention keys/values [R, H, steps, dh]
+  std::vector<KeyValueCache> cache;  // per layer: self-attention keys/values of the steps so far
   std::vector<KeysValues> memory;   // per layer: cross-attention keys/values [R, H, S, dh]
   Tensor src_mask;                  // [R, S]
   Tensor attention;                 // [R, S] of the last step
@@ -47,10 +47,7 @@ class TransformerDecoderState : public DecoderState {
   SentenceRows rows_of{0};
 
   void select(const std::vector<int32_t>& rows) override {
-    auto pick = [&](Var& v) {
-      if (v) v = index_select(v, 0, rows);
-    };
-    for (KeysValues& kv : cache) pick(kv.k), pick(kv.v);
+    for (KeyValueCache& kv : cache) kv.select(rows);
     attention = select_rows(attention, rows);
     if (!rows_of.select(rows)) return;
     for (size_t l = 0; l < memory.size(); ++l) {
@@ -94,7 +91,7 @@ Var TransformerDecoderLayer::operator()(const Var& x, const KeysValues& memory, 
       c.norm, norm3_, y, [&](const Var& v) { return ffn_(v, c.dropout, training, rng); }, c.dropout, training, rng);
 }
 
-Var TransformerDecoderLayer::step(const Var& x, KeysValues& cache, const KeysValues& memory, const Tensor& src_mask,
+Var TransformerDecoderLayer::step(const Var& x, KeyValueCache& cache, const KeysValues& memory, const Tensor& src_mask,
                                   Var* attention) const {
   const TransformerConfig& c = config_;
   Rng unused(0);

@@ -40,7 +40,7 @@ class TransformerDecoderLayer {
   Var operator()(const Var& x, const KeysValues& memory, const Tensor& src_mask, bool training, Rng& rng,
                  Var* attention = nullptr) const;
   // One position x [R, 1, d] after the cached ones; appends to `cache`.
-  Var step(const Var& x, KeysValues& cache, const KeysValues& memory, const Tensor& src_mask,
+  Var step(const Var& x, KeyValueCache& cache, const KeysValues& memory, const Tensor& src_mask,
            Var* attention = nullptr) const;
 
  private:

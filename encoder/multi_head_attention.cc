@@ -1,5 +1,6 @@
 #include "encoder/multi_head_attention.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -84,16 +85,88 @@ Var MultiHeadAttention::self_attention(const Var& x, const Tensor& key_mask, boo
   return attend(qkv[0], {qkv[1], qkv[2]}, key_mask, causal, training, rng, nullptr);
 }
 
-Var MultiHeadAttention::self_attention_step(const Var& x, KeysValues& cache) const {
+void KeyValueCache::select(const std::vector<int32_t>& rows) {
+  if (k.empty()) return;
+  const int64_t R = k.dim(0), H = k.dim(1), cap = k.dim(2), dh = k.dim(3);
+  bool identity = static_cast<int64_t>(rows.size()) == R;
+  for (size_t i = 0; identity && i < rows.size(); ++i) identity = rows[i] == static_cast<int32_t>(i);
+  if (identity) return;
+  const int64_t n = static_cast<int64_t>(rows.size()), filled = steps * dh;
+  Tensor nk({n, H, cap, dh}), nv({n, H, cap, dh});
+  for (int64_t i = 0; i < n; ++i) {
+    if (rows[i] < 0 || rows[i] >= R)
+      throw Error(cat("KeyValueCache::select: row ", rows[i], " out of ", R));
+    for (int64_t h = 0; h < H; ++h) {
+      const int64_t from = (rows[i] * H + h) * cap * dh, to = (i * H + h) * cap * dh;
+      std::copy_n(k.data() + from, filled, nk.data() + to);
+      std::copy_n(v.data() + from, filled, nv.data() + to);
+      std::fill_n(nv.data() + to + filled, (cap - steps) * dh, 0.f);  // unfilled values stay zero
+    }
+  }
+  k = std::move(nk);
+  v = std::move(nv);
+}
+
+namespace {
+
+// Writes the keys and values of a fused projection qkv [R, 1, 3 * H * dh] at position
+// cache.steps, growing the buffers by kCacheGrowth positions first when they are full.
+// Growing copies the filled positions, which every step reads anyway, once per kCacheGrowth
+// steps; the products never run over more than kCacheGrowth - 1 unfilled positions.
+constexpr int64_t kCacheGrowth = 16;
+
+void append(KeyValueCache& cache, const Tensor& qkv, int64_t heads) {
+  const int64_t R = qkv.dim(0), d = qkv.dim(2) / 3, dh = d / heads;
+  if (!cache.k.empty() && cache.k.dim(0) != R)
+    throw Error(cat("self_attention_step: x has ", R, " rows but the cache ", cache.k.dim(0)));
+  if (cache.steps == cache.capacity()) {
+    const int64_t old_cap = cache.capacity(), cap = old_cap + kCacheGrowth;
+    Tensor k({R, heads, cap, dh}), v({R, heads, cap, dh});
+    for (int64_t rh = 0; rh < R * heads; ++rh) {
+      std::copy_n(cache.k.data() + rh * old_cap * dh, cache.steps * dh, k.data() + rh * cap * dh);
+      std::copy_n(cache.v.data() + rh * old_cap * dh, cache.steps * dh, v.data() + rh * cap * dh);
+      // Unfilled values must be finite: their attention weight is 0, and 0 * NaN is not.
+      std::fill_n(v.data() + (rh * cap + cache.steps) * dh, (cap - cache.steps) * dh, 0.f);
+    }
+    cache.k = std::move(k);
+    cache.v = std::move(v);
+  }
+  const int64_t cap = cache.capacity();
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t h = 0; h < heads; ++h) {
+      const float* src = qkv.data() + r * 3 * d + h * dh;
+      const int64_t to = ((r * heads + h) * cap + cache.steps) * dh;
+      std::copy_n(src + d, dh, cache.k.data() + to);
+      std::copy_n(src + 2 * d, dh, cache.v.data() + to);
+    }
+  ++cache.steps;
+}
+
+}  // namespace
+
+Var MultiHeadAttention::self_attention_step(const Var& x, KeyValueCache& cache) const {
   if (kind_ != Kind::Self) throw Error("MultiHeadAttention: self_attention_step on a cross-attention module");
-  if (x->value.rank() != 3 || x->value.dim(1) != 1)
-    throw Error(cat("MultiHeadAttention: a step takes x [R, 1, d], got ", shape_str(x->value.shape())));
-  std::vector<Var> qkv = split_fused_heads(linear(x, w_in_, b_in_), 3, heads_);
-  // Appending copies the cache: step t costs O(t), like its attention products.
-  cache.k = cache.k ? concat({cache.k, qkv[1]}, 2) : qkv[1];
-  cache.v = cache.v ? concat({cache.v, qkv[2]}, 2) : qkv[2];
-  Rng unused(0);
-  return attend(qkv[0], cache, Tensor(), false, false, unused, nullptr);
+  if (x->value.rank() != 3 || x->value.dim(1) != 1 || x->value.dim(2) != dim_)
+    throw Error(cat("MultiHeadAttention: a step takes x [R, 1, ", dim_, "], got ", shape_str(x->value.shape())));
+  if (Tape::current().recording({&x, &w_in_, &b_in_, &w_out_, &b_out_}))
+    throw Error("MultiHeadAttention: self_attention_step records no gradient (use it under a NoGradScope)");
+  const int64_t R = x->value.dim(0), H = heads_, dh = dim_ / heads_;
+  const Tensor qkv = linear(x, w_in_, b_in_)->value;  // [R, 1, 3d]: q, k, v, each [H, dh]
+  append(cache, qkv, H);
+  Tensor q({R, H, dh});
+  for (int64_t r = 0; r < R; ++r) std::copy_n(qkv.data() + r * 3 * dim_, dim_, q.data() + r * dim_);
+  // Per (row, head): scores [1, capacity] = q K^T / sqrt(dh), the unfilled positions set to
+  // -inf, softmax, context [1, dh] = w V. The context [R, H, 1, dh] is already
+  // [R, 1, H * dh]: no head merging needed.
+  const int64_t T = cache.steps, cap = cache.capacity();
+  Tensor w({R, H, 1, cap});
+  matmul_raw({q.data(), R * H, 1, dh, false}, {cache.k.data(), R * H, cap, dh, true}, w.data(),
+             1.0f / std::sqrt(static_cast<float>(dh)), false);
+  for (int64_t b = 0; b < R * H; ++b) std::fill_n(w.data() + b * cap + T, cap - T, -INFINITY);
+  softmax_forward(w, w);
+  Tensor context({R, 1, dim_});
+  matmul_raw({w.data(), R * H, 1, cap, false}, {cache.v.data(), R * H, cap, dh, false}, context.data(), 1.0f, false);
+  return linear(leaf(context), w_out_, b_out_);
 }
 
 KeysValues MultiHeadAttention::memory_keys_values(const Var& memory) const {

@@ -38,6 +38,23 @@ struct KeysValues {
   Var k, v;
 };
 
+// The self-attention keys and values of the positions decoded so far, for incremental
+// decoding: buffers [R, H, capacity, dh] whose first `steps` positions are filled. A step
+// writes its keys and values in place, so it copies nothing of the earlier positions, and
+// the capacity grows by 16 positions when full. The attention products of a step run over the whole
+// capacity, the unfilled positions masked out (their values are kept zero): every batch of
+// such a product is one dense matrix, which oneDNN's brgemm kernels need (a strided view of
+// the filled positions falls back to a slower gemm per batch), and the products take one
+// shape per capacity instead of one per step.
+struct KeyValueCache {
+  Tensor k, v;
+  int64_t steps = 0;
+  int64_t capacity() const { return k.empty() ? 0 : k.dim(2); }
+  // Keeps rows `rows` in that order (beam search reorders and drops hypotheses); copies
+  // only the filled positions, and nothing when `rows` is 0, 1, ... of the same count.
+  void select(const std::vector<int32_t>& rows);
+};
+
 class MultiHeadAttention {
  public:
   enum class Kind { Self, Cross };
@@ -48,9 +65,10 @@ class MultiHeadAttention {
   // Self-attention of x [N, T, d] over itself -> [N, T, d]. key_mask [N, T] or empty.
   Var self_attention(const Var& x, const Tensor& key_mask, bool causal, bool training, Rng& rng) const;
   // One decoding step of causal self-attention: x [R, 1, d] is the position after the
-  // cached ones; its keys and values are appended to `cache` (null Vars at the first
-  // step). Equals row t of self_attention(causal) over the whole prefix.
-  Var self_attention_step(const Var& x, KeysValues& cache) const;
+  // cached ones; its keys and values are appended to `cache` (empty at the first step).
+  // Equals row t of self_attention(causal) over the whole prefix. Records no gradient:
+  // Error if the tape would record one.
+  Var self_attention_step(const Var& x, KeyValueCache& cache) const;
 
   // Cross-attention: the keys and values of `memory` [N, S, d], computed once per batch.
   KeysValues memory_keys_values(const Var& memory) const;

@@ -170,8 +170,12 @@ TEST(Attention, PaddedKeysHaveNoInfluence) {
   EXPECT_NE(c[(1 * T) * d], e[(1 * T) * d]);
 }
 
+// Incremental decoding (KeyValueCache) equals causal self-attention over the whole prefix,
+// past several growths of the cache's capacity (16, 32, 48), and after beam-search style
+// row selections (reordered, repeated, dropped rows) the steps go on as for the selected
+// sentences' own prefixes.
 TEST(Attention, StepEqualsCausalSelfAttention) {
-  const int64_t N = 2, T = 5, d = 8;
+  const int64_t N = 3, T = 40, d = 8;
   ParamShapes p;
   MultiHeadAttention(p.recorder(), "att", MultiHeadAttention::Kind::Self, d, 2, 0.f);
   std::vector<Tensor> values = p.values(11);
@@ -182,15 +186,43 @@ TEST(Attention, StepEqualsCausalSelfAttention) {
   Rng rng(1);
   Tensor x = random_tensor({N, T, d}, 12);
   Tensor full = att.self_attention(leaf(x), Tensor(), true, false, rng)->value;
-  KeysValues cache;
+  // rows[n]: the sentence of cache row n; changed by selections at steps 20 and 33.
+  std::vector<int32_t> rows = {0, 1, 2};
+  KeyValueCache cache;
   for (int64_t t = 0; t < T; ++t) {
-    Tensor xt({N, 1, d});
-    for (int64_t n = 0; n < N; ++n) std::copy(x.data() + (n * T + t) * d, x.data() + (n * T + t + 1) * d, xt.data() + n * d);
+    if (t == 20 || t == 33) {
+      const std::vector<int32_t> pick = t == 20 ? std::vector<int32_t>{2, 0, 2, 1} : std::vector<int32_t>{3, 1};
+      cache.select(pick);
+      std::vector<int32_t> next;
+      for (int32_t r : pick) next.push_back(rows[r]);
+      rows = next;
+    }
+    const int64_t R = static_cast<int64_t>(rows.size());
+    Tensor xt({R, 1, d});
+    for (int64_t n = 0; n < R; ++n)
+      std::copy_n(x.data() + (rows[n] * T + t) * d, d, xt.data() + n * d);
     Tensor y = att.self_attention_step(leaf(xt), cache)->value;
-    ASSERT_EQ(cache.k->value.shape(), (Shape{N, 2, t + 1, 4}));
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t j = 0; j < d; ++j) EXPECT_NEAR(y[n * d + j], full[(n * T + t) * d + j], 1e-5);
+    ASSERT_EQ(cache.steps, t + 1);
+    EXPECT_GE(cache.capacity(), t + 1);
+    for (int64_t n = 0; n < R; ++n)
+      for (int64_t j = 0; j < d; ++j)
+        EXPECT_NEAR(y[n * d + j], full[(rows[n] * T + t) * d + j], 1e-5) << "step " << t << " row " << n;
   }
+  EXPECT_EQ(cache.capacity(), 48);
+  EXPECT_THROW(cache.select({2}), Error);
+}
+
+TEST(Attention, StepRefusesToRecordGradients) {
+  const int64_t d = 8;
+  ParamShapes p;
+  MultiHeadAttention(p.recorder(), "att", MultiHeadAttention::Kind::Self, d, 2, 0.f);
+  std::vector<Tensor> values = p.values(11);
+  std::vector<Var> vars;
+  for (Tensor& t : values) vars.push_back(leaf(t, true));
+  MultiHeadAttention att(testing::from_vars(vars, 0), "att", MultiHeadAttention::Kind::Self, d, 2, 0.f);
+  KeyValueCache cache;
+  EXPECT_THROW(att.self_attention_step(leaf(random_tensor({2, 1, d}, 3)), cache), Error);
+  Tape::current().clear();
 }
 
 }  // namespace

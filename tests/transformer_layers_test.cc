@@ -108,7 +108,7 @@ TEST(TransformerLayer, DecoderLayerStepEqualsFullPass) {
     Var mem = leaf(random_tensor({N, 3, d}, 2));
     KeysValues kv = layer.memory(mem);
     Tensor full = layer(leaf(x), kv, src_mask, false, rng)->value;
-    KeysValues cache;
+    KeyValueCache cache;
     for (int64_t t = 0; t < T; ++t) {
       Tensor xt({N, 1, d});
       for (int64_t n = 0; n < N; ++n)
