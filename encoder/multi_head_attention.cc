@@ -113,7 +113,7 @@ namespace {
 // cache.steps, growing the buffers by kCacheGrowth positions first when they are full.
 // Growing copies the filled positions, which every step reads anyway, once per kCacheGrowth
 // steps; the products never run over more than kCacheGrowth - 1 unfilled positions.
-constexpr int64_t kCacheGrowth = 16;
+constexpr int64_t kCacheGrowth = 8;
 
 void append(KeyValueCache& cache, const Tensor& qkv, int64_t heads) {
   const int64_t R = qkv.dim(0), d = qkv.dim(2) / 3, dh = d / heads;

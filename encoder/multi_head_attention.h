@@ -41,7 +41,7 @@ struct KeysValues {
 // The self-attention keys and values of the positions decoded so far, for incremental
 // decoding: buffers [R, H, capacity, dh] whose first `steps` positions are filled. A step
 // writes its keys and values in place, so it copies nothing of the earlier positions, and
-// the capacity grows by 16 positions when full. The attention products of a step run over the whole
+// the capacity grows by 8 positions when full. The attention products of a step run over the whole
 // capacity, the unfilled positions masked out (their values are kept zero): every batch of
 // such a product is one dense matrix, which oneDNN's brgemm kernels need (a strided view of
 // the filled positions falls back to a slower gemm per batch), and the products take one
