@@ -4,7 +4,9 @@
 #include <cmath>
 #include <memory>
 #include <mutex>
+#include <map>
 #include <unordered_map>
+#include <utility>
 
 #include "core/context.h"
 #include "core/error.h"
@@ -74,7 +76,7 @@ Int8LinearPrims& prims(int64_t rows, int64_t in, int64_t out, bool bias) {
 struct Int8Registry {
   std::mutex mu;
   int depth = 0;
-  std::unordered_map<const float*, std::unique_ptr<Int8Weights>> weights;
+  std::map<std::pair<const void*, int>, std::unique_ptr<Int8Weights>> weights;  // by (key, kind)
 };
 Int8Registry& registry() {
   static Int8Registry r;
@@ -159,14 +161,24 @@ Int8Scope::~Int8Scope() {
   if (--r.depth == 0) r.weights.clear();
 }
 
-const Int8Weights* int8_weights_in_scope(const Tensor& w) {
+const Int8Weights* int8_weights_in_scope(const void* key, int kind, const std::function<Tensor()>& make) {
   Int8Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
   if (r.depth == 0) return nullptr;
-  auto it = r.weights.find(w.data());
+  auto it = r.weights.find({key, kind});
   if (it == r.weights.end())
-    it = r.weights.emplace(w.data(), std::make_unique<Int8Weights>(quantize_weights(w))).first;
+    it = r.weights.emplace(std::make_pair(key, kind), std::make_unique<Int8Weights>(quantize_weights(make()))).first;
   return it->second.get();
+}
+
+const Int8Weights* int8_weights_in_scope(const Tensor& w) {
+  return int8_weights_in_scope(w.data(), 0, [&] { return w; });
+}
+
+bool int8_scope_active() {
+  Int8Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  return r.depth > 0;
 }
 
 }  // namespace nmt

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/tensor.h"
@@ -42,7 +43,15 @@ class Int8Scope {
   Int8Scope& operator=(const Int8Scope&) = delete;
 };
 
-// The quantized weights of `w` when an Int8Scope is alive (made on first use), else null.
+// The quantized weights of `w` [out, in] when an Int8Scope is alive (made on first use),
+// else null.
 const Int8Weights* int8_weights_in_scope(const Tensor& w);
+// The same for weights derived from parameters (the LSTM step's stacked [W; U]): `key`
+// (a parameter's address) and `kind` (0 is linear's) name them; make() gives the [out, in]
+// matrix on first use.
+const Int8Weights* int8_weights_in_scope(const void* key, int kind, const std::function<Tensor()>& make);
+
+// True while an Int8Scope is alive.
+bool int8_scope_active();
 
 }  // namespace nmt
