@@ -43,6 +43,25 @@ Tensor SentenceRows::gather(const Tensor& per_sentence) const {
   return out;
 }
 
+QueryGroups SentenceRows::groups(std::vector<int32_t>* live) const {
+  QueryGroups g;
+  std::vector<int32_t> group_of(static_cast<size_t>(sentences_), -1), used;
+  live->clear();
+  for (int32_t s : sentence_) {
+    if (group_of[s] < 0) {
+      group_of[s] = static_cast<int32_t>(live->size());
+      live->push_back(s);
+      used.push_back(0);
+    }
+    const int32_t gi = group_of[s];
+    g.group.push_back(gi);
+    g.slot.push_back(used[gi]++);
+    g.slots = std::max<int64_t>(g.slots, used[gi]);
+  }
+  g.groups = static_cast<int64_t>(live->size());
+  return g;
+}
+
 std::vector<int> SentenceRows::gather(const std::vector<int>& per_sentence) const {
   if (identity_) return per_sentence;
   std::vector<int> out;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/graph.h"
+#include "encoder/multi_head_attention.h"
 
 namespace nmt {
 
@@ -27,6 +28,10 @@ class SentenceRows {
 
   // The sentence of each row.
   const std::vector<int32_t>& sentences() const { return sentence_; }
+
+  // The rows grouped by sentence (encoder/multi_head_attention.h): groups are the sentences
+  // that have rows, in order of first appearance, listed in *live (original indices).
+  QueryGroups groups(std::vector<int32_t>* live) const;
 
   // Rows of the per-sentence `per_sentence` [sentences, ...] in row order (dimension 0).
   Var gather(const Var& per_sentence) const;

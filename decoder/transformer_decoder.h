@@ -39,9 +39,10 @@ class TransformerDecoderLayer {
   // gets the cross-attention weights [N, H, T, S].
   Var operator()(const Var& x, const KeysValues& memory, const Tensor& src_mask, bool training, Rng& rng,
                  Var* attention = nullptr) const;
-  // One position x [R, 1, d] after the cached ones; appends to `cache`.
+  // One position x [R, 1, d] after the cached ones; appends to `cache`. The rows attend over
+  // the memory of their group (memory [groups, ...], src_mask [groups, S]).
   Var step(const Var& x, KeyValueCache& cache, const KeysValues& memory, const Tensor& src_mask,
-           Var* attention = nullptr) const;
+           const QueryGroups& groups, Var* attention = nullptr) const;
 
  private:
   TransformerConfig config_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "core/error.h"
 #include "core/ops/dropout.h"
@@ -166,6 +167,59 @@ Var MultiHeadAttention::self_attention_step(const Var& x, KeyValueCache& cache) 
   softmax_forward(w, w);
   Tensor context({R, 1, dim_});
   matmul_raw({w.data(), R * H, 1, cap, false}, {cache.v.data(), R * H, cap, dh, false}, context.data(), 1.0f, false);
+  return linear(leaf(context), w_out_, b_out_);
+}
+
+QueryGroups QueryGroups::one_per_row(int64_t rows) {
+  QueryGroups g;
+  g.group.resize(rows);
+  std::iota(g.group.begin(), g.group.end(), 0);
+  g.slot.assign(rows, 0);
+  g.groups = rows;
+  g.slots = rows > 0 ? 1 : 0;
+  return g;
+}
+
+Var MultiHeadAttention::cross_attention_step(const Var& x, const KeysValues& memory, const Tensor& key_mask,
+                                             const QueryGroups& groups, Var* weights) const {
+  if (kind_ != Kind::Cross) throw Error("MultiHeadAttention: cross_attention_step on a self-attention module");
+  const int64_t R = x->value.dim(0), H = heads_, dh = dim_ / heads_;
+  if (x->value.rank() != 3 || x->value.dim(1) != 1 || x->value.dim(2) != dim_ ||
+      static_cast<int64_t>(groups.group.size()) != R || static_cast<int64_t>(groups.slot.size()) != R)
+    throw Error(cat("MultiHeadAttention: a step takes x [R, 1, ", dim_, "] and R groups and slots, got x ",
+                    shape_str(x->value.shape()), ", ", groups.group.size(), " groups, ", groups.slot.size(), " slots"));
+  const Tensor& mk = memory.k->value;
+  if (mk.rank() != 4 || mk.dim(0) != groups.groups || mk.dim(1) != H || mk.dim(3) != dh)
+    throw Error(cat("MultiHeadAttention: memory ", shape_str(mk.shape()), " for ", groups.groups, " groups of ", H,
+                    " heads of ", dh));
+  if (Tape::current().recording({&x, &w_in_, &b_in_, &w_out_, &b_out_, &memory.k, &memory.v}))
+    throw Error("MultiHeadAttention: cross_attention_step records no gradient (use it under a NoGradScope)");
+  const int64_t G = groups.groups, K = groups.slots, S = mk.dim(2);
+  for (int64_t r = 0; r < R; ++r)
+    if (groups.group[r] < 0 || groups.group[r] >= G || groups.slot[r] < 0 || groups.slot[r] >= K)
+      throw Error(cat("MultiHeadAttention: row ", r, " in group ", groups.group[r], " slot ", groups.slot[r], " of ", G,
+                      " x ", K));
+  // Row r's heads -> q[group, h, slot]; empty slots stay zero (uniform weights, never read).
+  const Tensor q = linear(x, w_in_, b_in_)->value;  // [R, 1, H * dh]
+  Tensor qg = Tensor::zeros({G, H, K, dh});
+  auto at = [&](int64_t r, int64_t h) { return ((groups.group[r] * H + h) * K + groups.slot[r]); };
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t h = 0; h < H; ++h) std::copy_n(q.data() + (r * H + h) * dh, dh, qg.data() + at(r, h) * dh);
+  Tensor w({G, H, K, S});
+  matmul_forward(qg, mk, w, false, true, 1.0f / std::sqrt(static_cast<float>(dh)));
+  if (!key_mask.empty()) mask_scores_forward(w, key_mask, false, w);
+  softmax_forward(w, w);
+  Tensor cg({G, H, K, dh});
+  matmul_forward(w, memory.v->value, cg);
+  Tensor context({R, 1, dim_});
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t h = 0; h < H; ++h) std::copy_n(cg.data() + at(r, h) * dh, dh, context.data() + (r * H + h) * dh);
+  if (weights) {
+    Tensor wr({R, H, 1, S});
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t h = 0; h < H; ++h) std::copy_n(w.data() + at(r, h) * S, S, wr.data() + (r * H + h) * S);
+    *weights = leaf(wr);
+  }
   return linear(leaf(context), w_out_, b_out_);
 }
 

@@ -55,6 +55,18 @@ struct KeyValueCache {
   void select(const std::vector<int32_t>& rows);
 };
 
+// Decoding rows grouped by the memory (source sentence) they attend over: row r is query
+// slot[r] of group group[r]; `groups` memories, at most `slots` rows each. Beam search has
+// up to a beam's worth of rows per sentence: grouped, their cross-attention reads each
+// sentence's keys and values once, as one [slots, dh] x [dh, S] product per head, where
+// row by row it read them once per row (from copies, one per row).
+struct QueryGroups {
+  std::vector<int32_t> group, slot;  // per row
+  int64_t groups = 0, slots = 0;
+  // Row r is group r, slot 0.
+  static QueryGroups one_per_row(int64_t rows);
+};
+
 class MultiHeadAttention {
  public:
   enum class Kind { Self, Cross };
@@ -69,6 +81,13 @@ class MultiHeadAttention {
   // Equals row t of self_attention(causal) over the whole prefix. Records no gradient:
   // Error if the tape would record one.
   Var self_attention_step(const Var& x, KeyValueCache& cache) const;
+
+  // One decoding step of cross-attention: x [R, 1, d] rows grouped by `groups` attend over
+  // memory [groups, H, S, dh] (key_mask [groups, S] or empty). Equals cross_attention() of
+  // each row over its group's memory. *weights (if asked) gets the weights [R, H, 1, S].
+  // Records no gradient: Error if the tape would record one.
+  Var cross_attention_step(const Var& x, const KeysValues& memory, const Tensor& key_mask, const QueryGroups& groups,
+                           Var* weights = nullptr) const;
 
   // Cross-attention: the keys and values of `memory` [N, S, d], computed once per batch.
   KeysValues memory_keys_values(const Var& memory) const;

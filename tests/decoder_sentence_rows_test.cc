@@ -37,6 +37,25 @@ TEST(SentenceRows, GathersWhenSentencesOfRowsChange) {
   EXPECT_EQ(values(v->value), values(rows.gather(per_sentence())));
 }
 
+TEST(SentenceRows, GroupsRowsBySentence) {
+  SentenceRows rows(4);
+  std::vector<int32_t> live;
+  QueryGroups g = rows.groups(&live);
+  EXPECT_EQ(live, (std::vector<int32_t>{0, 1, 2, 3}));
+  EXPECT_EQ(g.group, (std::vector<int32_t>{0, 1, 2, 3}));
+  EXPECT_EQ(g.slot, (std::vector<int32_t>{0, 0, 0, 0}));
+  EXPECT_EQ(g.groups, 4);
+  EXPECT_EQ(g.slots, 1);
+  // Sentence 1 finished, sentence 3 has three rows, sentence 0 one, sentence 2 two, interleaved.
+  ASSERT_TRUE(rows.select({3, 0, 2, 3, 2, 3}));
+  g = rows.groups(&live);
+  EXPECT_EQ(live, (std::vector<int32_t>{3, 0, 2}));
+  EXPECT_EQ(g.group, (std::vector<int32_t>{0, 1, 2, 0, 2, 0}));
+  EXPECT_EQ(g.slot, (std::vector<int32_t>{0, 0, 0, 1, 1, 2}));
+  EXPECT_EQ(g.groups, 3);
+  EXPECT_EQ(g.slots, 3);
+}
+
 TEST(SentenceRows, ReorderingHypothesesOfASentenceKeepsTheMap) {
   SentenceRows rows(3);
   rows.select({0, 0, 2, 2, 2});

@@ -212,6 +212,46 @@ TEST(Attention, StepEqualsCausalSelfAttention) {
   EXPECT_THROW(cache.select({2}), Error);
 }
 
+// Grouped cross-attention of decoding steps equals each row's cross-attention over its own
+// sentence's memory: rows in any order, groups with fewer rows than slots, padded keys.
+TEST(Attention, GroupedCrossAttentionStepEqualsRowByRow) {
+  const int64_t G = 3, S = 5, d = 8, H = 2;
+  ParamShapes p;
+  MultiHeadAttention(p.recorder(), "att", MultiHeadAttention::Kind::Cross, d, H, 0.f);
+  std::vector<Tensor> values = p.values(21);
+  std::vector<Var> vars;
+  for (Tensor& t : values) vars.push_back(leaf(t));
+  MultiHeadAttention att(testing::from_vars(vars, 0), "att", MultiHeadAttention::Kind::Cross, d, H, 0.f);
+  NoGradScope ng;
+  Rng rng(1);
+  const Tensor enc = random_tensor({G, S, d}, 22);
+  const Tensor mask = testing::key_mask({5, 3, 4}, S);
+  const KeysValues memory = att.memory_keys_values(leaf(enc));
+  QueryGroups groups;
+  groups.group = {2, 0, 2, 1, 2, 0};
+  groups.slot = {0, 0, 1, 0, 2, 1};
+  groups.groups = G;
+  groups.slots = 3;
+  const int64_t R = 6;
+  const Tensor x = random_tensor({R, 1, d}, 23);
+  Var w;
+  const Tensor y = att.cross_attention_step(leaf(x), memory, mask, groups, &w)->value;
+  ASSERT_EQ(w->value.shape(), (Shape{R, H, 1, S}));
+  for (int64_t r = 0; r < R; ++r) {
+    const int32_t s = groups.group[r];
+    Tensor xr({1, 1, d}), er({1, S, d}), mr({1, S});
+    std::copy_n(x.data() + r * d, d, xr.data());
+    std::copy_n(enc.data() + s * S * d, S * d, er.data());
+    std::copy_n(mask.data() + s * S, S, mr.data());
+    Var wr;
+    const Tensor want = att.cross_attention(leaf(xr), att.memory_keys_values(leaf(er)), mr, false, rng, &wr)->value;
+    for (int64_t j = 0; j < d; ++j) EXPECT_NEAR(y[r * d + j], want[j], 1e-5) << "row " << r;
+    for (int64_t k = 0; k < H * S; ++k) EXPECT_NEAR(w->value[r * H * S + k], wr->value[k], 1e-6) << "row " << r;
+  }
+  groups.slot[0] = 3;  // out of range
+  EXPECT_THROW(att.cross_attention_step(leaf(x), memory, mask, groups), Error);
+}
+
 TEST(Attention, StepRefusesToRecordGradients) {
   const int64_t d = 8;
   ParamShapes p;

@@ -114,7 +114,7 @@ TEST(TransformerLayer, DecoderLayerStepEqualsFullPass) {
       for (int64_t n = 0; n < N; ++n)
         std::copy(x.data() + (n * T + t) * d, x.data() + (n * T + t + 1) * d, xt.data() + n * d);
       Var w;
-      Tensor y = layer.step(leaf(xt), cache, kv, src_mask, &w)->value;
+      Tensor y = layer.step(leaf(xt), cache, kv, src_mask, QueryGroups::one_per_row(N), &w)->value;
       ASSERT_EQ(w->value.shape(), (Shape{N, 2, 1, 3}));
       for (int64_t n = 0; n < N; ++n)
         for (int64_t j = 0; j < d; ++j) EXPECT_NEAR(y[n * d + j], full[(n * T + t) * d + j], 1e-5);
