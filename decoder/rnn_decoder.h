@@ -70,6 +70,8 @@ class RnnDecoder : public Decoder {
   // Decoder RNN outputs [N, T, H] -> pre-output [N, T, dim_emb].
   Var pre_output(const Var& rnn_out, const Var& keys, const EncoderOutput& enc, bool training, Rng& rng,
                  Var* weights) const;
+  // The attention model's pre-output from the RNN output and its attention context.
+  Var combine(const Var& rnn_out, const Var& context) const;
 
   RnnDecoderConfig config_;
   bool direct_init_ = false;

@@ -8,6 +8,19 @@
 
 namespace nmt {
 
+Tensor take_rows(const Tensor& t, const std::vector<int32_t>& rows) {
+  if (t.empty()) return t;
+  Shape shape = t.shape();
+  const int64_t row = t.numel() / shape[0];
+  shape[0] = static_cast<int64_t>(rows.size());
+  Tensor out(shape);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i] < 0 || rows[i] >= t.dim(0)) throw Error(cat("take_rows: row ", rows[i], " out of ", t.dim(0)));
+    std::copy_n(t.data() + rows[i] * row, row, out.data() + static_cast<int64_t>(i) * row);
+  }
+  return out;
+}
+
 SentenceRows::SentenceRows(int64_t sentences) : sentence_(static_cast<size_t>(sentences)), sentences_(sentences) {
   std::iota(sentence_.begin(), sentence_.end(), 0);
 }
@@ -33,14 +46,7 @@ Var SentenceRows::gather(const Var& per_sentence) const {
 
 Tensor SentenceRows::gather(const Tensor& per_sentence) const {
   if (per_sentence.empty() || identity_) return per_sentence;
-  Shape shape = per_sentence.shape();
-  const int64_t row = per_sentence.numel() / shape[0];
-  shape[0] = static_cast<int64_t>(sentence_.size());
-  Tensor out(shape);
-  for (size_t i = 0; i < sentence_.size(); ++i)
-    std::copy(per_sentence.data() + sentence_[i] * row, per_sentence.data() + (sentence_[i] + 1) * row,
-              out.data() + static_cast<int64_t>(i) * row);
-  return out;
+  return take_rows(per_sentence, sentence_);
 }
 
 QueryGroups SentenceRows::groups(std::vector<int32_t>* live) const {

@@ -17,6 +17,10 @@
 
 namespace nmt {
 
+// Rows `rows` (indices into dimension 0) of t, in that order; t itself when empty. Error
+// naming the row for an index out of range.
+Tensor take_rows(const Tensor& t, const std::vector<int32_t>& rows);
+
 class SentenceRows {
  public:
   // Row i decodes sentence i.

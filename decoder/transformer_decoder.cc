@@ -9,19 +9,6 @@
 namespace nmt {
 namespace {
 
-// Rows `rows` of a [N, S] tensor, in that order.
-Tensor select_rows(const Tensor& t, const std::vector<int32_t>& rows) {
-  if (t.empty()) return t;
-  const int64_t S = t.dim(1);
-  Tensor out({static_cast<int64_t>(rows.size()), S});
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (rows[i] < 0 || rows[i] >= t.dim(0))
-      throw Error(cat("TransformerDecoderState::select: row ", rows[i], " out of ", t.dim(0)));
-    std::copy(t.data() + rows[i] * S, t.data() + (rows[i] + 1) * S, out.data() + i * S);
-  }
-  return out;
-}
-
 // Cross-attention weights [R, H, 1, S] -> averaged over the heads, [R, S].
 Tensor mean_over_heads(const Tensor& w) {
   const int64_t R = w.dim(0), H = w.dim(1), S = w.dim(3);
@@ -49,7 +36,7 @@ class TransformerDecoderState : public DecoderState {
 
   void select(const std::vector<int32_t>& rows) override {
     for (KeyValueCache& kv : cache) kv.select(rows);
-    attention = select_rows(attention, rows);
+    attention = take_rows(attention, rows);
     if (rows_of.select(rows)) regroup();
   }
 
@@ -64,7 +51,7 @@ class TransformerDecoderState : public DecoderState {
       memory[l].k = all ? source_memory[l].k : index_select(source_memory[l].k, 0, live);
       memory[l].v = all ? source_memory[l].v : index_select(source_memory[l].v, 0, live);
     }
-    src_mask = all || source_mask.empty() ? source_mask : select_rows(source_mask, live);
+    src_mask = all || source_mask.empty() ? source_mask : take_rows(source_mask, live);
   }
   Tensor last_attention() const override { return attention; }
 };

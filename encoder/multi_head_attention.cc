@@ -180,6 +180,25 @@ QueryGroups QueryGroups::one_per_row(int64_t rows) {
   return g;
 }
 
+Tensor QueryGroups::to_groups(const Tensor& rows) const {
+  const int64_t R = static_cast<int64_t>(group.size());
+  if (rows.rank() < 1 || rows.dim(0) != R) throw Error(cat("QueryGroups: ", R, " rows, got ", shape_str(rows.shape())));
+  const int64_t D = R > 0 ? rows.numel() / R : 0;
+  Tensor out = Tensor::zeros({groups, slots, D});
+  for (int64_t r = 0; r < R; ++r) std::copy_n(rows.data() + r * D, D, out.data() + (group[r] * slots + slot[r]) * D);
+  return out;
+}
+
+Tensor QueryGroups::to_rows(const Tensor& grouped) const {
+  const int64_t R = static_cast<int64_t>(group.size());
+  if (grouped.rank() < 2 || grouped.dim(0) != groups || grouped.dim(1) != slots)
+    throw Error(cat("QueryGroups: ", groups, " groups of ", slots, " slots, got ", shape_str(grouped.shape())));
+  const int64_t D = groups * slots > 0 ? grouped.numel() / (groups * slots) : 0;
+  Tensor out({R, D});
+  for (int64_t r = 0; r < R; ++r) std::copy_n(grouped.data() + (group[r] * slots + slot[r]) * D, D, out.data() + r * D);
+  return out;
+}
+
 Var MultiHeadAttention::cross_attention_step(const Var& x, const KeysValues& memory, const Tensor& key_mask,
                                              const QueryGroups& groups, Var* weights) const {
   if (kind_ != Kind::Cross) throw Error("MultiHeadAttention: cross_attention_step on a self-attention module");

@@ -65,6 +65,10 @@ struct QueryGroups {
   int64_t groups = 0, slots = 0;
   // Row r is group r, slot 0.
   static QueryGroups one_per_row(int64_t rows);
+  // Rows [R, ..., D] (D floats each after the first axis) -> [groups, slots, D]; empty slots zero.
+  Tensor to_groups(const Tensor& rows) const;
+  // Grouped [groups, slots, ..., D] -> rows [R, D]: each row's slot.
+  Tensor to_rows(const Tensor& grouped) const;
 };
 
 class MultiHeadAttention {

@@ -56,6 +56,23 @@ TEST(SentenceRows, GroupsRowsBySentence) {
   EXPECT_EQ(g.slots, 3);
 }
 
+TEST(SentenceRows, RowsToGroupsAndBack) {
+  SentenceRows rows(3);
+  ASSERT_TRUE(rows.select({2, 0, 2}));
+  std::vector<int32_t> live;
+  const QueryGroups g = rows.groups(&live);  // groups: sentence 2 (rows 0, 2), sentence 0 (row 1); 2 slots
+  Tensor r({3, 2});
+  for (int64_t i = 0; i < 6; ++i) r[i] = static_cast<float>(i + 1);
+  const Tensor grouped = g.to_groups(r);
+  EXPECT_EQ(grouped.shape(), (Shape{2, 2, 2}));
+  EXPECT_EQ(values(grouped), (std::vector<float>{1, 2, 5, 6, 3, 4, 0, 0}));  // the empty slot is zero
+  EXPECT_EQ(values(g.to_rows(grouped)), values(r));
+  EXPECT_THROW(g.to_groups(Tensor({2, 2})), Error);
+  EXPECT_THROW(g.to_rows(Tensor({2, 3, 2})), Error);
+  EXPECT_EQ(values(take_rows(per_sentence(), {2, 2, 0})), (std::vector<float>{20, 21, 20, 21, 0, 1}));
+  EXPECT_THROW(take_rows(per_sentence(), {3}), Error);
+}
+
 TEST(SentenceRows, ReorderingHypothesesOfASentenceKeepsTheMap) {
   SentenceRows rows(3);
   rows.select({0, 0, 2, 2, 2});
