@@ -4,7 +4,7 @@
 #include <map>
 
 #include "core/error.h"
-#include "core/ops/lstm_step_int8.h"
+#include "core/ops/lstm_int8.h"
 #include "core/ops/rnn_primitive.h"
 
 namespace nmt {
@@ -242,7 +242,6 @@ RnnOutput rnn_layer(const RnnLayerSpec& spec, const Var& x, const std::vector<in
   const bool lstm = spec.cell == CellType::LSTM;
   const int64_t T = x->value.dim(0), N = x->value.dim(1), D = rnn_directions(spec), H = spec.hidden_dim;
   const bool training = Tape::current().recording({&x, &w_layer, &w_iter, &bias, &h0, &c0});
-  if (lstm_step_int8_applies(spec, T, training)) return lstm_step_int8(spec, x, w_layer, w_iter, bias, h0, c0);
 
   std::vector<Group> groups = make_groups(lengths, T, N);
   const bool dense = groups.size() == 1 && groups[0].L == T;
@@ -279,7 +278,10 @@ RnnOutput rnn_layer(const RnnLayerSpec& spec, const Var& x, const std::vector<in
       io.h_last = Tensor({D, n, H});
       if (lstm) io.c_last = Tensor({D, n, H});
     }
-    rnn_dense_forward(spec, forward_mode, wl, wi, b, io);
+    if (lstm_int8_applies(spec, training))
+      lstm_dense_int8(spec, w_layer->value, w_iter->value, bias->value, io);
+    else
+      rnn_dense_forward(spec, forward_mode, wl, wi, b, io);
     if (!g.all) {
       scatter(io.y, g.idx, out.seq->value, /*accumulate=*/false);
       scatter(io.h_last, g.idx, out.h_last->value, false);

@@ -1,7 +1,7 @@
-// The int8 LSTM decoding step (core/ops/lstm_step_int8.h): its cell equals oneDNN's fp32 LSTM
-// cell given the same pre-activations ("fused equals composed"), the int8 step is close to
-// the fp32 step and really runs in int8, a row's result does not depend on its batch, and
-// rnn_layer takes the path exactly when it applies.
+// int8 LSTM inference (core/ops/lstm_int8.h): its cell equals oneDNN's fp32 LSTM cell given
+// the same pre-activations ("fused equals composed"); decoding steps and bidirectional
+// sequences are close to fp32 and really run in int8; a sentence's result does not depend
+// on its batch (other rows, other lengths); rnn_layer takes the path exactly when it applies.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "core/ops/linear.h"
 #include "core/ops/linear_int8.h"
-#include "core/ops/lstm_step_int8.h"
+#include "core/ops/lstm_int8.h"
 #include "core/ops/rnn.h"
 #include "gradcheck.h"
 
@@ -70,7 +70,7 @@ TEST(LstmStepInt8, CloseToFp32AndIndependentOfTheBatch) {
   const Step s = make_step(7);
   const RnnOutput fp32 = run(s);
   Int8Scope int8;
-  ASSERT_TRUE(lstm_step_int8_applies(kSpec, 1, false));
+  ASSERT_TRUE(lstm_int8_applies(kSpec, false));
   const RnnOutput q = run(s);
   expect_near(q.h_last->value, fp32.h_last->value, 2e-2f, "h");
   expect_near(q.c_last->value, fp32.c_last->value, 2e-2f, "c");
@@ -99,14 +99,48 @@ TEST(LstmStepInt8, CloseToFp32AndIndependentOfTheBatch) {
   expect_near(run(s, false).h_last->value, run(zero).h_last->value, 0.f, "null state");
 }
 
-TEST(LstmStepInt8, AppliesOnlyToInferenceStepsOfOneDirectionLstms) {
-  EXPECT_FALSE(lstm_step_int8_applies(kSpec, 1, false)) << "no Int8Scope";
+TEST(LstmStepInt8, AppliesToLstmInferenceUnderAnInt8Scope) {
+  EXPECT_FALSE(lstm_int8_applies(kSpec, false)) << "no Int8Scope";
   Int8Scope int8;
-  EXPECT_TRUE(lstm_step_int8_applies(kSpec, 1, false));
-  EXPECT_FALSE(lstm_step_int8_applies(kSpec, 2, false)) << "sequences run the fp32 primitive";
-  EXPECT_FALSE(lstm_step_int8_applies(kSpec, 1, true)) << "training";
-  EXPECT_FALSE(lstm_step_int8_applies({CellType::GRU, false, 24, 16}, 1, false));
-  EXPECT_FALSE(lstm_step_int8_applies({CellType::LSTM, true, 24, 16}, 1, false));
+  EXPECT_TRUE(lstm_int8_applies(kSpec, false));
+  EXPECT_TRUE(lstm_int8_applies({CellType::LSTM, true, 24, 16}, false));
+  EXPECT_FALSE(lstm_int8_applies(kSpec, true)) << "training";
+  EXPECT_FALSE(lstm_int8_applies({CellType::GRU, false, 24, 16}, false));
+}
+
+// An encoder layer: bidirectional, sentences of lengths 5, 2, 4 (three length groups).
+TEST(LstmStepInt8, BidirectionalSequencesCloseToFp32AndIndependentOfTheBatch) {
+  const RnnLayerSpec spec{CellType::LSTM, true, 12, 8};
+  const int64_t T = 5, N = 3, I = spec.input_dim, H = spec.hidden_dim;
+  const std::vector<int> lengths = {5, 2, 4};
+  const Tensor x = random_tensor({T, N, I}, 31), wl = random_tensor(rnn_weights_layer_shape(spec), 32, -0.4f, 0.4f),
+               wi = random_tensor(rnn_weights_iter_shape(spec), 33, -0.3f, 0.3f),
+               b = random_tensor(rnn_bias_shape(spec), 34, -0.5f, 0.5f);
+  NoGradScope ng;
+  auto layer = [&](const Tensor& xs, const std::vector<int>& lens) {
+    return rnn_layer(spec, leaf(xs), lens, leaf(wl), leaf(wi), leaf(b), Var(), Var());
+  };
+  const RnnOutput fp32 = layer(x, lengths);
+  Int8Scope int8;
+  const RnnOutput q = layer(x, lengths);
+  expect_near(q.seq->value, fp32.seq->value, 3e-2f, "seq");
+  expect_near(q.h_last->value, fp32.h_last->value, 3e-2f, "h_last");
+  expect_near(q.c_last->value, fp32.c_last->value, 3e-2f, "c_last");
+  bool differs = false;
+  for (int64_t i = 0; i < q.seq->value.numel(); ++i) differs |= q.seq->value[i] != fp32.seq->value[i];
+  EXPECT_TRUE(differs) << "int8 equals fp32 exactly: the int8 path did not run";
+  // Sentence 2 (length 4) alone gives what it gives in the batch, both directions.
+  Tensor x2({4, 1, I});
+  for (int64_t t = 0; t < 4; ++t) std::copy_n(x.data() + (t * N + 2) * I, I, x2.data() + t * I);
+  const RnnOutput alone = layer(x2, {4});
+  for (int64_t t = 0; t < 4; ++t)
+    for (int64_t j = 0; j < 2 * H; ++j)
+      EXPECT_EQ(alone.seq->value[t * 2 * H + j], q.seq->value[(t * N + 2) * 2 * H + j]) << t << " " << j;
+  for (int64_t d = 0; d < 2; ++d)
+    for (int64_t j = 0; j < H; ++j) {
+      EXPECT_EQ(alone.h_last->value[d * H + j], q.h_last->value[(d * N + 2) * H + j]) << d << " " << j;
+      EXPECT_EQ(alone.c_last->value[d * H + j], q.c_last->value[(d * N + 2) * H + j]) << d << " " << j;
+    }
 }
 
 }  // namespace
