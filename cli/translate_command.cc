@@ -44,7 +44,7 @@ CommandSpec translate_spec() {
        "mini-batches translated side by side, each on its share of --cpu-threads (0: one per thread; "
        "1: one batch at a time on all threads)")
       ("gemm-type", po::value<std::string>()->default_value("float32"),
-       "float32, or int8: linear layers on 8-bit integers (weights per output row, activations per row)");
+       "float32, or int8: linear and LSTM layers on 8-bit integers (weights per output row, activations per row)");
   po::options_description search("Search options");
   search.add_options()
       ("beam-size,b", po::value<int>()->default_value(5), "beam size (1: greedy search)")

@@ -36,12 +36,11 @@ class RnnDecoderState : public DecoderState {
  public:
   std::vector<Var> h, c;  // per layer, [1, rows, H]
   // Attention models: the encoder output and keys per sentence (source, source_keys), and
-  // those of the sentences that have rows (enc, keys), which the rows query in groups: a
-  // sentence's beam hypotheses read its encoder states once, together.
+  // those of rows_of's groups (enc, keys), which the rows query in groups: a sentence's beam
+  // hypotheses read its encoder states once, together.
   EncoderOutput source, enc;
   Var source_keys, keys;
   SentenceRows rows_of{0};
-  QueryGroups groups;
   Tensor attention;       // [rows, S] of the last step
 
   void select(const std::vector<int32_t>& rows) override {
@@ -49,20 +48,10 @@ class RnnDecoderState : public DecoderState {
     for (Var& v : c)
       if (v) v = index_select(v, 1, rows);
     if (!source.states || !rows_of.select(rows)) return;
-    std::vector<int32_t> live;
-    groups = rows_of.groups(&live);
-    bool all = static_cast<int64_t>(live.size()) == source.states->value.dim(0);
-    for (size_t i = 0; all && i < live.size(); ++i) all = live[i] == static_cast<int32_t>(i);
-    if (all) {
-      enc = source;
-      keys = source_keys;
-      return;
-    }
-    enc.states = index_select(source.states, 0, live);
-    enc.mask = take_rows(source.mask, live);
-    enc.lengths.clear();
-    for (int32_t s : live) enc.lengths.push_back(source.lengths.at(s));
-    keys = index_select(source_keys, 0, live);
+    enc.states = rows_of.of_groups(source.states);
+    enc.mask = rows_of.of_groups(source.mask);
+    enc.lengths = rows_of.of_groups(source.lengths);
+    keys = rows_of.of_groups(source_keys);
   }
   Tensor last_attention() const override { return attention; }
 };
@@ -166,7 +155,6 @@ std::unique_ptr<DecoderState> RnnDecoder::start(const EncoderOutput& enc) {
     st->source = st->enc = enc;
     st->source_keys = st->keys = attention_->project_keys(enc.states);
     st->rows_of = SentenceRows(enc.states->value.dim(0));
-    st->groups = QueryGroups::one_per_row(enc.states->value.dim(0));
   }
   return st;
 }
@@ -183,24 +171,20 @@ Var RnnDecoder::step(DecoderState& state, const std::vector<int32_t>& previous) 
     y = r.seq;
   }
   Var rnn_out = reshape(y, {N, 1, config_.dim_rnn});
-  Rng unused(0);
-  if (!attention_) return reshape(output_.logits(pre_output(rnn_out, Var(), st.enc, false, unused, nullptr)), {N, config_.vocab});
+  if (!attention_) {
+    Rng unused(0);
+    return reshape(output_.logits(pre_output(rnn_out, Var(), st.enc, false, unused, nullptr)), {N, config_.vocab});
+  }
   // The rows' queries grouped by sentence, [groups, slots, H], attend over their sentence.
-  const QueryGroups& g = st.groups;
+  const QueryGroups& g = st.rows_of.groups();
   if (static_cast<int64_t>(g.group.size()) != N)
     throw Error(cat("RnnDecoder::step: ", N, " previous tokens for a state of ", g.group.size(), " rows"));
-  const bool one_per_row = g.slots == 1 && g.groups == N;
   Var weights;
-  Var query = one_per_row ? rnn_out : leaf(g.to_groups(rnn_out->value));
-  Var ctx = attention_->context(query, st.keys, st.enc.states, st.enc.mask, &weights);  // [groups, slots, C]
-  const int64_t S = weights->value.dim(2);
-  if (one_per_row) {
-    st.attention = weights->value.reshape({N, S});
-  } else {
-    st.attention = g.to_rows(weights->value);
-    ctx = leaf(g.to_rows(ctx->value).reshape({N, 1, ctx->value.dim(2)}));
-  }
-  return reshape(output_.logits(combine(rnn_out, ctx)), {N, config_.vocab});
+  const Var ctx = attention_->context(leaf(g.to_groups(rnn_out->value)), st.keys, st.enc.states, st.enc.mask,
+                                      &weights);  // [groups, slots, C]
+  st.attention = g.to_rows(weights->value);
+  return reshape(output_.logits(combine(rnn_out, leaf(g.to_rows(ctx->value).reshape({N, 1, ctx->value.dim(2)})))),
+                 {N, config_.vocab});
 }
 
 }  // namespace nmt

@@ -23,6 +23,7 @@ Tensor take_rows(const Tensor& t, const std::vector<int32_t>& rows) {
 
 SentenceRows::SentenceRows(int64_t sentences) : sentence_(static_cast<size_t>(sentences)), sentences_(sentences) {
   std::iota(sentence_.begin(), sentence_.end(), 0);
+  regroup();
 }
 
 bool SentenceRows::select(const std::vector<int32_t>& rows) {
@@ -34,29 +35,18 @@ bool SentenceRows::select(const std::vector<int32_t>& rows) {
   }
   if (next == sentence_) return false;
   sentence_ = std::move(next);
-  identity_ = static_cast<int64_t>(sentence_.size()) == sentences_;
-  for (size_t i = 0; i < sentence_.size() && identity_; ++i) identity_ = sentence_[i] == static_cast<int32_t>(i);
+  regroup();
   return true;
 }
 
-Var SentenceRows::gather(const Var& per_sentence) const {
-  if (!per_sentence || identity_) return per_sentence;
-  return index_select(per_sentence, 0, sentence_);
-}
-
-Tensor SentenceRows::gather(const Tensor& per_sentence) const {
-  if (per_sentence.empty() || identity_) return per_sentence;
-  return take_rows(per_sentence, sentence_);
-}
-
-QueryGroups SentenceRows::groups(std::vector<int32_t>* live) const {
+void SentenceRows::regroup() {
   QueryGroups g;
   std::vector<int32_t> group_of(static_cast<size_t>(sentences_), -1), used;
-  live->clear();
+  group_sentence_.clear();
   for (int32_t s : sentence_) {
     if (group_of[s] < 0) {
-      group_of[s] = static_cast<int32_t>(live->size());
-      live->push_back(s);
+      group_of[s] = static_cast<int32_t>(group_sentence_.size());
+      group_sentence_.push_back(s);
       used.push_back(0);
     }
     const int32_t gi = group_of[s];
@@ -64,15 +54,26 @@ QueryGroups SentenceRows::groups(std::vector<int32_t>* live) const {
     g.slot.push_back(used[gi]++);
     g.slots = std::max<int64_t>(g.slots, used[gi]);
   }
-  g.groups = static_cast<int64_t>(live->size());
-  return g;
+  g.groups = static_cast<int64_t>(group_sentence_.size());
+  all_ = g.groups == sentences_;
+  groups_ = std::move(g);
+  for (size_t i = 0; all_ && i < group_sentence_.size(); ++i) all_ = group_sentence_[i] == static_cast<int32_t>(i);
 }
 
-std::vector<int> SentenceRows::gather(const std::vector<int>& per_sentence) const {
-  if (identity_) return per_sentence;
+Var SentenceRows::of_groups(const Var& per_sentence) const {
+  if (!per_sentence || all_) return per_sentence;
+  return index_select(per_sentence, 0, group_sentence_);
+}
+
+Tensor SentenceRows::of_groups(const Tensor& per_sentence) const {
+  return all_ ? per_sentence : take_rows(per_sentence, group_sentence_);
+}
+
+std::vector<int> SentenceRows::of_groups(const std::vector<int>& per_sentence) const {
+  if (all_) return per_sentence;
   std::vector<int> out;
-  out.reserve(sentence_.size());
-  for (int32_t s : sentence_) out.push_back(per_sentence.at(static_cast<size_t>(s)));
+  out.reserve(group_sentence_.size());
+  for (int32_t s : group_sentence_) out.push_back(per_sentence.at(static_cast<size_t>(s)));
   return out;
 }
 

@@ -4,9 +4,10 @@
 //
 // Beam search reorders, duplicates and drops hypotheses at every step
 // (DecoderState::select), yet the sentence of each row changes only when a sentence
-// gains or loses rows. Such tensors are therefore kept once per sentence and gathered
-// into row order only when this map changes: copying [rows, S, C] encoder states at
-// every step cost more than a decoder step's attention.
+// gains or loses rows. Such tensors are therefore kept once per sentence with rows, never
+// per row, and the rows query them in groups (QueryGroups, encoder/multi_head_attention.h):
+// a sentence's hypotheses read its encoder states once, together. They are taken again
+// only when this map changes.
 #pragma once
 
 #include <cstdint>
@@ -27,25 +28,30 @@ class SentenceRows {
   explicit SentenceRows(int64_t sentences);
 
   // Follows DecoderState::select(rows). Returns true when the sentence of some row
-  // changed (the gathered tensors must be gathered again).
+  // changed (the per-group tensors must be taken again).
   bool select(const std::vector<int32_t>& rows);
 
   // The sentence of each row.
   const std::vector<int32_t>& sentences() const { return sentence_; }
 
-  // The rows grouped by sentence (encoder/multi_head_attention.h): groups are the sentences
-  // that have rows, in order of first appearance, listed in *live (original indices).
-  QueryGroups groups(std::vector<int32_t>* live) const;
+  // The rows grouped by sentence: the groups are the sentences that have rows, in order of
+  // first appearance.
+  const QueryGroups& groups() const { return groups_; }
 
-  // Rows of the per-sentence `per_sentence` [sentences, ...] in row order (dimension 0).
-  Var gather(const Var& per_sentence) const;
-  Tensor gather(const Tensor& per_sentence) const;
-  std::vector<int> gather(const std::vector<int>& per_sentence) const;
+  // Of per-sentence values [sentences, ...], those of the groups' sentences [groups, ...]
+  // (along dimension 0): the input itself while the groups are all sentences, in order.
+  Var of_groups(const Var& per_sentence) const;
+  Tensor of_groups(const Tensor& per_sentence) const;
+  std::vector<int> of_groups(const std::vector<int>& per_sentence) const;
 
  private:
+  void regroup();
+
   std::vector<int32_t> sentence_;
   int64_t sentences_;
-  bool identity_ = true;  // sentence_ is 0, 1, ..., sentences_ - 1: gather returns its input
+  QueryGroups groups_;
+  std::vector<int32_t> group_sentence_;  // the sentence of each group
+  bool all_ = true;                      // group_sentence_ is 0, 1, ..., sentences_ - 1
 };
 
 }  // namespace nmt

@@ -27,9 +27,8 @@ class TransformerDecoderState : public DecoderState {
   std::vector<KeyValueCache> cache;  // per layer: self-attention keys/values of the steps so far
   std::vector<KeysValues> memory;    // per layer: cross-attention keys/values [groups, H, S, dh]
   Tensor src_mask;                   // [groups, S]
-  QueryGroups groups;                // the rows by sentence: the groups are the sentences with rows
   Tensor attention;                  // [R, S] of the last step
-  // memory and src_mask per sentence; the above hold those of the sentences with rows.
+  // memory and src_mask per sentence; the above hold those of rows_of's groups.
   std::vector<KeysValues> source_memory;
   Tensor source_mask;
   SentenceRows rows_of{0};
@@ -37,21 +36,12 @@ class TransformerDecoderState : public DecoderState {
   void select(const std::vector<int32_t>& rows) override {
     for (KeyValueCache& kv : cache) kv.select(rows);
     attention = take_rows(attention, rows);
-    if (rows_of.select(rows)) regroup();
-  }
-
-  // After the sentence of some row changed: new groups, and the memory of the sentences in
-  // them (the same tensors while every sentence still has rows).
-  void regroup() {
-    std::vector<int32_t> live;
-    groups = rows_of.groups(&live);
-    bool all = static_cast<int64_t>(live.size()) == source_memory[0].k->value.dim(0);
-    for (size_t i = 0; all && i < live.size(); ++i) all = live[i] == static_cast<int32_t>(i);
+    if (!rows_of.select(rows)) return;
     for (size_t l = 0; l < memory.size(); ++l) {
-      memory[l].k = all ? source_memory[l].k : index_select(source_memory[l].k, 0, live);
-      memory[l].v = all ? source_memory[l].v : index_select(source_memory[l].v, 0, live);
+      memory[l].k = rows_of.of_groups(source_memory[l].k);
+      memory[l].v = rows_of.of_groups(source_memory[l].v);
     }
-    src_mask = all || source_mask.empty() ? source_mask : take_rows(source_mask, live);
+    src_mask = rows_of.of_groups(source_mask);
   }
   Tensor last_attention() const override { return attention; }
 };
@@ -145,22 +135,20 @@ std::unique_ptr<DecoderState> TransformerDecoder::start(const EncoderOutput& enc
   st->source_memory = st->memory;
   st->source_mask = st->src_mask;
   st->rows_of = SentenceRows(enc.states->value.dim(0));
-  st->groups = QueryGroups::one_per_row(enc.states->value.dim(0));
   return st;
 }
 
 Var TransformerDecoder::step(DecoderState& state, const std::vector<int32_t>& previous) {
   auto& st = static_cast<TransformerDecoderState&>(state);
   const int64_t R = static_cast<int64_t>(previous.size());
-  if (static_cast<int64_t>(st.groups.group.size()) != R)
-    throw Error(cat("TransformerDecoder::step: ", R, " previous tokens for a state of ", st.groups.group.size(),
-                    " rows"));
+  const QueryGroups& groups = st.rows_of.groups();
+  if (static_cast<int64_t>(groups.group.size()) != R)
+    throw Error(cat("TransformerDecoder::step: ", R, " previous tokens for a state of ", groups.group.size(), " rows"));
   Rng unused(0);
   Var x = embed_(previous, R, 1, st.steps, false, unused);
   Var weights;
   for (size_t l = 0; l < layers_.size(); ++l)
-    x = layers_[l].step(x, st.cache[l], st.memory[l], st.src_mask, st.groups,
-                        l + 1 == layers_.size() ? &weights : nullptr);
+    x = layers_[l].step(x, st.cache[l], st.memory[l], st.src_mask, groups, l + 1 == layers_.size() ? &weights : nullptr);
   if (config_.norm == NormPlacement::Pre) x = final_norm_(x);
   st.attention = mean_over_heads(weights->value);
   ++st.steps;

@@ -88,20 +88,23 @@ Var MultiHeadAttention::self_attention(const Var& x, const Tensor& key_mask, boo
 
 void KeyValueCache::select(const std::vector<int32_t>& rows) {
   if (k.empty()) return;
-  const int64_t R = k.dim(0), H = k.dim(1), cap = k.dim(2), dh = k.dim(3);
-  bool identity = static_cast<int64_t>(rows.size()) == R;
+  bool identity = static_cast<int64_t>(rows.size()) == k.dim(0);
   for (size_t i = 0; identity && i < rows.size(); ++i) identity = rows[i] == static_cast<int32_t>(i);
-  if (identity) return;
+  if (!identity) rebuild(rows, capacity());
+}
+
+void KeyValueCache::rebuild(const std::vector<int32_t>& rows, int64_t cap) {
+  const int64_t R = k.dim(0), H = k.dim(1), old_cap = k.dim(2), dh = k.dim(3);
   const int64_t n = static_cast<int64_t>(rows.size()), filled = steps * dh;
+  if (cap < steps) throw Error(cat("KeyValueCache: capacity ", cap, " below the ", steps, " positions filled"));
   Tensor nk({n, H, cap, dh}), nv({n, H, cap, dh});
   for (int64_t i = 0; i < n; ++i) {
-    if (rows[i] < 0 || rows[i] >= R)
-      throw Error(cat("KeyValueCache::select: row ", rows[i], " out of ", R));
+    if (rows[i] < 0 || rows[i] >= R) throw Error(cat("KeyValueCache::select: row ", rows[i], " out of ", R));
     for (int64_t h = 0; h < H; ++h) {
-      const int64_t from = (rows[i] * H + h) * cap * dh, to = (i * H + h) * cap * dh;
+      const int64_t from = (rows[i] * H + h) * old_cap * dh, to = (i * H + h) * cap * dh;
       std::copy_n(k.data() + from, filled, nk.data() + to);
       std::copy_n(v.data() + from, filled, nv.data() + to);
-      std::fill_n(nv.data() + to + filled, (cap - steps) * dh, 0.f);  // unfilled values stay zero
+      std::fill_n(nv.data() + to + filled, (cap - steps) * dh, 0.f);
     }
   }
   k = std::move(nk);
@@ -120,17 +123,13 @@ void append(KeyValueCache& cache, const Tensor& qkv, int64_t heads) {
   const int64_t R = qkv.dim(0), d = qkv.dim(2) / 3, dh = d / heads;
   if (!cache.k.empty() && cache.k.dim(0) != R)
     throw Error(cat("self_attention_step: x has ", R, " rows but the cache ", cache.k.dim(0)));
-  if (cache.steps == cache.capacity()) {
-    const int64_t old_cap = cache.capacity(), cap = old_cap + kCacheGrowth;
-    Tensor k({R, heads, cap, dh}), v({R, heads, cap, dh});
-    for (int64_t rh = 0; rh < R * heads; ++rh) {
-      std::copy_n(cache.k.data() + rh * old_cap * dh, cache.steps * dh, k.data() + rh * cap * dh);
-      std::copy_n(cache.v.data() + rh * old_cap * dh, cache.steps * dh, v.data() + rh * cap * dh);
-      // Unfilled values must be finite: their attention weight is 0, and 0 * NaN is not.
-      std::fill_n(v.data() + (rh * cap + cache.steps) * dh, (cap - cache.steps) * dh, 0.f);
-    }
-    cache.k = std::move(k);
-    cache.v = std::move(v);
+  if (cache.k.empty()) {
+    cache.k = Tensor({R, heads, kCacheGrowth, dh});
+    cache.v = Tensor::zeros({R, heads, kCacheGrowth, dh});  // unfilled values zero, as rebuild() keeps them
+  } else if (cache.steps == cache.capacity()) {
+    std::vector<int32_t> all(static_cast<size_t>(R));
+    std::iota(all.begin(), all.end(), 0);
+    cache.rebuild(all, cache.capacity() + kCacheGrowth);
   }
   const int64_t cap = cache.capacity();
   for (int64_t r = 0; r < R; ++r)
@@ -170,20 +169,18 @@ Var MultiHeadAttention::self_attention_step(const Var& x, KeyValueCache& cache) 
   return linear(leaf(context), w_out_, b_out_);
 }
 
-QueryGroups QueryGroups::one_per_row(int64_t rows) {
-  QueryGroups g;
-  g.group.resize(rows);
-  std::iota(g.group.begin(), g.group.end(), 0);
-  g.slot.assign(rows, 0);
-  g.groups = rows;
-  g.slots = rows > 0 ? 1 : 0;
-  return g;
+bool QueryGroups::rows_in_order() const {
+  if (slots > 1 || groups != static_cast<int64_t>(group.size())) return false;
+  for (size_t r = 0; r < group.size(); ++r)
+    if (group[r] != static_cast<int32_t>(r)) return false;
+  return true;
 }
 
 Tensor QueryGroups::to_groups(const Tensor& rows) const {
   const int64_t R = static_cast<int64_t>(group.size());
   if (rows.rank() < 1 || rows.dim(0) != R) throw Error(cat("QueryGroups: ", R, " rows, got ", shape_str(rows.shape())));
   const int64_t D = R > 0 ? rows.numel() / R : 0;
+  if (rows_in_order()) return rows.reshape({groups, 1, D});
   Tensor out = Tensor::zeros({groups, slots, D});
   for (int64_t r = 0; r < R; ++r) std::copy_n(rows.data() + r * D, D, out.data() + (group[r] * slots + slot[r]) * D);
   return out;
@@ -194,6 +191,7 @@ Tensor QueryGroups::to_rows(const Tensor& grouped) const {
   if (grouped.rank() < 2 || grouped.dim(0) != groups || grouped.dim(1) != slots)
     throw Error(cat("QueryGroups: ", groups, " groups of ", slots, " slots, got ", shape_str(grouped.shape())));
   const int64_t D = groups * slots > 0 ? grouped.numel() / (groups * slots) : 0;
+  if (rows_in_order()) return grouped.reshape({R, D});
   Tensor out({R, D});
   for (int64_t r = 0; r < R; ++r) std::copy_n(grouped.data() + (group[r] * slots + slot[r]) * D, D, out.data() + r * D);
   return out;

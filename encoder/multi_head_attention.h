@@ -41,8 +41,8 @@ struct KeysValues {
 // The self-attention keys and values of the positions decoded so far, for incremental
 // decoding: buffers [R, H, capacity, dh] whose first `steps` positions are filled. A step
 // writes its keys and values in place, so it copies nothing of the earlier positions, and
-// the capacity grows by 8 positions when full. The attention products of a step run over the whole
-// capacity, the unfilled positions masked out (their values are kept zero): every batch of
+// the capacity grows by 8 positions when full. The attention products of a step run over
+// the whole capacity, the unfilled positions masked out (their values are kept zero): every batch of
 // such a product is one dense matrix, which oneDNN's brgemm kernels need (a strided view of
 // the filled positions falls back to a slower gemm per batch), and the products take one
 // shape per capacity instead of one per step.
@@ -53,6 +53,9 @@ struct KeyValueCache {
   // Keeps rows `rows` in that order (beam search reorders and drops hypotheses); copies
   // only the filled positions, and nothing when `rows` is 0, 1, ... of the same count.
   void select(const std::vector<int32_t>& rows);
+  // Rows `rows` of the filled positions into new buffers of `cap` positions, the unfilled
+  // values zero (their attention weight is 0, and 0 * NaN is not 0). Needs a non-empty cache.
+  void rebuild(const std::vector<int32_t>& rows, int64_t cap);
 };
 
 // Decoding rows grouped by the memory (source sentence) they attend over: row r is query
@@ -63,11 +66,13 @@ struct KeyValueCache {
 struct QueryGroups {
   std::vector<int32_t> group, slot;  // per row
   int64_t groups = 0, slots = 0;
-  // Row r is group r, slot 0.
-  static QueryGroups one_per_row(int64_t rows);
-  // Rows [R, ..., D] (D floats each after the first axis) -> [groups, slots, D]; empty slots zero.
+  // True when row r is group r, slot 0, for every row.
+  bool rows_in_order() const;
+  // Rows [R, ..., D] (D floats each after the first axis) -> [groups, slots, D]; empty slots
+  // zero. When rows_in_order(), the same storage, reshaped.
   Tensor to_groups(const Tensor& rows) const;
-  // Grouped [groups, slots, ..., D] -> rows [R, D]: each row's slot.
+  // Grouped [groups, slots, ..., D] -> rows [R, D]: each row's slot. When rows_in_order(),
+  // the same storage, reshaped.
   Tensor to_rows(const Tensor& grouped) const;
 };
 

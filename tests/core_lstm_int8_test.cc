@@ -28,7 +28,8 @@ struct Step {
 
 Step make_step(uint64_t seed, int64_t N = kN) {
   const int64_t H = kSpec.hidden_dim;
-  return {random_tensor({1, N, kSpec.input_dim}, seed), random_tensor(rnn_weights_layer_shape(kSpec), seed + 1, -0.4f, 0.4f),
+  return {random_tensor({1, N, kSpec.input_dim}, seed),
+          random_tensor(rnn_weights_layer_shape(kSpec), seed + 1, -0.4f, 0.4f),
           random_tensor(rnn_weights_iter_shape(kSpec), seed + 2, -0.3f, 0.3f),
           random_tensor(rnn_bias_shape(kSpec), seed + 3, -0.5f, 0.5f), random_tensor({1, N, H}, seed + 4),
           random_tensor({1, N, H}, seed + 5)};
@@ -46,7 +47,7 @@ void expect_near(const Tensor& a, const Tensor& b, float tol, const char* what) 
 }
 
 // Pre-activations a = x W + h U + b in fp32 (W, U as [in, 4H] matrices), then the cell.
-TEST(LstmStepInt8, CellEqualsOneDnnLstmCell) {
+TEST(LstmInt8, CellEqualsOneDnnLstmCell) {
   const Step s = make_step(3);
   const int64_t I = kSpec.input_dim, H = kSpec.hidden_dim;
   Tensor a = Tensor::zeros({kN, 4 * H});
@@ -66,7 +67,7 @@ TEST(LstmStepInt8, CellEqualsOneDnnLstmCell) {
   EXPECT_THROW(lstm_cell_forward(bad, c, c, h), Error);
 }
 
-TEST(LstmStepInt8, CloseToFp32AndIndependentOfTheBatch) {
+TEST(LstmInt8, CloseToFp32AndIndependentOfTheBatch) {
   const Step s = make_step(7);
   const RnnOutput fp32 = run(s);
   Int8Scope int8;
@@ -99,7 +100,7 @@ TEST(LstmStepInt8, CloseToFp32AndIndependentOfTheBatch) {
   expect_near(run(s, false).h_last->value, run(zero).h_last->value, 0.f, "null state");
 }
 
-TEST(LstmStepInt8, AppliesToLstmInferenceUnderAnInt8Scope) {
+TEST(LstmInt8, AppliesToLstmInferenceUnderAnInt8Scope) {
   EXPECT_FALSE(lstm_int8_applies(kSpec, false)) << "no Int8Scope";
   Int8Scope int8;
   EXPECT_TRUE(lstm_int8_applies(kSpec, false));
@@ -109,7 +110,7 @@ TEST(LstmStepInt8, AppliesToLstmInferenceUnderAnInt8Scope) {
 }
 
 // An encoder layer: bidirectional, sentences of lengths 5, 2, 4 (three length groups).
-TEST(LstmStepInt8, BidirectionalSequencesCloseToFp32AndIndependentOfTheBatch) {
+TEST(LstmInt8, BidirectionalSequencesCloseToFp32AndIndependentOfTheBatch) {
   const RnnLayerSpec spec{CellType::LSTM, true, 12, 8};
   const int64_t T = 5, N = 3, I = spec.input_dim, H = spec.hidden_dim;
   const std::vector<int> lengths = {5, 2, 4};

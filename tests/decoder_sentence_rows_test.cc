@@ -1,5 +1,5 @@
-// SentenceRows: the per-sentence decoder-state tensors are gathered again only when the
-// sentence of some row changes, and then hold the right sentence in every row.
+// SentenceRows: the per-sentence decoder-state tensors are taken again only when the
+// sentence of some row changes, and then hold the right sentence for every group of rows.
 #include <gtest/gtest.h>
 
 #include "core/error.h"
@@ -21,35 +21,36 @@ TEST(SentenceRows, StartsAsIdentity) {
   SentenceRows rows(3);
   EXPECT_EQ(rows.sentences(), (std::vector<int32_t>{0, 1, 2}));
   const Tensor t = per_sentence();
-  EXPECT_EQ(rows.gather(t).data(), t.data());  // no copy
-  EXPECT_EQ(rows.gather(std::vector<int>{5, 6, 7}), (std::vector<int>{5, 6, 7}));
+  EXPECT_EQ(rows.of_groups(t).data(), t.data());  // no copy
+  EXPECT_EQ(rows.of_groups(std::vector<int>{5, 6, 7}), (std::vector<int>{5, 6, 7}));
+  EXPECT_TRUE(rows.groups().rows_in_order());
 }
 
-TEST(SentenceRows, GathersWhenSentencesOfRowsChange) {
+TEST(SentenceRows, TakesTheGroupsSentencesWhenSentencesOfRowsChange) {
   SentenceRows rows(3);
   // Beam expansion: sentence 0 gets two rows, sentence 2 three, sentence 1 none.
   ASSERT_TRUE(rows.select({0, 0, 2, 2, 2}));
   EXPECT_EQ(rows.sentences(), (std::vector<int32_t>{0, 0, 2, 2, 2}));
-  EXPECT_EQ(values(rows.gather(per_sentence())), (std::vector<float>{0, 1, 0, 1, 20, 21, 20, 21, 20, 21}));
-  EXPECT_EQ(rows.gather(std::vector<int>{5, 6, 7}), (std::vector<int>{5, 5, 7, 7, 7}));
-  const Var v = rows.gather(leaf(per_sentence()));
-  EXPECT_EQ(v->value.shape(), (Shape{5, 2}));
-  EXPECT_EQ(values(v->value), values(rows.gather(per_sentence())));
+  EXPECT_EQ(values(rows.of_groups(per_sentence())), (std::vector<float>{0, 1, 20, 21}));
+  EXPECT_EQ(rows.of_groups(std::vector<int>{5, 6, 7}), (std::vector<int>{5, 7}));
+  const Var v = rows.of_groups(leaf(per_sentence()));
+  EXPECT_EQ(v->value.shape(), (Shape{2, 2}));
+  EXPECT_EQ(values(v->value), values(rows.of_groups(per_sentence())));
 }
 
 TEST(SentenceRows, GroupsRowsBySentence) {
   SentenceRows rows(4);
-  std::vector<int32_t> live;
-  QueryGroups g = rows.groups(&live);
-  EXPECT_EQ(live, (std::vector<int32_t>{0, 1, 2, 3}));
+  QueryGroups g = rows.groups();
+  EXPECT_EQ(rows.of_groups(std::vector<int>{10, 11, 12, 13}), (std::vector<int>{10, 11, 12, 13}));
   EXPECT_EQ(g.group, (std::vector<int32_t>{0, 1, 2, 3}));
   EXPECT_EQ(g.slot, (std::vector<int32_t>{0, 0, 0, 0}));
   EXPECT_EQ(g.groups, 4);
   EXPECT_EQ(g.slots, 1);
   // Sentence 1 finished, sentence 3 has three rows, sentence 0 one, sentence 2 two, interleaved.
   ASSERT_TRUE(rows.select({3, 0, 2, 3, 2, 3}));
-  g = rows.groups(&live);
-  EXPECT_EQ(live, (std::vector<int32_t>{3, 0, 2}));
+  g = rows.groups();
+  EXPECT_EQ(rows.of_groups(std::vector<int>{10, 11, 12, 13}), (std::vector<int>{13, 10, 12}));
+  EXPECT_FALSE(g.rows_in_order());
   EXPECT_EQ(g.group, (std::vector<int32_t>{0, 1, 2, 0, 2, 0}));
   EXPECT_EQ(g.slot, (std::vector<int32_t>{0, 0, 0, 1, 1, 2}));
   EXPECT_EQ(g.groups, 3);
@@ -59,8 +60,7 @@ TEST(SentenceRows, GroupsRowsBySentence) {
 TEST(SentenceRows, RowsToGroupsAndBack) {
   SentenceRows rows(3);
   ASSERT_TRUE(rows.select({2, 0, 2}));
-  std::vector<int32_t> live;
-  const QueryGroups g = rows.groups(&live);  // groups: sentence 2 (rows 0, 2), sentence 0 (row 1); 2 slots
+  const QueryGroups& g = rows.groups();  // groups: sentence 2 (rows 0, 2), sentence 0 (row 1); 2 slots
   Tensor r({3, 2});
   for (int64_t i = 0; i < 6; ++i) r[i] = static_cast<float>(i + 1);
   const Tensor grouped = g.to_groups(r);
@@ -83,7 +83,7 @@ TEST(SentenceRows, ReorderingHypothesesOfASentenceKeepsTheMap) {
   EXPECT_EQ(rows.sentences(), (std::vector<int32_t>{0, 2, 2, 2}));
   // Down to one row of the first sentence: not the identity of 3 sentences.
   EXPECT_TRUE(rows.select({0}));
-  EXPECT_EQ(values(rows.gather(per_sentence())), (std::vector<float>{0, 1}));
+  EXPECT_EQ(values(rows.of_groups(per_sentence())), (std::vector<float>{0, 1}));
 }
 
 TEST(SentenceRows, RowOutOfRangeIsAnError) {

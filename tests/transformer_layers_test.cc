@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/ops/positions.h"
+#include "decoder/sentence_rows.h"
 #include "decoder/transformer_decoder.h"
 #include "encoder/transformer_encoder.h"
 #include "gradcheck.h"
@@ -114,7 +115,7 @@ TEST(TransformerLayer, DecoderLayerStepEqualsFullPass) {
       for (int64_t n = 0; n < N; ++n)
         std::copy(x.data() + (n * T + t) * d, x.data() + (n * T + t + 1) * d, xt.data() + n * d);
       Var w;
-      Tensor y = layer.step(leaf(xt), cache, kv, src_mask, QueryGroups::one_per_row(N), &w)->value;
+      Tensor y = layer.step(leaf(xt), cache, kv, src_mask, SentenceRows(N).groups(), &w)->value;
       ASSERT_EQ(w->value.shape(), (Shape{N, 2, 1, 3}));
       for (int64_t n = 0; n < N; ++n)
         for (int64_t j = 0; j < d; ++j) EXPECT_NEAR(y[n * d + j], full[(n * T + t) * d + j], 1e-5);

@@ -72,7 +72,6 @@ BenchArgs parse_args(const std::vector<std::string>& args) {
   if (b.model.empty() || b.input.empty()) throw UsageError(cat("bench translate: -m and -i are required (usage: ", kUsage, ")"));
   if (b.mini_batch < 1) throw UsageError(cat("bench translate: --mini-batch must be at least 1, got ", b.mini_batch));
   if (b.threads < 0) throw UsageError(cat("bench translate: --cpu-threads must be >= 0, got ", b.threads));
-  if (b.workers < 0) throw UsageError(cat("bench translate: --workers must be >= 0, got ", b.workers));
   return b;
 }
 

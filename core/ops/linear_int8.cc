@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
-#include <mutex>
 #include <map>
+#include <mutex>
 #include <unordered_map>
 #include <utility>
 

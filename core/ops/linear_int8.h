@@ -46,9 +46,9 @@ class Int8Scope {
 // The quantized weights of `w` [out, in] when an Int8Scope is alive (made on first use),
 // else null.
 const Int8Weights* int8_weights_in_scope(const Tensor& w);
-// The same for weights derived from parameters (the LSTM step's stacked [W; U]): `key`
-// (a parameter's address) and `kind` (0 is linear's) name them; make() gives the [out, in]
-// matrix on first use.
+// The same for weights derived from parameters (core/ops/lstm_int8.h: an LSTM's W, U or
+// stacked [W; U], transposed): `key` (a parameter's address) and `kind` (0 is linear's)
+// name them; make() gives the [out, in] matrix on first use.
 const Int8Weights* int8_weights_in_scope(const void* key, int kind, const std::function<Tensor()>& make);
 
 // True while an Int8Scope is alive.

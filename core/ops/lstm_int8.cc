@@ -68,45 +68,46 @@ void lstm_dense_int8(const RnnLayerSpec& spec, const Tensor& w_layer, const Tens
     Tensor h = Tensor::view(io.h0.data() + d * N * H, {N, H}).clone();
     Tensor c = Tensor::view(io.c0.data() + d * N * H, {N, H}).clone();
     Tensor a({N, G});
-    // x W + b for every position at once, unless there is only one (then [x, h] [W; U]).
-    Tensor ax;
-    if (T > 1) {
-      const Int8Weights& w = quantized(wl, kInput, [&] {
-        Tensor t({G, I});
-        put_transposed(wl, I, G, t, 0);
-        return t;
+    // The cell on pre-activations a, and h into position t of this direction's half of y.
+    auto finish_step = [&](int64_t t) {
+      lstm_cell_forward(a, c, c, h);
+      for (int64_t n = 0; n < N; ++n) std::copy_n(h.data() + n * H, H, io.y.data() + (t * N + n) * D * H + d * H);
+    };
+    if (T == 1) {  // one product: [x, h] [W; U] + b
+      const Int8Weights& wu = quantized(wl, kStacked, [&] {
+        Tensor m({G, I + H});
+        put_transposed(wl, I, G, m, 0);
+        put_transposed(wi, H, G, m, I);
+        return m;
       });
-      ax = Tensor({T * N, G});
+      Tensor xh({N, I + H});
+      for (int64_t n = 0; n < N; ++n) {
+        std::copy_n(io.x.data() + n * I, I, xh.data() + n * (I + H));
+        std::copy_n(h.data() + n * H, H, xh.data() + n * (I + H) + I);
+      }
+      linear_int8_forward(xh, wu, &b, a);
+      finish_step(0);
+    } else {  // x W + b for every position at once, then h U step by step
+      const Int8Weights& w = quantized(wl, kInput, [&] {
+        Tensor m({G, I});
+        put_transposed(wl, I, G, m, 0);
+        return m;
+      });
+      const Int8Weights& u = quantized(wi, kRecurrent, [&] {
+        Tensor m({G, H});
+        put_transposed(wi, H, G, m, 0);
+        return m;
+      });
+      Tensor ax({T * N, G});
       linear_int8_forward(io.x.reshape({T * N, I}), w, &b, ax);
-    }
-    for (int64_t s = 0; s < T; ++s) {
-      const int64_t t = d == 0 ? s : T - 1 - s;
-      if (T == 1) {
-        const Int8Weights& wu = quantized(wl, kStacked, [&] {
-          Tensor m({G, I + H});
-          put_transposed(wl, I, G, m, 0);
-          put_transposed(wi, H, G, m, I);
-          return m;
-        });
-        Tensor xh({N, I + H});
-        for (int64_t n = 0; n < N; ++n) {
-          std::copy_n(io.x.data() + n * I, I, xh.data() + n * (I + H));
-          std::copy_n(h.data() + n * H, H, xh.data() + n * (I + H) + I);
-        }
-        linear_int8_forward(xh, wu, &b, a);
-      } else {
-        const Int8Weights& u = quantized(wi, kRecurrent, [&] {
-          Tensor m({G, H});
-          put_transposed(wi, H, G, m, 0);
-          return m;
-        });
+      for (int64_t s = 0; s < T; ++s) {
+        const int64_t t = d == 0 ? s : T - 1 - s;
         linear_int8_forward(h, u, nullptr, a);
         const float* px = ax.data() + t * N * G;
         float* pa = a.data();
         for (int64_t i = 0; i < N * G; ++i) pa[i] += px[i];
+        finish_step(t);
       }
-      lstm_cell_forward(a, c, c, h);
-      for (int64_t n = 0; n < N; ++n) std::copy_n(h.data() + n * H, H, io.y.data() + (t * N + n) * D * H + d * H);
     }
     std::copy_n(h.data(), N * H, io.h_last.data() + d * N * H);
     std::copy_n(c.data(), N * H, io.c_last.data() + d * N * H);
