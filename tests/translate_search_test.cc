@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
+#include <random>
 
 #include "core/context.h"
 #include "core/error.h"
@@ -328,6 +330,41 @@ TEST(SearchErrors, BadOptionsAndBottleneckAlignment) {
   b = SearchOptions{};
   b.max_length_offset = -1;
   EXPECT_THROW(search(*model, src, b), InputError);
+}
+
+// Beam search's selection equals sorting every expansion, over rows of several scan blocks
+// (a partial last one), with ties (equal scores across hypotheses and tokens) and -inf entries.
+TEST(SearchExpansions, EqualSortingAllExpansions) {
+  const int64_t V = 1000;
+  std::mt19937 gen(5);
+  std::normal_distribution<float> normal(-8.f, 3.f);
+  for (int trial = 0; trial < 20; ++trial) {
+    const size_t hyps = 1 + trial % 5, capacity = 1 + trial % 7;
+    std::vector<float> lp(hyps * V), base(hyps);
+    for (float& x : lp) x = normal(gen);
+    for (size_t k = 0; k < hyps; ++k) base[k] = -static_cast<float>(k % 2);  // equal bases
+    for (int i = 0; i < 50; ++i) lp[gen() % lp.size()] = -std::numeric_limits<float>::infinity();
+    lp[3] = lp[V - 1] = 5.f;                     // a tie inside a row, at both ends of it
+    if (hyps > 2) lp[2 * V + 3] = 5.f;            // ... and across hypotheses of equal base
+    if (trial % 4 == 0) std::fill(lp.begin(), lp.begin() + V - 2, -std::numeric_limits<float>::infinity());
+    std::vector<Expansion> all;
+    for (size_t k = 0; k < hyps; ++k)
+      for (int64_t v = 0; v < V; ++v)
+        if (lp[k * V + v] != -std::numeric_limits<float>::infinity())
+          all.push_back({base[k] + lp[k * V + v], static_cast<int32_t>(k), static_cast<int32_t>(v)});
+    std::sort(all.begin(), all.end(), [](const Expansion& a, const Expansion& b) {
+      return a.score != b.score ? a.score > b.score : a.hyp != b.hyp ? a.hyp < b.hyp : a.token < b.token;
+    });
+    all.resize(std::min(all.size(), capacity));
+    const std::vector<Expansion> got = best_expansions(lp.data(), V, base, capacity);
+    ASSERT_EQ(got.size(), all.size()) << "trial " << trial;
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].hyp, all[i].hyp) << "trial " << trial << " rank " << i;
+      EXPECT_EQ(got[i].token, all[i].token) << "trial " << trial << " rank " << i;
+      EXPECT_EQ(got[i].score, all[i].score);
+    }
+  }
+  EXPECT_TRUE(best_expansions(nullptr, V, {}, 5).empty());
 }
 
 TEST(SearchRows, BucketsAreFewAndWasteAtMostAThird) {

@@ -38,8 +38,8 @@ float length_penalty(const SearchOptions& o, size_t tokens_with_eos) {
 // rows with force_eos may only end.
 Tensor step_log_probs(Model& model, DecoderState& state, const std::vector<int32_t>& previous,
                       const std::vector<char>& force_eos, bool allow_unk) {
-  Var logits = model.decoder().step(state, previous);
-  Tensor lp = log_softmax(logits)->value;
+  Tensor lp = model.decoder().step(state, previous)->value;
+  softmax_forward(lp, lp, true);  // in place: the logits are this step's alone
   const int64_t rows = lp.dim(0), V = lp.dim(1);
   if (rows != static_cast<int64_t>(previous.size()) || V <= kEos)
     throw Error(cat("decoder step gave logits ", shape_str(lp.shape()), " for ", previous.size(), " rows"));
@@ -56,6 +56,23 @@ Tensor step_log_probs(Model& model, DecoderState& state, const std::vector<int32
     if (!allow_unk) p[kUnk] = kNegInf;
   }
   return lp;
+}
+
+// Beam search scans each row's log-probabilities in blocks of this many entries.
+constexpr int64_t kScanBlock = 64;
+
+// The largest entry of each block of p[0, n), into `out`. (Written as a compare-and-select:
+// GCC vectorises that form of the reduction, not std::max.)
+void block_maxima(const float* p, int64_t n, std::vector<float>& out) {
+  out.resize(static_cast<size_t>((n + kScanBlock - 1) / kScanBlock));
+  for (int64_t b = 0; b < static_cast<int64_t>(out.size()); ++b) {
+    const float* q = p + b * kScanBlock;
+    const int64_t len = std::min(kScanBlock, n - b * kScanBlock);
+    float m = kNegInf;
+#pragma omp simd reduction(max : m)
+    for (int64_t i = 0; i < len; ++i) m = q[i] > m ? q[i] : m;
+    out[b] = m;
+  }
 }
 
 // The attention weights of the last step, checked to have one row per state row.
@@ -102,6 +119,51 @@ size_t row_bucket(size_t n) {
 int max_output_length(const SearchOptions& o, int source_length) {
   const int pieces = std::max(0, source_length - 1);
   return std::max(1, static_cast<int>(o.max_length_factor * static_cast<float>(pieces)) + o.max_length_offset);
+}
+
+std::vector<Expansion> best_expansions(const float* lp, int64_t V, const std::vector<float>& base, size_t capacity) {
+  // Ranking: higher score first, then lower hypothesis, then lower token id.
+  auto better = [](const Expansion& a, const Expansion& b) {
+    if (a.score != b.score) return a.score > b.score;
+    if (a.hyp != b.hyp) return a.hyp < b.hyp;
+    return a.token < b.token;
+  };
+  std::priority_queue<Expansion, std::vector<Expansion>, decltype(better)> heap(better);  // top: the worst kept
+  std::vector<float> maxima;
+  for (size_t k = 0; k < base.size() && capacity > 0; ++k) {
+    const float* p = lp + static_cast<int64_t>(k) * V;
+    // Log-probabilities below `skip` cannot enter the full heap: a cheap test that lets
+    // the exact comparison run for a few tokens of the row only. The margin keeps it
+    // conservative where base + p rounds differently from the heap's score.
+    auto skip_below = [&] {
+      if (heap.size() < capacity) return kNegInf;
+      const float worst = heap.top().score;
+      return (worst - base[k]) - 1e-3f * (1.0f + std::fabs(worst) + std::fabs(base[k]));
+    };
+    float skip = skip_below();
+    block_maxima(p, V, maxima);  // blocks whose largest entry is below `skip` are passed over
+    for (int64_t block = 0; block < V; block += kScanBlock) {
+      if (maxima[block / kScanBlock] < skip) continue;
+      for (int64_t v = block, end = std::min(V, block + kScanBlock); v < end; ++v) {
+        if (p[v] < skip || p[v] == kNegInf) continue;
+        const Expansion c{base[k] + p[v], static_cast<int32_t>(k), static_cast<int32_t>(v)};
+        if (heap.size() < capacity) {
+          heap.push(c);
+        } else if (better(c, heap.top())) {
+          heap.pop();
+          heap.push(c);
+        } else {
+          continue;
+        }
+        skip = skip_below();
+      }
+    }
+  }
+  std::vector<Expansion> out;
+  out.reserve(heap.size());
+  for (; !heap.empty(); heap.pop()) out.push_back(heap.top());
+  std::reverse(out.begin(), out.end());  // best first
+  return out;
 }
 
 std::vector<Hypothesis> greedy_search(Model& model, const SourceBatch& src, const SearchOptions& options) {
@@ -187,16 +249,6 @@ std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch
     std::vector<Alive> alive;
     std::vector<Hypothesis> finished;
   };
-  struct Cand {
-    float score;
-    int32_t hyp, token;
-  };
-  // Ranking of candidates: higher score first, then lower row, then lower token id.
-  auto better = [](const Cand& a, const Cand& b) {
-    if (a.score != b.score) return a.score > b.score;
-    if (a.hyp != b.hyp) return a.hyp < b.hyp;
-    return a.token < b.token;
-  };
   auto finish = [&](const Beam& beam, int32_t node, float score, std::vector<float> eos_alignment) {
     Hypothesis h;
     h.score = score;
@@ -233,42 +285,13 @@ std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch
     int64_t first_row = 0;
     for (int32_t n : active) {
       Beam& beam = beams[n];
-      const size_t capacity = K - beam.finished.size();
-      // The best `capacity` expansions of the alive hypotheses (heap top = the worst kept).
-      std::priority_queue<Cand, std::vector<Cand>, decltype(better)> heap(better);
-      for (size_t k = 0; k < beam.alive.size(); ++k) {
-        const float* p = lp.data() + (first_row + static_cast<int64_t>(k)) * V;
-        const float base = beam.alive[k].score;
-        // Log-probabilities below `skip` cannot enter the full heap: a cheap test that lets
-        // the exact comparison run for a few tokens of the row only. The margin keeps it
-        // conservative where base + p rounds differently from the heap's score.
-        auto skip_below = [&] {
-          if (heap.size() < capacity) return kNegInf;
-          const float worst = heap.top().score;
-          return (worst - base) - 1e-3f * (1.0f + std::fabs(worst) + std::fabs(base));
-        };
-        float skip = skip_below();
-        for (int64_t v = 0; v < V; ++v) {
-          if (p[v] < skip || p[v] == kNegInf) continue;
-          const Cand c{base + p[v], static_cast<int32_t>(k), static_cast<int32_t>(v)};
-          if (heap.size() < capacity) {
-            heap.push(c);
-          } else if (better(c, heap.top())) {
-            heap.pop();
-            heap.push(c);
-          } else {
-            continue;
-          }
-          skip = skip_below();
-        }
-      }
-      std::vector<Cand> cands;
-      cands.reserve(heap.size());
-      for (; !heap.empty(); heap.pop()) cands.push_back(heap.top());
-      std::reverse(cands.begin(), cands.end());  // best first
+      std::vector<float> base;
+      for (const Alive& a : beam.alive) base.push_back(a.score);
+      const std::vector<Expansion> cands =
+          best_expansions(lp.data() + first_row * V, V, base, K - beam.finished.size());
 
       std::vector<Alive> next_alive;
-      for (const Cand& c : cands) {
+      for (const Expansion& c : cands) {
         const Alive& parent = beam.alive[c.hyp];
         const int64_t row = first_row + c.hyp;
         std::vector<float> alignment =

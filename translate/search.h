@@ -55,6 +55,18 @@ size_t row_bucket(size_t n);
 // ids (</s> included).
 int max_output_length(const SearchOptions& options, int source_length);
 
+// One expansion of a hypothesis: its row among the sentence's alive hypotheses and the token.
+struct Expansion {
+  float score;  // the hypothesis's score + the token's log-probability
+  int32_t hyp, token;
+};
+// The best `capacity` expansions of hypotheses k = 0 .. base.size() - 1 of one sentence,
+// best first: hypothesis k has score base[k] and log-probabilities lp[k * V, (k + 1) * V).
+// Equal scores go to the lower hypothesis, then the lower token; -inf entries never enter.
+// (Beam search's selection: it passes over blocks of a row whose largest entry cannot
+// enter, so most of a row costs one vectorised maximum.)
+std::vector<Expansion> best_expansions(const float* lp, int64_t V, const std::vector<float>& base, size_t capacity);
+
 // Hypotheses per sentence of `src`, best first (min(n_best, beam_size) of them; fewer
 // only if fewer could be made). beam_size 1 runs greedy_search.
 std::vector<std::vector<Hypothesis>> search(Model& model, const SourceBatch& src, const SearchOptions& options);

@@ -35,7 +35,7 @@ void row_scales(const float* v, int64_t rows, int64_t cols, float* scales) {
     float m = 0.f;
     const float* p = v + r * cols;
 #pragma omp simd reduction(max : m)
-    for (int64_t c = 0; c < cols; ++c) m = std::max(m, std::fabs(p[c]));
+    for (int64_t c = 0; c < cols; ++c) m = std::fabs(p[c]) > m ? std::fabs(p[c]) : m;  // vectorised; std::max is not
     scales[r] = m > 0.f ? m / 127.f : 1.f;
   }
 }
