@@ -86,29 +86,54 @@ Var MultiHeadAttention::self_attention(const Var& x, const Tensor& key_mask, boo
   return attend(qkv[0], {qkv[1], qkv[2]}, key_mask, causal, training, rng, nullptr);
 }
 
-void KeyValueCache::select(const std::vector<int32_t>& rows) {
-  if (k.empty()) return;
-  bool identity = static_cast<int64_t>(rows.size()) == k.dim(0);
-  for (size_t i = 0; identity && i < rows.size(); ++i) identity = rows[i] == static_cast<int32_t>(i);
-  if (!identity) rebuild(rows, capacity());
+void KeyValueCache::start(int64_t rows, int64_t heads, int64_t cap, int64_t dh) {
+  k_buffer_ = Tensor({rows, heads, cap, dh});
+  v_buffer_ = Tensor::zeros({rows, heads, cap, dh});  // unfilled values zero: 0 * NaN is not 0
+  k_spare_ = v_spare_ = Tensor();
+  k = k_buffer_;
+  v = v_buffer_;
+  steps = 0;
 }
 
-void KeyValueCache::rebuild(const std::vector<int32_t>& rows, int64_t cap) {
-  const int64_t R = k.dim(0), H = k.dim(1), old_cap = k.dim(2), dh = k.dim(3);
-  const int64_t n = static_cast<int64_t>(rows.size()), filled = steps * dh;
-  if (cap < steps) throw Error(cat("KeyValueCache: capacity ", cap, " below the ", steps, " positions filled"));
-  Tensor nk({n, H, cap, dh}), nv({n, H, cap, dh});
-  for (int64_t i = 0; i < n; ++i) {
+void KeyValueCache::copy_rows(const std::vector<int32_t>& rows, Tensor& kb, Tensor& vb) const {
+  const int64_t R = k.dim(0), H = k.dim(1), cap = k.dim(2), dh = k.dim(3), filled = steps * dh;
+  for (size_t i = 0; i < rows.size(); ++i) {
     if (rows[i] < 0 || rows[i] >= R) throw Error(cat("KeyValueCache::select: row ", rows[i], " out of ", R));
     for (int64_t h = 0; h < H; ++h) {
-      const int64_t from = (rows[i] * H + h) * old_cap * dh, to = (i * H + h) * cap * dh;
-      std::copy_n(k.data() + from, filled, nk.data() + to);
-      std::copy_n(v.data() + from, filled, nv.data() + to);
-      std::fill_n(nv.data() + to + filled, (cap - steps) * dh, 0.f);
+      const int64_t from = (rows[i] * H + h) * cap * dh, to = (static_cast<int64_t>(i) * H + h) * kb.dim(2) * dh;
+      std::copy_n(k.data() + from, filled, kb.data() + to);
+      std::copy_n(v.data() + from, filled, vb.data() + to);
     }
   }
-  k = std::move(nk);
-  v = std::move(nv);
+}
+
+void KeyValueCache::select(const std::vector<int32_t>& rows) {
+  if (k.empty()) return;
+  const int64_t n = static_cast<int64_t>(rows.size());
+  bool identity = n == k.dim(0);
+  for (int64_t i = 0; identity && i < n; ++i) identity = rows[i] == static_cast<int32_t>(i);
+  if (identity) return;
+  if (k_spare_.empty() || k_spare_.dim(0) < n) {
+    k_spare_ = Tensor({n, k.dim(1), capacity(), k.dim(3)});
+    v_spare_ = Tensor::zeros({n, k.dim(1), capacity(), k.dim(3)});
+  }
+  copy_rows(rows, k_spare_, v_spare_);
+  std::swap(k_buffer_, k_spare_);
+  std::swap(v_buffer_, v_spare_);
+  k = n == k_buffer_.dim(0) ? k_buffer_ : k_buffer_.leading(n);
+  v = n == v_buffer_.dim(0) ? v_buffer_ : v_buffer_.leading(n);
+}
+
+void KeyValueCache::grow(int64_t cap) {
+  if (cap < steps) throw Error(cat("KeyValueCache: capacity ", cap, " below the ", steps, " positions filled"));
+  const Shape shape{k.dim(0), k.dim(1), cap, k.dim(3)};
+  Tensor nk(shape), nv = Tensor::zeros(shape);
+  std::vector<int32_t> all(static_cast<size_t>(k.dim(0)));
+  std::iota(all.begin(), all.end(), 0);
+  copy_rows(all, nk, nv);
+  k = k_buffer_ = std::move(nk);
+  v = v_buffer_ = std::move(nv);
+  k_spare_ = v_spare_ = Tensor();  // of the old capacity
 }
 
 namespace {
@@ -123,14 +148,10 @@ void append(KeyValueCache& cache, const Tensor& qkv, int64_t heads) {
   const int64_t R = qkv.dim(0), d = qkv.dim(2) / 3, dh = d / heads;
   if (!cache.k.empty() && cache.k.dim(0) != R)
     throw Error(cat("self_attention_step: x has ", R, " rows but the cache ", cache.k.dim(0)));
-  if (cache.k.empty()) {
-    cache.k = Tensor({R, heads, kCacheGrowth, dh});
-    cache.v = Tensor::zeros({R, heads, kCacheGrowth, dh});  // unfilled values zero, as rebuild() keeps them
-  } else if (cache.steps == cache.capacity()) {
-    std::vector<int32_t> all(static_cast<size_t>(R));
-    std::iota(all.begin(), all.end(), 0);
-    cache.rebuild(all, cache.capacity() + kCacheGrowth);
-  }
+  if (cache.k.empty())
+    cache.start(R, heads, kCacheGrowth, dh);
+  else if (cache.steps == cache.capacity())
+    cache.grow(cache.capacity() + kCacheGrowth);
   const int64_t cap = cache.capacity();
   for (int64_t r = 0; r < R; ++r)
     for (int64_t h = 0; h < heads; ++h) {

@@ -46,16 +46,29 @@ struct KeysValues {
 // such a product is one dense matrix, which oneDNN's brgemm kernels need (a strided view of
 // the filled positions falls back to a slower gemm per batch), and the products take one
 // shape per capacity instead of one per step.
-struct KeyValueCache {
-  Tensor k, v;
+//
+// Beam search reorders the rows at most steps. A selection copies the filled positions of the
+// kept rows into a second pair of buffers kept for that purpose, which then become the
+// current ones: no allocation (and no page faults) per step. In either pair, no position at
+// or past `steps` has been written since the buffers were made (with zero values), so the
+// unfilled values stay zero across selections.
+class KeyValueCache {
+ public:
+  Tensor k, v;  // [R, H, capacity, dh]: the first R rows of the current buffers
   int64_t steps = 0;
   int64_t capacity() const { return k.empty() ? 0 : k.dim(2); }
+  // Empty buffers of `rows` rows, `cap` positions (the unfilled values zero); steps = 0.
+  void start(int64_t rows, int64_t heads, int64_t cap, int64_t dh);
   // Keeps rows `rows` in that order (beam search reorders and drops hypotheses); copies
   // only the filled positions, and nothing when `rows` is 0, 1, ... of the same count.
   void select(const std::vector<int32_t>& rows);
-  // Rows `rows` of the filled positions into new buffers of `cap` positions, the unfilled
-  // values zero (their attention weight is 0, and 0 * NaN is not 0). Needs a non-empty cache.
-  void rebuild(const std::vector<int32_t>& rows, int64_t cap);
+  // The same rows into new buffers of `cap` >= steps positions.
+  void grow(int64_t cap);
+
+ private:
+  // Rows `rows` of the filled positions into the first rows.size() rows of buffers kb, vb.
+  void copy_rows(const std::vector<int32_t>& rows, Tensor& kb, Tensor& vb) const;
+  Tensor k_buffer_, v_buffer_, k_spare_, v_spare_;  // whole buffers; k, v view the first
 };
 
 // Decoding rows grouped by the memory (source sentence) they attend over: row r is query

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <vector>
 
 #include "core/error.h"
@@ -84,7 +85,9 @@ TEST(Attention, MatchesNaiveLoopWithPaddingAndCausalMasks) {
       for (int64_t j = 0; j < 4; ++j) {
         const float p = w->value[r * 4 + j];
         sum += p;
-        if ((n == 1 && j >= 2) || (causal && j > i)) EXPECT_EQ(p, 0.f);
+        if ((n == 1 && j >= 2) || (causal && j > i)) {
+          EXPECT_EQ(p, 0.f);
+        }
       }
       EXPECT_NEAR(sum, 1.0, 1e-6);
     }
@@ -172,8 +175,8 @@ TEST(Attention, PaddedKeysHaveNoInfluence) {
 
 // Incremental decoding (KeyValueCache) equals causal self-attention over the whole prefix,
 // past several growths of the cache's capacity (8 positions each), and after beam-search style
-// row selections (reordered, repeated, dropped rows) the steps go on as for the selected
-// sentences' own prefixes.
+// row selections (reordered, repeated, dropped rows; fewer and more rows than the spare
+// buffers hold) the steps go on as for the selected sentences' own prefixes.
 TEST(Attention, StepEqualsCausalSelfAttention) {
   const int64_t N = 3, T = 40, d = 8;
   ParamShapes p;
@@ -190,8 +193,11 @@ TEST(Attention, StepEqualsCausalSelfAttention) {
   std::vector<int32_t> rows = {0, 1, 2};
   KeyValueCache cache;
   for (int64_t t = 0; t < T; ++t) {
-    if (t == 20 || t == 33) {
-      const std::vector<int32_t> pick = t == 20 ? std::vector<int32_t>{2, 0, 2, 1} : std::vector<int32_t>{3, 1};
+    // 3 -> 4 rows, 4 -> 2 (the spare buffers have room), 2 -> 5 (they do not), 5 -> 2.
+    const std::map<int64_t, std::vector<int32_t>> picks = {
+        {20, {2, 0, 2, 1}}, {22, {1, 3}}, {23, {0, 1, 1, 0, 1}}, {33, {3, 1}}};
+    if (picks.count(t)) {
+      const std::vector<int32_t>& pick = picks.at(t);
       cache.select(pick);
       std::vector<int32_t> next;
       for (int32_t r : pick) next.push_back(rows[r]);
