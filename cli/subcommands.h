@@ -26,6 +26,7 @@ int vocab_command(const Args& args);
 int eval_command(const Args& args);
 int translate_command(const Args& args);
 int score_command(const Args& args);
+int shortlist_command(const Args& args);
 
 
 }  // namespace nmt::cli

@@ -17,6 +17,7 @@
 #include "model/model.h"
 #include "tokenization/corpus.h"
 #include "translate/output.h"
+#include "translate/shortlist.h"
 #include "translate/translator.h"
 
 namespace nmt::cli {
@@ -44,7 +45,9 @@ CommandSpec translate_spec() {
        "mini-batches translated side by side, each on its share of --cpu-threads (0: one per thread; "
        "1: one batch at a time on all threads)")
       ("gemm-type", po::value<std::string>()->default_value("float32"),
-       "float32, or int8: linear and LSTM layers on 8-bit integers (weights per output row, activations per row)");
+       "float32, or int8: linear and LSTM layers on 8-bit integers (weights per output row, activations per row)")
+      ("shortlist", po::value<std::string>(),
+       "score only the target pieces of this lexical shortlist (nmt shortlist) for each mini-batch's sources");
   po::options_description search("Search options");
   search.add_options()
       ("beam-size,b", po::value<int>()->default_value(5), "beam size (1: greedy search)")
@@ -130,6 +133,11 @@ int translate_command(const Args& args) {
   const std::string model_path = get<std::string>(vm, "model");
   LoadedModel loaded = load_model(model_path);
   Model& model = *loaded.model;
+  Shortlist shortlist;
+  if (has(vm, "shortlist")) {
+    shortlist = Shortlist::load_for(get<std::string>(vm, "shortlist"), loaded.src_vocab->size(), loaded.trg_vocab->size());
+    so.shortlist = &shortlist;
+  }
   if (so.keep_alignment && !model.decoder().has_attention())
     throw InputError(cat("--alignment: ", model_path, " is a ", model.config().dec_type,
                          " model: its decoder has no attention, so there are no alignments"));

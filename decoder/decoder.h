@@ -8,6 +8,7 @@
 
 #include "core/graph.h"
 #include "core/random.h"
+#include "decoder/output_layer.h"
 #include "encoder/encoder.h"
 
 namespace nmt {
@@ -35,6 +36,8 @@ class DecoderState {
   virtual void select(const std::vector<int32_t>& rows) = 0;
   // Attention weights of the last step, [rows, S]; empty when the model has none.
   virtual Tensor last_attention() const { return Tensor(); }
+  // When set, step() gives logits of these vocabulary entries only, [rows, |ids|] (a shortlist).
+  std::shared_ptr<const OutputSlice> output_slice;
 };
 
 class Decoder {
@@ -49,7 +52,10 @@ class Decoder {
                            Rng& rng);
   // Starts decoding: one state row per source sentence of `enc`.
   virtual std::unique_ptr<DecoderState> start(const EncoderOutput& enc) = 0;
-  // One step: feeds the previous token of each row, returns logits [rows, V].
+  // Rows `ids` of the output layer, for DecoderState::output_slice.
+  virtual std::shared_ptr<const OutputSlice> output_slice(const std::vector<int32_t>& ids) const = 0;
+  // One step: feeds the previous token of each row, returns logits [rows, V] (or
+  // [rows, |ids|] of the state's output slice).
   virtual Var step(DecoderState& state, const std::vector<int32_t>& previous) = 0;
   // Whether the decoder attends over the source (alignments exist).
   virtual bool has_attention() const = 0;

@@ -1,6 +1,9 @@
 #include "decoder/output_layer.h"
 
+#include <algorithm>
 #include <cmath>
+
+#include "core/error.h"
 
 #include "core/ops/linear.h"
 #include "core/ops/linear_cross_entropy.h"
@@ -16,6 +19,45 @@ OutputLayer::OutputLayer(ParamStore& params, const std::string& prefix, int64_t 
 }
 
 Var OutputLayer::logits(const Var& hidden) const { return linear(hidden, weight_, bias_); }
+
+OutputSlice OutputLayer::slice(const std::vector<int32_t>& ids) const {
+  const Tensor& w = weight_->value;
+  const int64_t V = w.dim(0), dim = w.dim(1), n = static_cast<int64_t>(ids.size());
+  OutputSlice s;
+  s.ids = ids;
+  s.weight = Tensor({n, dim});
+  if (bias_) s.bias = Tensor({n});
+  const Int8Weights* q = int8_weights_in_scope(w);
+  if (q) {
+    s.has_int8 = true;
+    s.int8.out = n;
+    s.int8.in = dim;
+    s.int8.q.resize(n * dim);
+    s.int8.scales.resize(n);
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t id = ids[i];
+    if (id < 0 || id >= V) throw Error(cat("OutputLayer::slice: id ", id, " not in [0, ", V, ")"));
+    std::copy_n(w.data() + id * dim, dim, s.weight.data() + i * dim);
+    if (bias_) s.bias[i] = bias_->value[id];
+    if (q) {
+      std::copy_n(q->q.data() + id * dim, dim, s.int8.q.data() + i * dim);
+        s.int8.scales[i] = q->scales[id];
+    }
+  }
+  return s;
+}
+
+Var OutputLayer::logits(const Var& hidden, const OutputSlice* slice) const {
+  if (!slice) return logits(hidden);
+  const Tensor* b = slice->bias.empty() ? nullptr : &slice->bias;
+  Tensor y(linear_shape(hidden->value, slice->weight, b));
+  if (slice->has_int8)
+    linear_int8_forward(hidden->value, slice->int8, b, y);
+  else
+    linear_forward(hidden->value, slice->weight, b, y);
+  return leaf(y);
+}
 
 Var OutputLayer::losses(const Var& hidden, const std::vector<int32_t>& targets, float label_smoothing) const {
   return linear_cross_entropy(hidden, weight_, bias_, targets, label_smoothing, 0);

@@ -5,9 +5,21 @@
 #include <string>
 #include <vector>
 
+#include "core/ops/linear_int8.h"
 #include "core/params.h"
 
 namespace nmt {
+
+// The output layer restricted to some vocabulary entries (a shortlist, translate/shortlist.h),
+// for decoding: rows `ids` of the weight (and bias), and of its int8 copy when an Int8Scope
+// was alive when it was made. Logits through it are the full logits' columns `ids`.
+struct OutputSlice {
+  std::vector<int32_t> ids;
+  Tensor weight, bias;  // [|ids|, dim], [|ids|] (empty without a bias)
+  Int8Weights int8;     // rows `ids` of the int8 weights (per-row scales: the same numbers)
+  bool has_int8 = false;
+  int64_t size() const { return static_cast<int64_t>(ids.size()); }
+};
 
 class OutputLayer {
  public:
@@ -15,6 +27,10 @@ class OutputLayer {
   OutputLayer(ParamStore& params, const std::string& prefix, int64_t vocab, int64_t dim, Var tied_weight,
               bool bias = true);
   Var logits(const Var& hidden) const;  // [..., dim] -> [..., V]
+  // Rows `ids` (each in [0, V)) of the layer, for logits(hidden, slice).
+  OutputSlice slice(const std::vector<int32_t>& ids) const;
+  // [..., dim] -> [..., |slice.ids|], recording no gradient; the full logits when slice is null.
+  Var logits(const Var& hidden, const OutputSlice* slice) const;
   // Label-smoothed cross-entropy of each row of hidden [M, dim] against targets (pad 0
   // ignored), fused with the projection: [M].
   Var losses(const Var& hidden, const std::vector<int32_t>& targets, float label_smoothing) const;

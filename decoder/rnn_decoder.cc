@@ -171,9 +171,11 @@ Var RnnDecoder::step(DecoderState& state, const std::vector<int32_t>& previous) 
     y = r.seq;
   }
   Var rnn_out = reshape(y, {N, 1, config_.dim_rnn});
+  const OutputSlice* slice = st.output_slice.get();
+  const int64_t V = slice ? slice->size() : config_.vocab;
   if (!attention_) {
     Rng unused(0);
-    return reshape(output_.logits(pre_output(rnn_out, Var(), st.enc, false, unused, nullptr)), {N, config_.vocab});
+    return reshape(output_.logits(pre_output(rnn_out, Var(), st.enc, false, unused, nullptr), slice), {N, V});
   }
   // The rows' queries grouped by sentence, [groups, slots, H], attend over their sentence.
   const QueryGroups& g = st.rows_of.groups();
@@ -183,8 +185,8 @@ Var RnnDecoder::step(DecoderState& state, const std::vector<int32_t>& previous) 
   const Var ctx = attention_->context(leaf(g.to_groups(rnn_out->value)), st.keys, st.enc.states, st.enc.mask,
                                       &weights);  // [groups, slots, C]
   st.attention = g.to_rows(weights->value);
-  return reshape(output_.logits(combine(rnn_out, leaf(g.to_rows(ctx->value).reshape({N, 1, ctx->value.dim(2)})))),
-                 {N, config_.vocab});
+  return reshape(output_.logits(combine(rnn_out, leaf(g.to_rows(ctx->value).reshape({N, 1, ctx->value.dim(2)}))), slice),
+                 {N, V});
 }
 
 }  // namespace nmt

@@ -55,6 +55,9 @@ class RnnDecoder : public Decoder {
                    Rng& rng) override;
   std::unique_ptr<DecoderState> start(const EncoderOutput& enc) override;
   Var step(DecoderState& state, const std::vector<int32_t>& previous) override;
+  std::shared_ptr<const OutputSlice> output_slice(const std::vector<int32_t>& ids) const override {
+    return std::make_shared<const OutputSlice>(output_.slice(ids));
+  }
   bool has_attention() const override { return config_.attention; }
 
  private:

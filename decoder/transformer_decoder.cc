@@ -152,7 +152,8 @@ Var TransformerDecoder::step(DecoderState& state, const std::vector<int32_t>& pr
   if (config_.norm == NormPlacement::Pre) x = final_norm_(x);
   st.attention = mean_over_heads(weights->value);
   ++st.steps;
-  return reshape(output_.logits(x), {R, vocab_});
+  const OutputSlice* slice = st.output_slice.get();
+  return reshape(output_.logits(x, slice), {R, slice ? slice->size() : vocab_});
 }
 
 }  // namespace nmt

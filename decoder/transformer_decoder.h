@@ -64,6 +64,9 @@ class TransformerDecoder : public Decoder {
                    Rng& rng) override;
   std::unique_ptr<DecoderState> start(const EncoderOutput& enc) override;
   Var step(DecoderState& state, const std::vector<int32_t>& previous) override;
+  std::shared_ptr<const OutputSlice> output_slice(const std::vector<int32_t>& ids) const override {
+    return std::make_shared<const OutputSlice>(output_.slice(ids));
+  }
   bool has_attention() const override { return true; }
   const TransformerConfig& config() const { return config_; }
 

@@ -45,6 +45,14 @@ TEST_F(CliBenchTest, TranslatePrintsGreedyAndBeamSpeeds) {
   ASSERT_EQ(w.code, 0) << w.err;
   EXPECT_NE(w.out.find("2 workers of 1 thread(s)"), std::string::npos) << w.out;
   EXPECT_TRUE(std::regex_search(w.out, std::regex("beam 5: +[0-9.]+ s +[0-9.]+ sentences/s"))) << w.out;
+  const std::string corpus = "'" + path("corpus.txt") + "'";
+  ASSERT_EQ(nmt("shortlist -t " + corpus + " " + corpus + " -m '" + path("attention.bin") + "' -o '" + path("lex.txt") + "'").code, 0);
+  const testing::RunResult s =
+      nmt("bench translate " + model_arg() + " -i '" + path("in.txt") + "' --shortlist '" + path("lex.txt") + "'");
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_NE(s.out.find("shortlist " + path("lex.txt")), std::string::npos) << s.out;
+  EXPECT_TRUE(std::regex_search(s.out, std::regex("beam 5: +[0-9.]+ s +[0-9.]+ sentences/s"))) << s.out;
+  EXPECT_NE(nmt("bench translate " + model_arg() + " -i '" + path("in.txt") + "' --shortlist '" + path("no.txt") + "'").code, 0);
   EXPECT_EQ(nmt("bench translate " + model_arg() + " -i '" + path("in.txt") + "' --workers -2").code, 2);
   EXPECT_EQ(nmt("bench translate " + model_arg() + " -i '" + path("in.txt") + "' --gemm-type half").code, 2);
   EXPECT_NE(nmt("bench translate " + model_arg() + " -i '" + path("missing.txt") + "'").code, 0);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli_helpers.h"
+#include "translate/shortlist.h"
 #include "translate/translator.h"
 
 namespace nmt {
@@ -101,6 +102,42 @@ TEST_F(CliTranslateTest, Int8KeepsLinesAndEqualsTheLibrary) {
       EXPECT_EQ(out[i], want[i].hypotheses.empty() ? "" : vocab_->decode(want[i].hypotheses[0].tokens))
           << type << " line " << i;
   }
+}
+
+// nmt shortlist from a corpus with the model's vocabularies, then nmt translate --shortlist:
+// the lines stay in place and equal the library's translation with that shortlist.
+TEST_F(CliTranslateTest, ShortlistBuiltAndUsed) {
+  const std::string corpus = "'" + path("corpus.txt") + "'";
+  const Result made = nmt("shortlist -t " + corpus + " " + corpus + " -m '" + path("attention.bin") + "' -o '" +
+                          path("lex.txt") + "' --first 3 --best 2");
+  ASSERT_EQ(made.code, 0) << made.err;
+  const Shortlist list = Shortlist::load_for(path("lex.txt"), vocab_->size(), vocab_->size());
+  EXPECT_EQ(list.first().size(), 3u);
+  for (const std::string gemm : {"float32", "int8"}) {
+    const Result r = nmt("translate " + model_arg() + " -b 3 --gemm-type " + gemm + " --shortlist '" +
+                         path("lex.txt") + "' -i '" + path("in.txt") + "'");
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto out = split_lines(r.out);
+    ASSERT_EQ(out.size(), kInput.size()) << r.out;
+    TranslateOptions o = beam(3);
+    o.int8 = gemm == "int8";
+    o.search.shortlist = &list;
+    const auto want = expected(kInput, o);
+    for (size_t i = 0; i < kInput.size(); ++i)
+      EXPECT_EQ(out[i], want[i].hypotheses.empty() ? "" : vocab_->decode(want[i].hypotheses[0].tokens)) << gemm << " line " << i;
+  }
+  // A shortlist made for other vocabularies, a malformed one, and a command without vocabularies.
+  write("other.txt", "nmt-shortlist 1 50 50\nfirst 4\n");
+  const Result other = nmt("translate " + model_arg() + " --shortlist '" + path("other.txt") + "' < '" + path("in.txt") + "'");
+  EXPECT_NE(other.code, 0);
+  EXPECT_TRUE(contains_text(other.err, "a shortlist for vocabularies of 50 and 50 pieces")) << other.err;
+  write("bad.txt", "nmt-shortlist 1 24 24\nfirst 4 99\n");
+  const Result bad = nmt("translate " + model_arg() + " --shortlist '" + path("bad.txt") + "' < '" + path("in.txt") + "'");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_TRUE(contains_text(bad.err, "bad.txt:2: '99' is not an id in [0, 24)")) << bad.err;
+  const Result no_vocab = nmt("shortlist -t " + corpus + " " + corpus + " -o '" + path("x.txt") + "'");
+  EXPECT_NE(no_vocab.code, 0);
+  EXPECT_TRUE(contains_text(no_vocab.err, "give either -m MODEL or --vocabs")) << no_vocab.err;
 }
 
 TEST_F(CliTranslateTest, OverlongInputIsCutNotShifted) {

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "model/model.h"
 #include "tokenization/corpus.h"
+#include "translate/shortlist.h"
 #include "translate/translator.h"
 
 namespace nmt {
@@ -21,7 +22,7 @@ namespace {
 
 constexpr const char* kUsage =
     "nmt bench translate -m MODEL -i FILE [--mini-batch 64] [--cpu-threads N] [--workers W]\n"
-    "                    [--gemm-type float32|int8]";
+    "                    [--gemm-type float32|int8] [--shortlist FILE]";
 
 struct BenchArgs {
   std::string model, input;
@@ -29,6 +30,7 @@ struct BenchArgs {
   int threads = 0;
   int workers = 0;  // as nmt translate --workers
   bool int8 = false;
+  std::string shortlist;  // as nmt translate --shortlist
   bool help = false;
 };
 
@@ -64,6 +66,8 @@ BenchArgs parse_args(const std::vector<std::string>& args) {
       b.workers = parse_int(a, v);
     } else if (a == "--gemm-type") {
       b.int8 = parse_gemm_type(v);
+    } else if (a == "--shortlist") {
+      b.shortlist = v;
     } else {
       throw UsageError(cat("bench translate: unknown option '", a, "' (usage: ", kUsage, ")"));
     }
@@ -99,12 +103,16 @@ int bench_translate(const std::vector<std::string>& args) {
               << "Translates FILE with greedy search and with beam search (beam 5, normalize 0.6) after a short\n"
                  "warm-up, and prints sentences/s and target tokens/s (</s> included) for each, the peak resident\n"
                  "memory, the thread count and the CPU. --workers W (default 0: one per thread) translates W\n"
-                 "mini-batches side by side, each on its share of the threads, as nmt translate does.\n";
+                 "mini-batches side by side, each on its share of the threads, as nmt translate does; --shortlist\n"
+                 "FILE scores only each batch's shortlist vocabulary, as nmt translate --shortlist.\n";
     return 0;
   }
   Context::get().set_threads(b.threads);
   const std::unique_ptr<WorkerPool> workers = make_workers(b.workers);
   LoadedModel loaded = load_model(b.model);
+  const Shortlist shortlist = b.shortlist.empty() ? Shortlist()
+                                                  : Shortlist::load_for(b.shortlist, loaded.src_vocab->size(),
+                                                                        loaded.trg_vocab->size());
   const std::vector<std::string> lines = read_lines(b.input);
   std::vector<std::vector<int32_t>> sources;
   int64_t source_pieces = 0, sentences = 0;
@@ -120,14 +128,16 @@ int bench_translate(const std::vector<std::string>& args) {
               Context::get().threads(),
               workers ? cat(workers->size(), " workers of ", workers->threads_each(), " thread(s)").c_str()
                       : "one worker");
-  std::printf("model: %s (%s), input: %s, %lld sentences, %lld source pieces, mini-batch %d, gemm-type %s\n",
+  std::printf("model: %s (%s), input: %s, %lld sentences, %lld source pieces, mini-batch %d, gemm-type %s%s\n",
               b.model.c_str(), loaded.model->config().type.c_str(), b.input.c_str(), static_cast<long long>(sentences),
-              static_cast<long long>(source_pieces), b.mini_batch, b.int8 ? "int8" : "float32");
+              static_cast<long long>(source_pieces), b.mini_batch, b.int8 ? "int8" : "float32",
+              b.shortlist.empty() ? "" : cat(", shortlist ", b.shortlist).c_str());
   for (int beam : {1, 5}) {
     TranslateOptions opt;
     opt.mini_batch = b.mini_batch;
     opt.search.beam_size = beam;
     opt.int8 = b.int8;
+    opt.search.shortlist = b.shortlist.empty() ? nullptr : &shortlist;
     opt.workers = workers.get();
     // Warm-up: builds the primitives of the most common shapes, a batch per worker.
     const size_t n_warm = static_cast<size_t>(b.mini_batch) * (workers ? workers->size() : 1);

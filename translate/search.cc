@@ -10,6 +10,7 @@
 #include "core/graph.h"
 #include "core/ops/softmax.h"
 #include "tokenization/vocab.h"
+#include "translate/shortlist.h"
 
 namespace nmt {
 namespace {
@@ -33,27 +34,48 @@ float length_penalty(const SearchOptions& o, size_t tokens_with_eos) {
   return o.normalize > 0 ? std::pow(static_cast<float>(tokens_with_eos), o.normalize) : 1.0f;
 }
 
-// One decoder step: log-probabilities [rows, V]. Tokens that may not be generated are
+// The columns of a step's logits: all of the vocabulary, or a shortlist's vocabulary for the
+// batch (then column c is target id ids[c], ascending).
+struct Columns {
+  std::vector<int32_t> ids;      // empty: column c is id c
+  int64_t eos = kEos;            // the column of </s>
+  std::vector<int64_t> masked;   // columns never generated (<pad>, <s>, and <unk> unless allowed)
+  int32_t id(int64_t column) const { return ids.empty() ? static_cast<int32_t>(column) : ids[column]; }
+};
+
+// Starts the decoder on the batch, restricted to its shortlist vocabulary when there is one.
+Columns start_columns(Model& model, DecoderState& state, const SourceBatch& src, const SearchOptions& o) {
+  Columns c;
+  if (!o.shortlist) {
+    c.masked = {kPad, kBos};
+    if (!o.allow_unk) c.masked.push_back(kUnk);
+    return c;
+  }
+  c.ids = o.shortlist->vocabulary(src, o.allow_unk);  // has </s>, never <pad> or <s>
+  c.eos = std::lower_bound(c.ids.begin(), c.ids.end(), kEos) - c.ids.begin();
+  state.output_slice = model.decoder().output_slice(c.ids);
+  return c;
+}
+
+// One decoder step: log-probabilities [rows, columns]. Tokens that may not be generated are
 // -inf (not renormalised, so the other entries stay the model's log-probabilities);
 // rows with force_eos may only end.
 Tensor step_log_probs(Model& model, DecoderState& state, const std::vector<int32_t>& previous,
-                      const std::vector<char>& force_eos, bool allow_unk) {
+                      const std::vector<char>& force_eos, const Columns& columns) {
   Tensor lp = model.decoder().step(state, previous)->value;
   softmax_forward(lp, lp, true);  // in place: the logits are this step's alone
   const int64_t rows = lp.dim(0), V = lp.dim(1);
-  if (rows != static_cast<int64_t>(previous.size()) || V <= kEos)
+  if (rows != static_cast<int64_t>(previous.size()) || V <= columns.eos)
     throw Error(cat("decoder step gave logits ", shape_str(lp.shape()), " for ", previous.size(), " rows"));
   for (int64_t r = 0; r < rows; ++r) {
     float* p = lp.data() + r * V;
     if (force_eos[r]) {
-      const float eos = p[kEos];
+      const float eos = p[columns.eos];
       std::fill(p, p + V, kNegInf);
-      p[kEos] = eos;
+      p[columns.eos] = eos;
       continue;
     }
-    p[kPad] = kNegInf;
-    p[kBos] = kNegInf;
-    if (!allow_unk) p[kUnk] = kNegInf;
+    for (int64_t c : columns.masked) p[c] = kNegInf;
   }
   return lp;
 }
@@ -174,6 +196,7 @@ std::vector<Hypothesis> greedy_search(Model& model, const SourceBatch& src, cons
   Rng unused(0);
   EncoderOutput enc = model.encoder().encode(src, false, unused);
   std::unique_ptr<DecoderState> state = model.decoder().start(enc);
+  const Columns columns = start_columns(model, *state, src, options);
   // The sentence of each state row (-1: finished, a filler row until the state shrinks).
   std::vector<int32_t> sentence(src.batch);
   std::iota(sentence.begin(), sentence.end(), 0);
@@ -185,15 +208,16 @@ std::vector<Hypothesis> greedy_search(Model& model, const SourceBatch& src, cons
     for (size_t r = 0; r < rows; ++r)
       if (sentence[r] >= 0)
         force[r] = static_cast<int>(out[sentence[r]].tokens.size()) >= max_output_length(options, src.lengths[sentence[r]]);
-    const Tensor lp = step_log_probs(model, *state, previous, force, options.allow_unk);
+    const Tensor lp = step_log_probs(model, *state, previous, force, columns);
     const Tensor att = options.keep_alignment ? step_attention(*state, rows) : Tensor();
     const int64_t V = lp.dim(1);
     for (size_t r = 0; r < rows; ++r) {
       if (sentence[r] < 0) continue;
       const float* row = lp.data() + r * V;
-      const int32_t best = static_cast<int32_t>(std::max_element(row, row + V) - row);
+      const int64_t column = std::max_element(row, row + V) - row;
+      const int32_t best = columns.id(column);
       Hypothesis& h = out[sentence[r]];
-      h.score += row[best];
+      h.score += row[column];
       if (options.keep_alignment) h.alignment.push_back(attention_row(att, r, src.lengths[sentence[r]]));
       previous[r] = best;
       if (best == kEos) {
@@ -231,6 +255,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch
   Rng unused(0);
   EncoderOutput enc = model.encoder().encode(src, false, unused);
   std::unique_ptr<DecoderState> state = model.decoder().start(enc);
+  const Columns columns = start_columns(model, *state, src, options);
 
   // Each sentence's hypotheses form a tree of nodes (token + parent); an alive
   // hypothesis is a leaf, with one state row.
@@ -278,7 +303,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch
       for (const Alive& a : beams[n].alive) force.push_back(a.length >= limit);
     }
     force.resize(rows, 0);  // filler rows
-    const Tensor lp = step_log_probs(model, *state, previous, force, options.allow_unk);
+    const Tensor lp = step_log_probs(model, *state, previous, force, columns);
     const Tensor att = options.keep_alignment ? step_attention(*state, previous.size()) : Tensor();
     const int64_t V = lp.dim(1);
     std::vector<int32_t> next_rows, next_active, next_previous;
@@ -287,8 +312,8 @@ std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch
       Beam& beam = beams[n];
       std::vector<float> base;
       for (const Alive& a : beam.alive) base.push_back(a.score);
-      const std::vector<Expansion> cands =
-          best_expansions(lp.data() + first_row * V, V, base, K - beam.finished.size());
+      std::vector<Expansion> cands = best_expansions(lp.data() + first_row * V, V, base, K - beam.finished.size());
+      for (Expansion& c : cands) c.token = columns.id(c.token);  // ascending ids: the ranking holds
 
       std::vector<Alive> next_alive;
       for (const Expansion& c : cands) {

@@ -25,6 +25,8 @@
 
 namespace nmt {
 
+class Shortlist;
+
 struct SearchOptions {
   int beam_size = 1;
   int n_best = 1;                  // hypotheses returned per sentence (<= beam_size)
@@ -33,6 +35,8 @@ struct SearchOptions {
   int max_length_offset = 5;
   bool allow_unk = false;          // off: <unk> is never generated
   bool keep_alignment = false;     // keep the attention weights of every step
+  // Score only each batch's shortlist vocabulary (translate/shortlist.h); null: all of it.
+  const Shortlist* shortlist = nullptr;
 };
 
 struct Hypothesis {
