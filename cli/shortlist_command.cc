@@ -8,8 +8,8 @@
 #include "cli/subcommands.h"
 #include "core/error.h"
 #include "model/model.h"
-#include "tokenization/corpus.h"
 #include "tokenization/vocab.h"
+#include "training/corpus.h"
 #include "translate/shortlist.h"
 
 namespace nmt::cli {
@@ -67,25 +67,13 @@ int shortlist_command(const Args& args) {
     trg_vocab = std::make_shared<Vocab>(Vocab::load(v[1]));
   }
   const auto start = std::chrono::steady_clock::now();
-  LineReader src_in(sets[0]), trg_in(sets[1]);
-  std::vector<std::vector<int32_t>> sources, targets;
-  std::string s, t;
-  for (;;) {
-    const bool more_s = src_in.next(s), more_t = trg_in.next(t);
-    if (more_s != more_t)
-      throw InputError(cat(more_s ? trg_in.display_name() : src_in.display_name(), " ends at line ",
-                           (more_s ? trg_in : src_in).line_number(), " but ",
-                           more_s ? src_in.display_name() : trg_in.display_name(), " has more lines"));
-    if (!more_s) break;
-    sources.push_back(src_vocab->encode(s));
-    targets.push_back(trg_vocab->encode(t));
-  }
-  if (sources.empty()) throw InputError(cat(src_in.display_name(), ": empty corpus"));
-  const Shortlist list = Shortlist::build(sources, targets, src_vocab->size(), trg_vocab->size(), o);
+  // Every pair, empty sides included (they count towards the most frequent pieces).
+  const ParallelCorpus c = load_parallel_corpus(sets[0], sets[1], *src_vocab, *trg_vocab, 0, /*skip_empty=*/false);
+  const Shortlist list = Shortlist::build(c.src, c.trg, src_vocab->size(), trg_vocab->size(), o);
   const std::string out = get<std::string>(vm, "output");
   list.save(out);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cerr << "nmt shortlist: wrote " << out << " from " << sources.size() << " pairs (first " << o.first << ", best "
+  std::cerr << "nmt shortlist: wrote " << out << " from " << c.size() << " pairs (first " << o.first << ", best "
             << o.best << ", " << o.iterations << " EM iterations) in " << std::fixed << std::setprecision(1) << seconds
             << " s" << std::endl;
   return 0;

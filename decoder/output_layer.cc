@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "core/error.h"
-
 #include "core/ops/linear.h"
 #include "core/ops/linear_cross_entropy.h"
 
@@ -23,27 +22,28 @@ Var OutputLayer::logits(const Var& hidden) const { return linear(hidden, weight_
 OutputSlice OutputLayer::slice(const std::vector<int32_t>& ids) const {
   const Tensor& w = weight_->value;
   const int64_t V = w.dim(0), dim = w.dim(1), n = static_cast<int64_t>(ids.size());
+  const Int8Weights* q = int8_weights_in_scope(w);
   OutputSlice s;
   s.ids = ids;
-  s.weight = Tensor({n, dim});
-  if (bias_) s.bias = Tensor({n});
-  const Int8Weights* q = int8_weights_in_scope(w);
   if (q) {
-    s.has_int8 = true;
     s.int8.out = n;
     s.int8.in = dim;
     s.int8.q.resize(n * dim);
     s.int8.scales.resize(n);
+  } else {
+    s.weight = Tensor({n, dim});
   }
+  if (bias_) s.bias = Tensor({n});
   for (int64_t i = 0; i < n; ++i) {
     const int64_t id = ids[i];
     if (id < 0 || id >= V) throw Error(cat("OutputLayer::slice: id ", id, " not in [0, ", V, ")"));
-    std::copy_n(w.data() + id * dim, dim, s.weight.data() + i * dim);
-    if (bias_) s.bias[i] = bias_->value[id];
     if (q) {
       std::copy_n(q->q.data() + id * dim, dim, s.int8.q.data() + i * dim);
-        s.int8.scales[i] = q->scales[id];
+      s.int8.scales[i] = q->scales[id];
+    } else {
+      std::copy_n(w.data() + id * dim, dim, s.weight.data() + i * dim);
     }
+    if (bias_) s.bias[i] = bias_->value[id];
   }
   return s;
 }
@@ -51,8 +51,10 @@ OutputSlice OutputLayer::slice(const std::vector<int32_t>& ids) const {
 Var OutputLayer::logits(const Var& hidden, const OutputSlice* slice) const {
   if (!slice) return logits(hidden);
   const Tensor* b = slice->bias.empty() ? nullptr : &slice->bias;
-  Tensor y(linear_shape(hidden->value, slice->weight, b));
-  if (slice->has_int8)
+  Shape shape = hidden->value.shape();
+  shape.back() = slice->size();
+  Tensor y(shape);
+  if (slice->weight.empty())
     linear_int8_forward(hidden->value, slice->int8, b, y);
   else
     linear_forward(hidden->value, slice->weight, b, y);

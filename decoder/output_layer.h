@@ -11,13 +11,14 @@
 namespace nmt {
 
 // The output layer restricted to some vocabulary entries (a shortlist, translate/shortlist.h),
-// for decoding: rows `ids` of the weight (and bias), and of its int8 copy when an Int8Scope
-// was alive when it was made. Logits through it are the full logits' columns `ids`.
+// for decoding: rows `ids` of the int8 weights when an Int8Scope was alive when it was made
+// (per-row scales make them the same numbers), else of the fp32 weight; and of the bias.
+// Logits through it are the full logits' columns `ids`.
 struct OutputSlice {
   std::vector<int32_t> ids;
-  Tensor weight, bias;  // [|ids|, dim], [|ids|] (empty without a bias)
-  Int8Weights int8;     // rows `ids` of the int8 weights (per-row scales: the same numbers)
-  bool has_int8 = false;
+  Tensor weight;     // [|ids|, dim]; empty when int8 holds the rows
+  Int8Weights int8;  // [|ids|, dim] quantized; empty without an Int8Scope
+  Tensor bias;       // [|ids|]; empty without a bias
   int64_t size() const { return static_cast<int64_t>(ids.size()); }
 };
 

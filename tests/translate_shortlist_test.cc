@@ -45,11 +45,16 @@ Corpus mapped_corpus(int pairs) {
   return c;
 }
 
+ShortlistOptions lists(int first, int best) {
+  ShortlistOptions o;
+  o.first = first;
+  o.best = best;
+  return o;
+}
+
 TEST(Shortlist, ModelOneFindsTheTranslations) {
   const Corpus c = mapped_corpus(400);
-  ShortlistOptions o;
-  o.first = 2;
-  o.best = 1;
+  const ShortlistOptions o = lists(2, 1);
   const Shortlist s = Shortlist::build(c.src, c.trg, 20, 32, o);
   for (int32_t src = 4; src < 20; ++src) EXPECT_EQ(s.best(src), std::vector<int32_t>{src + 8}) << src;
   for (int32_t src = 0; src < 4; ++src) EXPECT_TRUE(s.best(src).empty());  // never seen
@@ -64,14 +69,17 @@ TEST(Shortlist, ModelOneFindsTheTranslations) {
   EXPECT_THROW(s.best(20), Error);
   EXPECT_THROW(Shortlist::build(c.src, {}, 20, 32, o), Error);
   EXPECT_THROW(Shortlist::build({{25}}, {{5}}, 20, 32, o), Error);  // source id out of range
+  // Sources ending in </s> (as a training corpus holds them) give the same lists.
+  std::vector<std::vector<int32_t>> with_eos = c.src;
+  for (auto& x : with_eos) x.push_back(Vocab::kEos);
+  const Shortlist e = Shortlist::build(with_eos, c.trg, 20, 32, o);
+  EXPECT_EQ(e.first(), s.first());
+  for (int32_t src = 0; src < 20; ++src) EXPECT_EQ(e.best(src), s.best(src)) << src;
 }
 
 TEST(Shortlist, BatchVocabulary) {
   const Corpus c = mapped_corpus(400);
-  ShortlistOptions o;
-  o.first = 1;
-  o.best = 2;
-  const Shortlist s = Shortlist::build(c.src, c.trg, 20, 32, o);
+  const Shortlist s = Shortlist::build(c.src, c.trg, 20, 32, lists(1, 2));
   const SourceBatch batch = SourceBatch::from({{5, 6, Vocab::kEos}, {7, Vocab::kEos}});
   const std::vector<int32_t> v = s.vocabulary(batch, false);
   EXPECT_TRUE(std::is_sorted(v.begin(), v.end()));
@@ -153,10 +161,7 @@ TEST(OutputSlice, ColumnsOfTheFullLogits) {
 // (forced decoding through the sliced output layer).
 TEST(ShortlistSearch, ScoresAreRenormalisedOverTheVocabulary) {
   const Corpus c = mapped_corpus(300);
-  ShortlistOptions o;
-  o.first = 3;
-  o.best = 2;
-  const Shortlist list = Shortlist::build(c.src, c.trg, 40, 40, o);
+  const Shortlist list = Shortlist::build(c.src, c.trg, 40, 40, lists(3, 2));
   for (const std::string type : {"attention", "transformer"}) {
     auto model = testing::tiny_random_model(type, 40, 5, 3.0f);
     const SourceBatch src = SourceBatch::from({{5, 9, 12, Vocab::kEos}, {7, 8, Vocab::kEos}});

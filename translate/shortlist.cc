@@ -57,33 +57,42 @@ Shortlist Shortlist::build(const std::vector<std::vector<int32_t>>& sources,
   }
   s.first_ = top_ids(frequency, options.first);
 
-  // IBM Model 1: p(t | s) for the source pieces s of a pair and NULL (index source_vocab).
-  // Start uniform over the pairs that co-occur; each EM iteration shares every target piece
-  // among the source pieces of its sentence in proportion to p(t | s).
+  // IBM Model 1: p(t | s) for the source pieces s of a pair and NULL (index source_vocab);
+  // <pad>, <s> and </s> (a </s> ending each source, say) are left out, so their lists stay
+  // empty, and so are pairs with no piece left on a side. Start uniform over the pairs that
+  // co-occur; each EM iteration shares every target piece among the source pieces of its
+  // sentence in proportion to p(t | s).
   const int32_t null_id = source_vocab;
-  std::vector<std::unordered_map<int32_t, float>> prob(source_vocab + 1);
-  std::vector<int32_t> with_null;
+  std::vector<std::vector<int32_t>> words(sources.size());  // per pair: its source pieces, then NULL
   for (size_t i = 0; i < sources.size(); ++i) {
-    if (sources[i].empty() || targets[i].empty()) continue;
     for (int32_t src : sources[i])
-      for (int32_t t : targets[i]) prob[src][t] = 1.f;
-    for (int32_t t : targets[i]) prob[null_id][t] = 1.f;
+      if (src != Vocab::kPad && src != Vocab::kBos && src != Vocab::kEos) words[i].push_back(src);
+    if (words[i].empty() || targets[i].empty())
+      words[i].clear();
+    else
+      words[i].push_back(null_id);
   }
+  std::vector<std::unordered_map<int32_t, float>> prob(source_vocab + 1);
+  for (size_t i = 0; i < sources.size(); ++i)
+    for (int32_t src : words[i])
+      for (int32_t t : targets[i]) prob[src][t] = 1.f;
+  std::vector<float*> p;  // p(t | s) of one target piece for each s of its pair
   for (int it = 0; it < options.iterations; ++it) {
     std::vector<std::unordered_map<int32_t, float>> count(source_vocab + 1);
     std::vector<double> total(source_vocab + 1, 0.0);
     for (size_t i = 0; i < sources.size(); ++i) {
-      if (sources[i].empty() || targets[i].empty()) continue;
-      with_null = sources[i];
-      with_null.push_back(null_id);
+      if (words[i].empty()) continue;
       for (int32_t t : targets[i]) {
+        p.clear();
         double denominator = 0;
-        for (int32_t src : with_null) denominator += prob[src][t];
-        if (!(denominator > 0)) continue;
-        for (int32_t src : with_null) {
-          const float share = static_cast<float>(prob[src][t] / denominator);
-          count[src][t] += share;
-          total[src] += share;
+        for (int32_t src : words[i]) {
+          p.push_back(&prob[src].at(t));  // made at the start, kept by every iteration
+          denominator += *p.back();
+        }
+        for (size_t j = 0; j < p.size(); ++j) {  // (uniform shares if every p underflowed to 0)
+          const float share = static_cast<float>(denominator > 0 ? *p[j] / denominator : 1.0 / p.size());
+          count[words[i][j]][t] += share;
+          total[words[i][j]] += share;
         }
       }
     }

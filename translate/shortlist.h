@@ -30,7 +30,8 @@ struct ShortlistOptions {
 class Shortlist {
  public:
   Shortlist() = default;
-  // From parallel sentences of piece ids (without </s>); pairs with an empty side are skipped.
+  // From parallel sentences of piece ids; <pad>, <s> and </s> in a source are ignored, and
+  // pairs with no piece on a side only count towards the first list.
   static Shortlist build(const std::vector<std::vector<int32_t>>& sources,
                          const std::vector<std::vector<int32_t>>& targets, int source_vocab, int target_vocab,
                          const ShortlistOptions& options);
