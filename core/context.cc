@@ -1,6 +1,8 @@
 #include "core/context.h"
 
 #include <omp.h>
+#include <pmmintrin.h>
+#include <xmmintrin.h>
 
 #include <cstring>
 
@@ -20,7 +22,20 @@ dnnl::engine& process_engine() {
 }
 }  // namespace
 
-Context::Context() : engine_(process_engine()), stream_(engine_) {}
+void flush_denormals() { _mm_setcsr(_mm_getcsr() | _MM_FLUSH_ZERO_ON | _MM_DENORMALS_ZERO_ON); }
+
+bool flushes_denormals() {
+  const unsigned both = _MM_FLUSH_ZERO_ON | _MM_DENORMALS_ZERO_ON;
+  return (_mm_getcsr() & both) == both;
+}
+
+Context::Context() : engine_(process_engine()), stream_(engine_) {
+  // On this thread and on the OpenMP team it runs ops on; threads created later inherit the mode
+  // from the thread that creates them (pthread_create copies the floating-point environment).
+  flush_denormals();
+#pragma omp parallel
+  flush_denormals();
+}
 
 Context& Context::get() {
   thread_local Context ctx;
