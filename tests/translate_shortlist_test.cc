@@ -116,18 +116,22 @@ TEST_F(ShortlistFile, RoundTripAndErrors) {
   EXPECT_NE(message([&] { Shortlist::load_for(path("lex.txt"), 20, 40); }).find("the model's have 20 and 40"),
             std::string::npos);
   EXPECT_NE(message([&] { Shortlist::load(path("missing.txt")); }).find("missing.txt"), std::string::npos);
-  write("bad1.txt", "nmt-shortlist 2 20 32\nfirst 4\n");
-  EXPECT_NE(message([&] { Shortlist::load(path("bad1.txt")); }).find("bad1.txt:1: shortlist format version 2"),
-            std::string::npos);
-  write("bad2.txt", "nmt-shortlist 1 20 32\nfirst 4 5\n4: 12 13\n5: 12 x3\n");
-  EXPECT_NE(message([&] { Shortlist::load(path("bad2.txt")); }).find("bad2.txt:4: 'x3' is not an id in [0, 32)"),
-            std::string::npos);
-  write("bad3.txt", "nmt-shortlist 1 20 32\nfirst 4\n21: 12\n");
-  EXPECT_NE(message([&] { Shortlist::load(path("bad3.txt")); }).find("bad3.txt:3: '21' is not an id in [0, 20)"),
-            std::string::npos);
-  write("bad4.txt", "hello\n");
-  EXPECT_NE(message([&] { Shortlist::load(path("bad4.txt")); }).find("bad4.txt:1: not an nmt shortlist"),
-            std::string::npos);
+  struct Malformed {
+    const char* name;
+    const char* text;
+    const char* error;
+  };
+  for (const Malformed& m : {Malformed{"bad1.txt", "nmt-shortlist 2 20 32\nfirst 4\n",
+                                       "bad1.txt:1: shortlist format version 2"},
+                             Malformed{"bad2.txt", "nmt-shortlist 1 20 32\nfirst 4 5\n4: 12 13\n5: 12 x3\n",
+                                       "bad2.txt:4: 'x3' is not an id in [0, 32)"},
+                             Malformed{"bad3.txt", "nmt-shortlist 1 20 32\nfirst 4\n21: 12\n",
+                                       "bad3.txt:3: '21' is not an id in [0, 20)"},
+                             Malformed{"bad4.txt", "hello\n", "bad4.txt:1: not an nmt shortlist"}}) {
+    write(m.name, m.text);
+    const std::string got = message([&] { Shortlist::load(path(m.name)); });
+    EXPECT_NE(got.find(m.error), std::string::npos) << m.name << ": " << got;
+  }
 }
 
 // The slice's logits are the full logits' columns, in fp32 and in int8.
