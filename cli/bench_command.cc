@@ -24,6 +24,8 @@ int bench_train_command(const Args& args) {
       ("vocabs,v", po::value<std::vector<std::string>>()->multitoken()->required(), "SRC TRG SentencePiece models")
       ("mini-batch-words", po::value<int64_t>()->default_value(2000), "target tokens per mini-batch")
       ("maxi-batch", po::value<int>()->default_value(100), "mini-batches sorted by length together")
+      ("maxi-batch-sort", po::value<std::string>(),
+       "sort a maxi-batch by: src (source, then target length), trg, max (the longer side; least padding) (default: max for a transformer encoder, src for an RNN)")
       ("max-length", po::value<int>()->default_value(100), "drop pairs longer than this")
       ("learn-rate", po::value<float>()->default_value(3e-4f), "learning rate")
       ("warmup", po::value<int>()->default_value(5), "updates before timing")
@@ -40,6 +42,7 @@ int bench_train_command(const Args& args) {
   o.train.vocabs = get<std::vector<std::string>>(*vm, "vocabs");
   o.train.mini_batch_words = get<int64_t>(*vm, "mini-batch-words");
   o.train.maxi_batch = get<int>(*vm, "maxi-batch");
+  if (vm->count("maxi-batch-sort")) o.train.maxi_batch_sort = get<std::string>(*vm, "maxi-batch-sort");
   o.train.max_length = get<int>(*vm, "max-length");
   o.train.learn_rate = get<float>(*vm, "learn-rate");
   o.train.seed = get<uint64_t>(*vm, "seed");

@@ -29,6 +29,8 @@ int train_command(const Args& args) {
   training.add_options()
       ("mini-batch-words", po::value<int64_t>()->default_value(2000), "target tokens per mini-batch")
       ("maxi-batch", po::value<int>()->default_value(100), "mini-batches read and sorted by length together")
+      ("maxi-batch-sort", po::value<std::string>(),
+       "sort a maxi-batch by: src (source, then target length), trg, max (the longer side; least padding) (default: max for a transformer encoder, src for an RNN)")
       ("label-smoothing", po::value<float>()->default_value(0.1f), "label smoothing epsilon")
       ("learn-rate,l", po::value<float>(), "learning rate (default 1e-3; 7e-4 for transformer)")
       ("lr-warmup", po::value<int64_t>(), "linear warm-up updates (default 0; 800 for transformer)")
@@ -78,6 +80,7 @@ int train_command(const Args& args) {
   const bool transformer = o.model.dec_type == "transformer";
   o.mini_batch_words = get<int64_t>(*vm, "mini-batch-words");
   o.maxi_batch = get<int>(*vm, "maxi-batch");
+  if (vm->count("maxi-batch-sort")) o.maxi_batch_sort = get<std::string>(*vm, "maxi-batch-sort");
   o.label_smoothing = get<float>(*vm, "label-smoothing");
   o.learn_rate = vm->count("learn-rate") ? get<float>(*vm, "learn-rate") : (transformer ? 7e-4f : 1e-3f);
   o.lr_warmup = vm->count("lr-warmup") ? get<int64_t>(*vm, "lr-warmup") : (transformer ? 800 : 0);

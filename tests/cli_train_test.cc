@@ -152,6 +152,7 @@ TEST_F(CliTrainTest, BadOptionValuesExitTwoBeforeDoingAnything) {
       {"--valid-freq 5x", "--valid-freq '5x'"},
       {"--mini-batch-words 0", "--mini-batch-words must be >= 1, got 0"},
       {"--maxi-batch 0", "--maxi-batch must be >= 1, got 0"},
+      {"--maxi-batch-sort length", "--maxi-batch-sort must be src, trg or max, got 'length'"},
       {"--label-smoothing 1.5", "--label-smoothing must be in [0, 1), got 1.5"},
       {"--learn-rate -1", "--learn-rate must be a finite number >= 0, got -1"},
       {"--max-divergence 0", "--max-divergence must be >= 1, got 0"},

@@ -1,6 +1,7 @@
 #include "training/batcher.h"
 
 #include <algorithm>
+#include <array>
 #include <numeric>
 
 #include "core/error.h"
@@ -16,8 +17,16 @@ void shuffle(std::vector<T>& v, Rng& rng) {
 
 }  // namespace
 
-Batcher::Batcher(const ParallelCorpus& corpus, int64_t mini_batch_words, int maxi_batch, uint64_t seed)
-    : corpus_(corpus), mini_batch_words_(mini_batch_words), maxi_batch_(maxi_batch), seed_(seed) {
+BatchSort parse_batch_sort(const std::string& name) {
+  if (name == "src") return BatchSort::kSource;
+  if (name == "trg") return BatchSort::kTarget;
+  if (name == "max") return BatchSort::kLonger;
+  throw InputError(cat("--maxi-batch-sort must be src, trg or max, got '", name, "'"));
+}
+
+Batcher::Batcher(const ParallelCorpus& corpus, int64_t mini_batch_words, int maxi_batch, uint64_t seed,
+                 BatchSort sort)
+    : corpus_(corpus), mini_batch_words_(mini_batch_words), maxi_batch_(maxi_batch), seed_(seed), sort_(sort) {
   if (mini_batch_words < 1) throw InputError(cat("--mini-batch-words must be >= 1, got ", mini_batch_words));
   if (maxi_batch < 1) throw InputError(cat("--maxi-batch must be >= 1, got ", maxi_batch));
 }
@@ -25,6 +34,16 @@ Batcher::Batcher(const ParallelCorpus& corpus, int64_t mini_batch_words, int max
 void Batcher::set_position(const BatchPosition& p) {
   position_ = p;
   built_epoch_ = 0;
+}
+
+std::array<size_t, 3> Batcher::sort_key(int32_t i) const {
+  const size_t s = corpus_.src[i].size(), t = corpus_.trg[i].size();
+  switch (sort_) {
+    case BatchSort::kTarget: return {t, s, 0};
+    case BatchSort::kLonger: return {std::max(s, t), s, t};
+    case BatchSort::kSource: break;
+  }
+  return {s, t, 0};
 }
 
 void Batcher::ensure_epoch() {
@@ -42,18 +61,16 @@ void Batcher::ensure_epoch() {
     int64_t words = 0;
     while (end < order.size() && (words < maxi_words || end == begin))
       words += static_cast<int64_t>(corpus_.trg[order[end++]].size()) + 1;
-    std::stable_sort(order.begin() + begin, order.begin() + end, [&](int32_t a, int32_t b) {
-      if (corpus_.src[a].size() != corpus_.src[b].size()) return corpus_.src[a].size() < corpus_.src[b].size();
-      return corpus_.trg[a].size() < corpus_.trg[b].size();
-    });
+    std::stable_sort(order.begin() + begin, order.begin() + end,
+                     [&](int32_t a, int32_t b) { return sort_key(a) < sort_key(b); });
     std::vector<int32_t> batch;
     int64_t batch_words = 0;
     for (size_t i = begin; i < end; ++i) {
       const int64_t w = static_cast<int64_t>(corpus_.trg[order[i]].size()) + 1;
-      // Cut when the batch is full, or where the source length changes while the
+      // Cut when the batch is full, or (src) where the source length changes while the
       // batch is already half full (keeps most batches at one exact source length).
       const bool full = batch_words + w > mini_batch_words_;
-      const bool length_change = !batch.empty() && batch_words * 2 >= mini_batch_words_ &&
+      const bool length_change = sort_ == BatchSort::kSource && !batch.empty() && batch_words * 2 >= mini_batch_words_ &&
                                  corpus_.src[order[i]].size() != corpus_.src[batch.back()].size();
       if (!batch.empty() && (full || length_change)) {
         epoch_batches_.push_back(std::move(batch));

@@ -17,6 +17,7 @@
 
 #include "core/optimizer.h"
 #include "model/config.h"
+#include "training/batcher.h"
 
 namespace nmt {
 
@@ -33,6 +34,7 @@ struct TrainOptions {
   // Optimisation
   int64_t mini_batch_words = 2000;
   int maxi_batch = 100;
+  std::string maxi_batch_sort;  // src | trg | max (training/batcher.h); empty: max for a transformer encoder, else src
   float label_smoothing = 0.1f;
   float learn_rate = 3e-4f;
   int64_t lr_warmup = 0;
@@ -61,5 +63,10 @@ struct TrainOptions {
 
 // Runs training; returns the process exit code. Throws on bad input.
 int train(const TrainOptions& options);
+
+// The maxi-batch sort the options ask for: --maxi-batch-sort when given, else `max` for a
+// transformer encoder (it pads both sides alike) and `src` for an RNN encoder (one exact
+// source length per batch runs as one RNN primitive). Throws nmt::UsageError on a bad name.
+BatchSort batch_sort_for(const TrainOptions& options);
 
 }  // namespace nmt
