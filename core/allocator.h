@@ -22,6 +22,9 @@ size_t pool_bytes_held();
 size_t pool_bytes_in_use();
 // The most bytes of tensor blocks in use at once so far.
 size_t pool_peak_bytes_in_use();
+// Bytes taken from the system so far (every block the cache could not serve), a running
+// total: its growth over a training step is the memory the step's page faults fill.
+size_t pool_bytes_from_system();
 // With the environment variable NMT_POOL_TRACE set, prints to stderr the sizes of the
 // blocks in use at the peak (a diagnostic; tracing slows allocation). Otherwise nothing.
 void pool_trace_report();

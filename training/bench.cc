@@ -83,7 +83,7 @@ int bench_train(const BenchTrainOptions& o) {
     adam.step(t.learn_rate);
   };
   using Clock = std::chrono::steady_clock;
-  double seconds[2] = {0, 0}, flops[2] = {0, 0};
+  double seconds[2] = {0, 0}, flops[2] = {0, 0}, system_mib[2] = {0, 0};
   int64_t tokens[2] = {0, 0};
   for (int pass = 0; pass < 2; ++pass) {
     int64_t unused = 0;
@@ -91,9 +91,11 @@ int bench_train(const BenchTrainOptions& o) {
       for (int i = 0; i < o.warmup; ++i) update(batches[i], unused);
     auto start = Clock::now();
     const double flops_before = matmul_flops_counted();
+    const size_t system_before = pool_bytes_from_system();
     for (int i = o.warmup; i < o.warmup + o.steps; ++i) update(batches[i], tokens[pass]);
     seconds[pass] = std::chrono::duration<double>(Clock::now() - start).count();
     flops[pass] = matmul_flops_counted() - flops_before;
+    system_mib[pass] = (pool_bytes_from_system() - system_before) / 1048576.0 / o.steps;
     trace_memory(pass == 0 ? "after pass 1" : "after pass 2");
     std::cerr << "pass " << pass + 1 << ": " << o.steps << " updates, " << tokens[pass] << " src+trg tokens in "
               << seconds[pass] << " s\n";
@@ -108,6 +110,9 @@ int bench_train(const BenchTrainOptions& o) {
   std::printf("matrix products: %.2f MFLOP per src+trg token, %.1f GFLOP/s in the steady pass = %.0f%% of a "
               "2048x1024x1024 oneDNN matmul's %.1f GFLOP/s on the same threads\n",
               flops[1] / static_cast<double>(tokens[1]) / 1e6, reached, 100.0 * reached / peak, peak);
+  std::printf("tensor pool: %.1f MiB per update taken from the system in the steady pass (blocks the cache could "
+              "not serve; %.1f MiB in the first pass)\n",
+              system_mib[1], system_mib[0]);
   std::printf("bench train %s: first pass %.0f tok/s (includes building primitives), steady %.0f src+trg tok/s, "
               "peak RSS %.0f MiB (tensors %.0f MiB), %d threads\n",
               config.type.c_str(), tokens[0] / seconds[0], tokens[1] / seconds[1], peak_rss_mib(),
