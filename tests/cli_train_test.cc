@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -208,6 +209,23 @@ TEST_F(CliTrainTest, AfterEpochsStopsAtTheEpochBoundary) {
   EXPECT_EQ(ckpt_value("updates"), std::to_string(2 * per_epoch));
   EXPECT_EQ(ckpt_value("epoch"), "3");  // the next batch is the first of epoch 3
   EXPECT_EQ(ckpt_value("batch"), "0");
+}
+
+// --maxi-batch-sort reaches the batcher: on this corpus (both sides of a pair the same
+// length) src cuts a half-full batch where the source length changes, max and trg only when
+// a batch is full, so src makes more batches an epoch. The RNN default is src.
+TEST_F(CliTrainTest, MaxiBatchSortChangesTheEpochsBatches) {
+  std::map<std::string, int> batches;
+  for (const std::string sort : {"", "src", "trg", "max"}) {
+    fs::remove(model_);
+    fs::remove(ckpt_);  // a fresh run each time, not a resumed one
+    const RunResult r = train("--after 1u" + (sort.empty() ? "" : " --maxi-batch-sort " + sort));
+    ASSERT_EQ(r.code, 0) << sort << "\n" << r.err;
+    batches[sort] = batches_an_epoch(r.err);
+  }
+  EXPECT_EQ(batches[""], batches["src"]);
+  EXPECT_GT(batches["src"], batches["max"]);
+  EXPECT_EQ(batches["trg"], batches["max"]);
 }
 
 TEST_F(CliTrainTest, AfterTokensStopsAtTheFirstUpdatePastTheBudget) {

@@ -119,15 +119,10 @@ TEST(Batcher, SortNamesAndDefaults) {
     EXPECT_NE(std::string(e.what()).find("--maxi-batch-sort must be src, trg or max, got 'length'"), std::string::npos)
         << e.what();
   }
-  TrainOptions o;
-  o.model.enc_type = "rnn";
-  EXPECT_EQ(batch_sort_for(o), BatchSort::kSource);
-  o.model.enc_type = "transformer";
-  EXPECT_EQ(batch_sort_for(o), BatchSort::kLonger);
-  o.maxi_batch_sort = "trg";
-  EXPECT_EQ(batch_sort_for(o), BatchSort::kTarget);
-  o.maxi_batch_sort = "bad";
-  EXPECT_THROW(batch_sort_for(o), UsageError);
+  EXPECT_EQ(batch_sort_for("", "rnn"), BatchSort::kSource);
+  EXPECT_EQ(batch_sort_for("", "transformer"), BatchSort::kLonger);
+  EXPECT_EQ(batch_sort_for("trg", "transformer"), BatchSort::kTarget);
+  EXPECT_THROW(batch_sort_for("bad", "rnn"), UsageError);
 }
 
 }  // namespace

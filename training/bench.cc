@@ -62,7 +62,7 @@ int bench_train(const BenchTrainOptions& o) {
   Model model(config, t.seed);
   Adam adam(model.params(), t.adam);
   Rng rng(t.seed);
-  Batcher batcher(corpus, t.mini_batch_words, t.maxi_batch, t.seed, batch_sort_for(t));
+  Batcher batcher(corpus, t.mini_batch_words, t.maxi_batch, t.seed, batch_sort_for(t.maxi_batch_sort, t.model.enc_type));
   std::vector<std::vector<int32_t>> batches;
   for (int i = 0; i < o.warmup + o.steps; ++i) batches.push_back(batcher.next());
   trace_memory("before training");

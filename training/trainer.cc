@@ -190,7 +190,7 @@ int Trainer::run() {
   // corpus read, so that a typo costs nothing and exits with the usage code.
   if (o_.mini_batch_words < 1) throw UsageError(cat("--mini-batch-words must be >= 1, got ", o_.mini_batch_words));
   if (o_.maxi_batch < 1) throw UsageError(cat("--maxi-batch must be >= 1, got ", o_.maxi_batch));
-  batch_sort_for(o_);  // a bad --maxi-batch-sort fails here
+  batch_sort_for(o_.maxi_batch_sort, o_.model.enc_type);  // a bad --maxi-batch-sort fails here
   if (o_.valid_mini_batch < 1) throw UsageError(cat("--valid-mini-batch must be >= 1, got ", o_.valid_mini_batch));
   if (o_.valid_max_sentences < 0)
     throw UsageError(cat("--valid-max-sentences must be >= 0, got ", o_.valid_max_sentences));
@@ -275,9 +275,8 @@ int Trainer::run() {
     if (o_.exponential_smoothing > 0)
       smoothing_ = std::make_unique<ExponentialSmoothing>(model_->params(), o_.exponential_smoothing);
   }
-  TrainOptions sorted_for = o_;
-  sorted_for.model.enc_type = model_->config().enc_type;  // a resumed model's own encoder
-  batcher_ = std::make_unique<Batcher>(*corpus_, o_.mini_batch_words, o_.maxi_batch, o_.seed, batch_sort_for(sorted_for));
+  batcher_ = std::make_unique<Batcher>(*corpus_, o_.mini_batch_words, o_.maxi_batch, o_.seed,
+                                       batch_sort_for(o_.maxi_batch_sort, model_->config().enc_type));
   batcher_->set_position(state_.position);
 
   {
@@ -456,10 +455,10 @@ void Trainer::save_checkpoint() {
 
 }  // namespace
 
-BatchSort batch_sort_for(const TrainOptions& o) {
-  if (o.maxi_batch_sort.empty()) return o.model.enc_type == "transformer" ? BatchSort::kLonger : BatchSort::kSource;
+BatchSort batch_sort_for(const std::string& requested, const std::string& enc_type) {
+  if (requested.empty()) return enc_type == "transformer" ? BatchSort::kLonger : BatchSort::kSource;
   try {
-    return parse_batch_sort(o.maxi_batch_sort);
+    return parse_batch_sort(requested);
   } catch (const InputError& e) {
     throw UsageError(e.what());
   }

@@ -64,9 +64,9 @@ struct TrainOptions {
 // Runs training; returns the process exit code. Throws on bad input.
 int train(const TrainOptions& options);
 
-// The maxi-batch sort the options ask for: --maxi-batch-sort when given, else `max` for a
-// transformer encoder (it pads both sides alike) and `src` for an RNN encoder (one exact
+// The maxi-batch sort to use: `requested` (--maxi-batch-sort) when not empty, else `max` for
+// a transformer encoder (it pads both sides alike) and `src` for an RNN encoder (one exact
 // source length per batch runs as one RNN primitive). Throws nmt::UsageError on a bad name.
-BatchSort batch_sort_for(const TrainOptions& options);
+BatchSort batch_sort_for(const std::string& requested, const std::string& enc_type);
 
 }  // namespace nmt

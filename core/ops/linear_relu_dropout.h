@@ -14,7 +14,8 @@
 namespace nmt {
 
 // ---- kernel ----
-// dz = dh * (h > 0) / (1 - p) (overwrites dz); h, dh and dz have the same shape.
+// dz = dh * (h > 0) / (1 - p) (overwrites dz; dz may be dh: the op's backward runs in place);
+// h, dh and dz have the same shape.
 void relu_dropout_backward(const Tensor& h, const Tensor& dh, float p, Tensor& dz);
 
 // ---- Var op ----
