@@ -10,6 +10,8 @@
 
 #include "core/error.h"
 #include "core/random.h"
+#include "decoder/decoder.h"
+#include "encoder/encoder.h"
 #include "training/batcher.h"
 #include "training/trainer.h"
 
@@ -36,23 +38,24 @@ struct Padding {
   double src = 0, trg = 0, both = 0;  // padded rows / real rows - 1
 };
 
-// One epoch's padding: a batch is padded to its longest source and target (+1 for the
-// decoder's <s>, as TargetBatch does).
+// One epoch's padding, counted on the batches the models are given (SourceBatch and
+// TargetBatch: each side padded to its longest sentence; the target with its <s>/</s>).
 Padding epoch_padding(const ParallelCorpus& c, BatchSort sort) {
   Batcher b(c, 500, 100, 3, sort);
   int64_t real_s = 0, real_t = 0, rows_s = 0, rows_t = 0;
   const size_t n = b.batches_in_epoch();
   for (size_t k = 0; k < n; ++k) {
-    const std::vector<int32_t> batch = b.next();
-    size_t ms = 0, mt = 0;
-    for (int32_t i : batch) {
-      real_s += c.src[i].size();
-      real_t += c.trg[i].size() + 1;
-      ms = std::max(ms, c.src[i].size());
-      mt = std::max(mt, c.trg[i].size() + 1);
+    std::vector<std::vector<int32_t>> src, trg;
+    for (int32_t i : b.next()) {
+      src.push_back(c.src[i]);
+      trg.push_back(c.trg[i]);
     }
-    rows_s += static_cast<int64_t>(batch.size() * ms);
-    rows_t += static_cast<int64_t>(batch.size() * mt);
+    const SourceBatch sb = SourceBatch::from(src);
+    const TargetBatch tb = TargetBatch::from(trg);
+    for (int len : sb.lengths) real_s += len;
+    real_t += tb.tokens;
+    rows_s += sb.batch * sb.length;
+    rows_t += tb.batch * tb.length;
   }
   return {static_cast<double>(rows_s) / real_s - 1, static_cast<double>(rows_t) / real_t - 1,
           static_cast<double>(rows_s + rows_t) / (real_s + real_t) - 1};
