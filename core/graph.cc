@@ -9,6 +9,47 @@ Tensor& Node::grad_buffer() {
   return grad;
 }
 
+Node::GradOut Node::grad_out() {
+  if (!grad.empty()) return {&grad, true};
+  grad = Tensor(value.shape());
+  return {&grad, false};
+}
+
+namespace {
+constexpr int64_t kParallelMin = 32768;
+
+void check_grad_shape(const char* what, const Tensor& g, const Shape& value) {
+  if (g.shape() != value)
+    throw Error(cat(what, ": a gradient of shape ", shape_str(g.shape()), " for a value of shape ", shape_str(value)));
+}
+
+template <bool Accumulate>
+void write_into(const Tensor& g, Tensor& into) {
+  const float* s = g.data();
+  float* d = into.data();
+  const int64_t n = into.numel();
+#pragma omp parallel for simd if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) d[i] = Accumulate ? d[i] + s[i] : s[i];
+}
+}  // namespace
+
+void Node::take_grad(Tensor g) {
+  check_grad_shape("take_grad", g, value.shape());
+  if (grad.empty())
+    grad = std::move(g);
+  else
+    write_into<true>(g, grad);
+}
+
+void Node::add_grad(const Tensor& g) {
+  check_grad_shape("add_grad", g, value.shape());
+  const GradOut out = grad_out();
+  if (out.accumulate)
+    write_into<true>(g, *out.buffer);
+  else
+    write_into<false>(g, *out.buffer);
+}
+
 void Var::drop() noexcept {
   if (!n_ || --n_->handles > 0 || !n_->releasable) return;
   // Closures still referring to the Node (use_count > 1) need only its gradient and shape;

@@ -5,7 +5,11 @@
 // plus a thin function on Vars that runs the forward and, when gradients are on and an
 // input needs one, records a closure on the tape that runs the backward kernel.
 // Tape::backward replays the closures in reverse. Backward kernels *accumulate* (+=)
-// into input gradients, so a Var used twice gets the sum.
+// into input gradients, so a Var used twice gets the sum. The first write to a gradient
+// may instead assign into an uninitialised buffer (Node::grad_out), or adopt the output's
+// gradient outright (Node::take_grad: reshape, add, dropout), which spares zeroing and
+// copying buffers: by the time an op's closure runs, every consumer of its output has
+// added in its share, so the output's gradient is final and read by nobody after it.
 //
 // Parameters are Vars whose value and gradient are views into the parameter arena
 // (core/params.h); their gradients are never reallocated here.
@@ -34,6 +38,21 @@ struct Node {
 
   // The gradient buffer, allocated and zeroed on first use.
   Tensor& grad_buffer();
+
+  // For a backward kernel that writes every element of this gradient: the buffer, and
+  // whether to add into it (it already holds a gradient) or to assign (it has just been
+  // allocated and left uninitialised: the zeroing grad_buffer() does would be wasted).
+  struct GradOut {
+    Tensor* buffer = nullptr;
+    bool accumulate = true;
+  };
+  GradOut grad_out();
+  // Hands over `g`, an output's gradient its producing closure is done with: adopted as
+  // this node's gradient without a copy when it has none yet (the storage is then this
+  // node's alone: no other live node holds it), else added in.
+  void take_grad(Tensor g);
+  // Adds a copy of `g` (which stays the caller's) into this node's gradient.
+  void add_grad(const Tensor& g);
 
   // Bookkeeping for Var (below): live Var handles, and whether the value's storage is
   // dropped when they are gone (op results; never leaves or parameters). Atomic because

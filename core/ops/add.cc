@@ -1,5 +1,7 @@
 #include "core/ops/add.h"
 
+#include <utility>
+
 #include "core/error.h"
 #include "core/ops/checks.h"
 
@@ -14,15 +16,14 @@ void add_forward(const Tensor& a, const Tensor& b, Tensor& c) {
   for (int64_t i = 0; i < n; ++i) pc[i] = pa[i] + pb[i];
 }
 
-void add_backward(const Tensor& dc, Tensor* da, Tensor* db) {
-  const float* g = dc.data();
-  const int64_t n = dc.numel();
-  for (Tensor* d : {da, db}) {
-    if (!d) continue;
-    float* p = d->data();
-#pragma omp parallel for simd if (n > 32768)
-    for (int64_t i = 0; i < n; ++i) p[i] += g[i];
+void add_backward(Tensor dc, Node* a, Node* b) {
+  if (b) {
+    if (a)
+      b->add_grad(dc);
+    else
+      b->take_grad(std::move(dc));
   }
+  if (a) a->take_grad(std::move(dc));  // after b's copy: a == b (x + x) gets dc twice
 }
 
 Var add(const Var& a, const Var& b) {
@@ -32,8 +33,8 @@ Var add(const Var& a, const Var& b) {
   if (c->requires_grad) {
     Tape::current().push([a = a.node(), b = b.node(), c = c.node()] {
       if (c->grad.empty()) return;
-      add_backward(c->grad, a->requires_grad ? &a->grad_buffer() : nullptr,
-                   b->requires_grad ? &b->grad_buffer() : nullptr);
+      add_backward(std::exchange(c->grad, Tensor()), a->requires_grad ? a.get() : nullptr,
+                   b->requires_grad ? b.get() : nullptr);
     });
   }
   return c;

@@ -1,5 +1,5 @@
 // c = a + b, same shapes. The pattern every op follows:
-//   add_forward / add_backward : the kernel pair on Tensors (backward accumulates, +=)
+//   add_forward / add_backward : the kernel pair (backward accumulates, +=)
 //   add                        : the Var op, recording the backward on the tape
 #pragma once
 
@@ -8,8 +8,10 @@
 namespace nmt {
 
 void add_forward(const Tensor& a, const Tensor& b, Tensor& c);
-// da += dc; db += dc (either may be null when not needed).
-void add_backward(const Tensor& dc, Tensor* da, Tensor* db);
+// a.grad += dc; b.grad += dc (either may be null when it needs no gradient). dc itself is
+// handed to one of them (Node::take_grad): no buffer is zeroed and at most one is copied
+// (the residual connections of a transformer add into fresh gradients on both sides).
+void add_backward(Tensor dc, Node* a, Node* b);
 
 Var add(const Var& a, const Var& b);
 

@@ -1,6 +1,7 @@
 #include "core/ops/dropout.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "core/error.h"
 #include "core/ops/shape_ops.h"
@@ -86,7 +87,13 @@ Var dropout_impl(const Var& x, float p, bool training, Rng& rng, int axis) {
   if (y->requires_grad) {
     Tape::current().push([x = x.node(), y = y.node(), p, key, axis] {
       if (y->grad.empty()) return;
-      dropout_backward(y->grad, p, key, axis, x->grad_buffer());
+      if (!x->grad.empty()) {
+        dropout_backward(y->grad, p, key, axis, x->grad);
+        return;
+      }
+      Tensor dx = std::exchange(y->grad, Tensor());  // the first gradient x gets: masked in place
+      dropout_forward(dx, p, key, axis, dx);
+      x->take_grad(std::move(dx));
     });
   }
   return y;

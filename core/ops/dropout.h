@@ -18,6 +18,7 @@ namespace nmt {
 // broadcast_axis < 0: an independent mask per element. Otherwise one mask entry is shared by
 // every position along that axis (variational dropout, e.g. the same units dropped at every
 // time step).
+// y may be x (in place).
 void dropout_forward(const Tensor& x, float p, uint64_t key, int broadcast_axis, Tensor& y);
 void dropout_backward(const Tensor& dy, float p, uint64_t key, int broadcast_axis, Tensor& dx);  // dx += mask * dy
 

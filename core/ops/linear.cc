@@ -43,7 +43,8 @@ void linear_relu_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tens
   linear_product(x, w, b, y, true);
 }
 
-void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db) {
+void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db,
+                     bool dx_accumulate) {
   Shape ys = linear_shape(x, w, db);
   if (dy.shape() != ys)
     throw Error(cat("linear_backward: output gradient has shape ", shape_str(dy.shape()), ", expected ", shape_str(ys)));
@@ -52,7 +53,7 @@ void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor*
   if (dw && dw->shape() != w.shape())
     throw Error(cat("linear_backward: dW has shape ", shape_str(dw->shape()), ", W has ", shape_str(w.shape())));
   const int64_t in = w.dim(1), out = w.dim(0), rows = row_count(x);
-  if (dx) matmul_raw({dy.data(), 1, rows, out, false}, {w.data(), 1, out, in, false}, dx->data(), 1.0f, true);
+  if (dx) matmul_raw({dy.data(), 1, rows, out, false}, {w.data(), 1, out, in, false}, dx->data(), 1.0f, dx_accumulate);
   if (dw) matmul_raw({dy.data(), 1, rows, out, true}, {x.data(), 1, rows, in, false}, dw->data(), 1.0f, true);
   if (db) {
     // Column sums of dy [rows, out], in column blocks so the inner loop is contiguous.
@@ -71,6 +72,12 @@ void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor*
       for (int64_t j = 0; j < n; ++j) d[j0 + j] += acc[j];
     }
   }
+}
+
+void linear_backward_into(const Tensor& x, const Tensor& w, const Tensor& dy, Node* xn, Node* wn, Node* bn) {
+  const Node::GradOut dx = xn->requires_grad ? xn->grad_out() : Node::GradOut{};
+  linear_backward(x, w, dy, dx.buffer, wn->requires_grad ? &wn->grad_buffer() : nullptr,
+                  bn && bn->requires_grad ? &bn->grad_buffer() : nullptr, dx.accumulate);
 }
 
 Var linear(const Var& x, const Var& w, const Var& b) {
@@ -92,9 +99,7 @@ Var linear(const Var& x, const Var& w, const Var& b) {
     Tape::current().push([x = x.node(), w = w.node(), b = b.node(), y = y.node(), xv = saved_if(w->requires_grad, x->value),
                           wv = saved_if(x->requires_grad, w->value)] {
       if (y->grad.empty()) return;
-      linear_backward(xv, wv, y->grad, x->requires_grad ? &x->grad_buffer() : nullptr,
-                      w->requires_grad ? &w->grad_buffer() : nullptr,
-                      b && b->requires_grad ? &b->grad_buffer() : nullptr);
+      linear_backward_into(xv, wv, y->grad, x.get(), w.get(), b.get());
     });
   }
   return y;

@@ -17,8 +17,13 @@ Shape linear_shape(const Tensor& x, const Tensor& w, const Tensor* b);
 void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y);
 // y = max(0, x W^T + b): the same product with oneDNN's relu post-op.
 void linear_relu_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y);
-// dx += dy W, dw += dy^T x, db += column sums of dy (any of them may be null).
-void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db);
+// dx += dy W, dw += dy^T x, db += column sums of dy (any of them may be null); dx = dy W
+// when !dx_accumulate (dx may then be uninitialised).
+void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db,
+                     bool dx_accumulate = true);
+// linear_backward into the gradients of the Nodes that need one (bn may be null): x's is
+// assigned when it has none yet (Node::grad_out).
+void linear_backward_into(const Tensor& x, const Tensor& w, const Tensor& dy, Node* xn, Node* wn, Node* bn);
 
 // b may be a null Var (no bias).
 Var linear(const Var& x, const Var& w, const Var& b);

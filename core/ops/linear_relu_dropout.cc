@@ -40,8 +40,7 @@ Var linear_relu_dropout(const Var& x, const Var& w, const Var& b, float p, bool 
     if (h->grad.empty()) return;
     Tensor& dz = h->grad;  // read by no other step of the backward: overwritten in place
     relu_dropout_backward(hv, h->grad, p_used, dz);
-    linear_backward(xv, wv, dz, x->requires_grad ? &x->grad_buffer() : nullptr,
-                    w->requires_grad ? &w->grad_buffer() : nullptr, b && b->requires_grad ? &b->grad_buffer() : nullptr);
+    linear_backward_into(xv, wv, dz, x.get(), w.get(), b.get());
   });
   return h;
 }

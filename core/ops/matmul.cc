@@ -140,7 +140,7 @@ void matmul_forward(const Tensor& a, const Tensor& b, Tensor& c, bool trans_a, b
 }
 
 void matmul_backward(const Tensor& a, const Tensor& b, const Tensor& dc, Tensor* da, Tensor* db, bool trans_a,
-                     bool trans_b, float alpha) {
+                     bool trans_b, float alpha, bool accumulate_a, bool accumulate_b) {
   Shape cs = matmul_shape(a.shape(), b.shape(), trans_a, trans_b);
   if (dc.shape() != cs)
     throw Error(cat("matmul_backward: output gradient has shape ", shape_str(dc.shape()), ", expected ", shape_str(cs)));
@@ -155,11 +155,11 @@ void matmul_backward(const Tensor& a, const Tensor& b, const Tensor& dc, Tensor*
     MatArg Bt = B;
     if (!trans_a) {
       Bt.trans = !trans_b;
-      matmul_raw(dC, Bt, da->data(), alpha, true);
+      matmul_raw(dC, Bt, da->data(), alpha, accumulate_a);
     } else {
       MatArg dCt = dC;
       dCt.trans = true;
-      matmul_raw(B, dCt, da->data(), alpha, true);
+      matmul_raw(B, dCt, da->data(), alpha, accumulate_a);
     }
   }
   if (db) {
@@ -173,11 +173,11 @@ void matmul_backward(const Tensor& a, const Tensor& b, const Tensor& dc, Tensor*
       y = A;
     }
     if (!o.shared) {
-      matmul_raw(x, y, db->data(), alpha, true);
+      matmul_raw(x, y, db->data(), alpha, accumulate_b);
     } else if (!trans_a) {
       // The sum over the batches of a shared B is one 2D product over the stacked rows.
       for (MatArg* m : {&x, &y}) m->rows *= m->nb, m->nb = 1;
-      matmul_raw(x, y, db->data(), alpha, true);
+      matmul_raw(x, y, db->data(), alpha, accumulate_b);
     } else {
       // A's stacked transposes cannot be one strided 2D matrix: batched product, then a sum.
       const int64_t n = db->numel(), batch = A.nb;
@@ -189,7 +189,7 @@ void matmul_backward(const Tensor& a, const Tensor& b, const Tensor& dc, Tensor*
       for (int64_t j = 0; j < n; ++j) {
         float sum = 0.f;
         for (int64_t k = 0; k < batch; ++k) sum += s[k * n + j];
-        g[j] += sum;
+        g[j] = accumulate_b ? g[j] + sum : sum;
       }
     }
   }
@@ -202,8 +202,10 @@ Var matmul(const Var& a, const Var& b, bool trans_a, bool trans_b, float alpha) 
     Tape::current().push([a = a.node(), b = b.node(), c = c.node(), av = saved_if(b->requires_grad, a->value),
                           bv = saved_if(a->requires_grad, b->value), trans_a, trans_b, alpha] {
       if (c->grad.empty()) return;
-      matmul_backward(av, bv, c->grad, a->requires_grad ? &a->grad_buffer() : nullptr,
-                      b->requires_grad ? &b->grad_buffer() : nullptr, trans_a, trans_b, alpha);
+      // a's gradient is written before b's, so for a == b the second write adds to the first.
+      const Node::GradOut da = a->requires_grad ? a->grad_out() : Node::GradOut{};
+      const Node::GradOut db = b->requires_grad ? b->grad_out() : Node::GradOut{};
+      matmul_backward(av, bv, c->grad, da.buffer, db.buffer, trans_a, trans_b, alpha, da.accumulate, db.accumulate);
     });
   }
   return c;

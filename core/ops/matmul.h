@@ -41,9 +41,11 @@ Shape matmul_shape(const Shape& a, const Shape& b, bool trans_a, bool trans_b);
 // c = alpha * op(a) op(b), or c += ... when accumulate. c must have matmul_shape(...).
 void matmul_forward(const Tensor& a, const Tensor& b, Tensor& c, bool trans_a = false, bool trans_b = false,
                     float alpha = 1.0f, bool accumulate = false);
-// da += dL/da, db += dL/db for the product above, given dc = dL/dc (either may be null).
+// da += dL/da, db += dL/db for the product above, given dc = dL/dc (either may be null);
+// da (db) is assigned instead when !accumulate_a (!accumulate_b), and written before db.
 void matmul_backward(const Tensor& a, const Tensor& b, const Tensor& dc, Tensor* da, Tensor* db,
-                     bool trans_a = false, bool trans_b = false, float alpha = 1.0f);
+                     bool trans_a = false, bool trans_b = false, float alpha = 1.0f, bool accumulate_a = true,
+                     bool accumulate_b = true);
 
 Var matmul(const Var& a, const Var& b, bool trans_a = false, bool trans_b = false, float alpha = 1.0f);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "core/error.h"
 
@@ -202,8 +203,14 @@ void transpose_forward(const Tensor& a, const std::vector<int>& perm, Tensor& ou
   permute<false>(plan_perm(a.shape(), perm), a.data(), out.data());
 }
 
-void transpose_backward(const Tensor& dout, const std::vector<int>& perm, Tensor& da) {
-  permute<true>(plan_perm(da.shape(), perm), dout.data(), da.data());
+void transpose_backward(const Tensor& dout, const std::vector<int>& perm, Tensor& da, bool accumulate) {
+  if (accumulate) {
+    permute<true>(plan_perm(da.shape(), perm), dout.data(), da.data());
+    return;
+  }
+  std::vector<int> inverse(perm.size());  // da is dout permuted back
+  for (size_t k = 0; k < perm.size(); ++k) inverse[perm[k]] = static_cast<int>(k);
+  permute<false>(plan_perm(dout.shape(), inverse), dout.data(), da.data());
 }
 
 void index_select_forward(const Tensor& a, int axis, const std::vector<int32_t>& index, Tensor& out) {
@@ -263,12 +270,7 @@ Var reshape(const Var& a, const Shape& shape) {
   if (c->requires_grad) {
     Tape::current().push([a = a.node(), c = c.node()] {
       if (c->grad.empty()) return;
-      Tensor& da = a->grad_buffer();
-      const float* g = c->grad.data();
-      float* p = da.data();
-      const int64_t m = da.numel();
-#pragma omp parallel for simd if (m > kParallelMin)
-      for (int64_t i = 0; i < m; ++i) p[i] += g[i];
+      a->take_grad(std::exchange(c->grad, Tensor()).reshape(a->value.shape()));
     });
   }
   return c;
@@ -349,7 +351,8 @@ Var transpose(const Var& a, const std::vector<int>& perm) {
   if (c->requires_grad) {
     Tape::current().push([a = a.node(), c = c.node(), perm] {
       if (c->grad.empty()) return;
-      transpose_backward(c->grad, perm, a->grad_buffer());
+      const Node::GradOut da = a->grad_out();
+      transpose_backward(c->grad, perm, *da.buffer, da.accumulate);
     });
   }
   return c;

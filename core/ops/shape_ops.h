@@ -23,9 +23,10 @@ void slice_backward(const Tensor& dout, int axis, int64_t begin, Tensor& da);
 void concat_forward(const std::vector<const Tensor*>& xs, int axis, Tensor& out);
 void concat_backward(const Tensor& dout, int axis, const std::vector<int64_t>& lengths,
                      const std::vector<Tensor*>& dxs);
-// out = a permuted: out.dim(k) == a.dim(perm[k]) ; da += dout permuted back. Rank <= 5.
+// out = a permuted: out.dim(k) == a.dim(perm[k]) ; da += dout permuted back (da = ... when
+// not accumulate). Rank <= 5.
 void transpose_forward(const Tensor& a, const std::vector<int>& perm, Tensor& out);
-void transpose_backward(const Tensor& dout, const std::vector<int>& perm, Tensor& da);
+void transpose_backward(const Tensor& dout, const std::vector<int>& perm, Tensor& da, bool accumulate = true);
 // out[..., j, ...] = a[..., index[j], ...] ; da[..., index[j], ...] += dout[..., j, ...]
 void index_select_forward(const Tensor& a, int axis, const std::vector<int32_t>& index, Tensor& out);
 void index_select_backward(const Tensor& dout, int axis, const std::vector<int32_t>& index, Tensor& da);
