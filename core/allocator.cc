@@ -63,15 +63,16 @@ void system_free(void* p, size_t cls) {
 constexpr size_t kMinSlack = size_t{64} << 20;
 size_t hold_limit(size_t peak_in_use) { return peak_in_use + std::max(peak_in_use / 8, kMinSlack); }
 
-// The largest cached block that may serve a request of class `cls`. Small blocks: twice the
-// size. Mapped blocks: a quarter more, because the whole of a block stays resident once any
-// request has touched it, and serving (say) an RNN workspace of 86 MB from a cached 160 MiB
-// block kept 74 MiB of resident memory idle at training's peak. (Twice the size for mapped
-// blocks too was measured on 509088a: it cut the memory a training step takes from the
-// system from 80 to 24 MiB for the reference transformer and from 274 to 165 MiB for the
-// attention model, but raised the attention model's peak RSS from 550 to 584 MiB, and no
-// tokens/s change stood out of the machine's noise.)
-size_t max_fit(size_t cls) { return cls < kMapBytes ? 2 * cls : cls + cls / 4; }
+// The largest cached block that may serve a request of class `cls`: twice its size. A
+// training step's shapes change with every batch, and a tighter fit sends most requests to
+// the system: with a quarter more for mapped blocks (1 MiB and up), the reference
+// transformer took 99 MiB of fresh pages per update from the system (page zeroing was 3% of
+// its samples) and the RNN attention model 258 MiB. With twice the size (5a95a2c, `nmt bench
+// train`, alternating runs): transformer 0 MiB per update, 7,653-8,223 -> 8,338-9,297 tok/s,
+// peak RSS 533 -> 531 MiB; attention 258 -> 124 MiB, peak RSS 571 -> 595 MiB (383 -> 380
+// with --rnn-recompute), 9,368 -> 11,365 tok/s. The price is resident memory a large block
+// holds idle while it serves a smaller request.
+size_t max_fit(size_t cls) { return 2 * cls; }
 
 struct Pool {
   std::mutex mu;

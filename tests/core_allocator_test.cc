@@ -23,25 +23,27 @@ TEST(TensorPool, AFreedBlockServesTheSameSizeAgain) {
   }
 }
 
-// A cached mapped block serves a smaller request only down to 4/5 of its size (a larger
-// block would hold resident memory idle; core/allocator.cc); below that the request takes
-// a block of its own.
-TEST(TensorPool, ACachedMappedBlockServesSmallerRequestsDownToFourFifths) {
-  const size_t big = 24 * kMiB;
-  void* a = pool_alloc(big);
-  pool_free(a, big);
-  const size_t before = pool_bytes_from_system();
-  void* b = pool_alloc(20 * kMiB);  // 24 <= 1.25 x 20
-  EXPECT_EQ(b, a);
-  EXPECT_EQ(pool_bytes_from_system(), before);
-  pool_free(b, 20 * kMiB);
-  void* c = pool_alloc(18 * kMiB);  // 24 > 1.25 x 18: a block of its own
-  EXPECT_NE(c, a);
-  EXPECT_GE(pool_bytes_from_system(), before + 18 * kMiB);
-  pool_free(c, 18 * kMiB);
+// A cached block serves a smaller request down to half its size (core/allocator.cc); below
+// that the request takes a block of its own.
+TEST(TensorPool, ACachedBlockServesSmallerRequestsDownToHalfItsSize) {
+  for (size_t big : {size_t{64} * 1024, 24 * kMiB}) {
+    pool_release();  // no cached block of another test's may serve these requests
+    void* a = pool_alloc(big);
+    pool_free(a, big);
+    const size_t before = pool_bytes_from_system();
+    void* b = pool_alloc(big / 2 + big / 16);  // big <= 2 x (request)
+    EXPECT_EQ(b, a) << big;
+    EXPECT_EQ(pool_bytes_from_system(), before) << big;
+    pool_free(b, big / 2 + big / 16);
+    void* c = pool_alloc(big / 2 - big / 8);  // big > 2 x (request): a block of its own
+    EXPECT_NE(c, a) << big;
+    EXPECT_GE(pool_bytes_from_system(), before + big / 2 - big / 8) << big;
+    pool_free(c, big / 2 - big / 8);
+  }
 }
 
 TEST(TensorPool, ALargerRequestTakesANewBlockFromTheSystem) {
+  pool_release();
   void* a = pool_alloc(4 * kMiB);
   pool_free(a, 4 * kMiB);
   const size_t before = pool_bytes_from_system();
