@@ -49,7 +49,9 @@ struct Node {
   GradOut grad_out();
   // Hands over `g`, an output's gradient its producing closure is done with: adopted as
   // this node's gradient without a copy when it has none yet (the storage is then this
-  // node's alone: no other live node holds it), else added in.
+  // node's alone: no other live node holds it), else added in. A closure that hands its
+  // output's gradient on leaves the output with none: an intermediate Var held past the
+  // backward may show no gradient (in PyTorch, non-leaf tensors keep none at all).
   void take_grad(Tensor g);
   // Adds a copy of `g` (which stays the caller's) into this node's gradient.
   void add_grad(const Tensor& g);

@@ -1,5 +1,6 @@
 // c = a + b, same shapes. The pattern every op follows:
-//   add_forward / add_backward : the kernel pair (backward accumulates, +=)
+//   add_forward / add_backward : the named pair (a backward adds into the inputs' gradients;
+//                                add's hands dc itself on, see below)
 //   add                        : the Var op, recording the backward on the tape
 #pragma once
 

@@ -3,7 +3,7 @@
 // descriptors over the stored data (no copies); a batch is ONE matmul call; a rank-2 B
 // is shared by every batch of A. Primitives are cached per (shapes, transposes, alpha,
 // accumulate, bias, relu) key. Gradient products accumulate in place through oneDNN's sum
-// post-op, so the backward needs no temporaries (except for the rare shared-B with
+// post-op (or assign into a gradient's fresh buffer: Node::grad_out), so the backward needs no temporaries (except for the rare shared-B with
 // transposed-A case, whose batch reduction goes through a scratch tensor).
 #pragma once
 
