@@ -58,7 +58,7 @@ void system_free(void* p, size_t cls) {
 
 // How many bytes the pool may hold (in use + cached) before it returns cached blocks to
 // the system rather than map a new one: the peak in use so far plus 1/8 (and at least
-// kMinSlack), so that training's steady state — the same few shapes every step — is
+// kMinSlack), so that training's steady state — blocks of the sizes every step needs — is
 // served from the cache, while blocks of the sizes of past batches do not pile up.
 constexpr size_t kMinSlack = size_t{64} << 20;
 size_t hold_limit(size_t peak_in_use) { return peak_in_use + std::max(peak_in_use / 8, kMinSlack); }

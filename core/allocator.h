@@ -1,9 +1,9 @@
-// A caching allocator for tensor buffers. Training allocates the same shapes every
-// step; returning freed blocks to size-class free lists avoids page faults and
-// malloc/free of large blocks in the hot loop. Blocks of 1 MiB and more are mapped
-// from the system directly (2 MiB aligned, huge pages) so a trimmed block leaves the
-// process at once. The pool holds at most its peak bytes in use plus 1/8 (or 16 MiB):
-// past that, cached blocks are returned before a new one is mapped.
+// A caching allocator for tensor buffers. Training allocates tensors of similar sizes every
+// step; returning freed blocks to size-class free lists, each serving requests down to half
+// its size, avoids page faults and malloc/free of large blocks in the hot loop. Blocks of
+// 1 MiB and more are mapped from the system directly (2 MiB aligned, huge pages) so a
+// trimmed block leaves the process at once. The pool holds at most its peak bytes in use
+// plus 1/8 (or 64 MiB): past that, cached blocks are returned before a new one is mapped.
 #pragma once
 
 #include <cstddef>
