@@ -15,13 +15,11 @@
 namespace nmt {
 namespace {
 
-// A fused projection [N, T, G * H * dh] -> G pieces [N, H, T, dh] (one transpose, G slices).
+// A fused projection [N, T, G * H * dh] -> G pieces [N, H, T, dh]: the pieces of the
+// permute to [G, N, H, T, dh], each copied once from the projection.
 std::vector<Var> split_fused_heads(const Var& x, int groups, int heads) {
   const int64_t N = x->value.dim(0), T = x->value.dim(1), D = x->value.dim(2) / (groups * heads);
-  Var t = transpose(reshape(x, {N, T, groups, heads, D}), {2, 0, 3, 1, 4});  // [G, N, H, T, dh]
-  std::vector<Var> out;
-  for (Var& piece : split(t, 0, std::vector<int64_t>(groups, 1))) out.push_back(reshape(piece, {N, heads, T, D}));
-  return out;
+  return transpose_unbind(reshape(x, {N, T, groups, heads, D}), {2, 0, 3, 1, 4});
 }
 
 }  // namespace

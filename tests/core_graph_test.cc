@@ -111,6 +111,23 @@ TEST(FirstGradientWrite, Transpose) {
                                          {random_tensor({2, 3, 4, 5}, 1)});
 }
 
+TEST(FirstGradientWrite, TransposeUnbindWithAndWithoutEveryPiece) {
+  // Every piece used: the pieces' gradients are assigned into a's. One piece unused: its
+  // place must come out zero, not what the buffer held.
+  expect_first_write_equals_accumulation(
+      [](const std::vector<Var>& v) {
+        std::vector<Var> p = transpose_unbind(reshape(v[0], {2, 3, 3, 2, 4}), {2, 0, 3, 1, 4});
+        return concat({p[1], p[2], p[0]}, 0);
+      },
+      {random_tensor({2, 3, 24}, 1)});
+  expect_first_write_equals_accumulation(
+      [](const std::vector<Var>& v) {
+        std::vector<Var> p = transpose_unbind(reshape(v[0], {2, 3, 3, 2, 4}), {2, 0, 3, 1, 4});
+        return concat({p[2], p[0]}, 0);
+      },
+      {random_tensor({2, 3, 24}, 2)});
+}
+
 TEST(FirstGradientWrite, ReshapeAndAddIncludingTheSameInputTwice) {
   expect_first_write_equals_accumulation(
       [](const std::vector<Var>& v) { return add(reshape(v[0], {4, 6}), reshape(v[1], {4, 6})); },

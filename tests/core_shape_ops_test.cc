@@ -174,11 +174,52 @@ TEST(Transpose, Gradient) {
                          {random_tensor({2, 3, 2, 2}, 19)});
 }
 
+TEST(TransposeUnbind, EqualsSplitOfTranspose) {
+  NoGradScope ng;
+  // The attention layout [N, T, G, H, dh] -> G x [N, H, T, dh], small and above the OpenMP
+  // threshold; and a rank-3 case whose cut axis is the input's last.
+  for (const Shape& shape : {Shape{2, 3, 3, 2, 4}, Shape{8, 40, 3, 4, 32}}) {
+    Tensor a = random_tensor(shape, 20);
+    const std::vector<int> perm = {2, 0, 3, 1, 4};
+    std::vector<Var> pieces = transpose_unbind(leaf(a), perm);
+    Tensor whole = naive_transpose(a, perm);
+    ASSERT_EQ(pieces.size(), static_cast<size_t>(shape[2]));
+    const int64_t n = whole.numel() / shape[2];
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      ASSERT_EQ(pieces[i]->value.shape(), Shape({shape[0], shape[3], shape[1], shape[4]}));
+      for (int64_t j = 0; j < n; ++j) ASSERT_EQ(pieces[i]->value[j], whole[i * n + j]) << "piece " << i << " at " << j;
+    }
+  }
+  Tensor b = random_tensor({3, 4, 5}, 21);
+  std::vector<Var> pieces = transpose_unbind(leaf(b), {2, 0, 1});
+  ASSERT_EQ(pieces.size(), 5u);
+  for (int i = 0; i < 5; ++i)
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 4; ++c) ASSERT_EQ(pieces[i]->value[r * 4 + c], b[(r * 4 + c) * 5 + i]);
+}
+
+TEST(TransposeUnbind, Gradients) {
+  // All pieces, reordered; and one piece dropped, whose part of the gradient stays zero.
+  expect_gradients_match(
+      [](const std::vector<Var>& x) {
+        std::vector<Var> p = transpose_unbind(x[0], {2, 0, 3, 1, 4});
+        return concat({p[2], p[0], p[1]}, 1);
+      },
+      {random_tensor({2, 3, 3, 2, 2}, 22)});
+  expect_gradients_match(
+      [](const std::vector<Var>& x) {
+        std::vector<Var> p = transpose_unbind(x[0], {1, 0});
+        return concat({p[3], p[0]}, 0);
+      },
+      {random_tensor({3, 4}, 23)});
+}
+
 TEST(Transpose, Errors) {
   Var a = leaf(Tensor({2, 3, 4}));
   testing::expect_error_containing([&] { transpose(a, {0, 0, 1}); }, "[2, 3, 4]");
   testing::expect_error_containing([&] { transpose(a, {0, 1}); }, "[0, 1]");
   testing::expect_error_containing([&] { transpose(a, {0, 1, 3}); }, "[0, 1, 3]");
+  testing::expect_error_containing([&] { transpose_unbind(a, {0, 2}); }, "[0, 2]");
   testing::expect_error_containing([] { transpose(leaf(Tensor({1, 1, 1, 1, 1, 1})), {0, 1, 2, 3, 4, 5}); },
                           "[1, 1, 1, 1, 1, 1]");
 }

@@ -118,8 +118,13 @@ PermPlan plan_perm(const Shape& in_shape, const std::vector<int>& perm) {
   return p;
 }
 
-// Walks the output in row-major order; Backward adds dst-ordered values back into src order.
-template <bool Backward>
+// How permute moves values: gather the output row-major from strided input, or scatter a
+// row-major gradient back into strided places, adding or assigning.
+enum class Move { Gather, ScatterAdd, Scatter };
+
+// Walks the output in row-major order. Gather: x input, y output. Scatter*: x the output's
+// gradient, y the input's gradient.
+template <Move M>
 void permute(const PermPlan& p, const float* x, float* y) {
   const int64_t* d = p.out_dims;
   const int64_t* st = p.src_strides;
@@ -135,24 +140,37 @@ void permute(const PermPlan& p, const float* x, float* y) {
     const int64_t i1 = rem % d[1];
     const int64_t i0 = rem / d[1];
     const int64_t base = i0 * st[0] + i1 * st[1] + i2 * st[2] + i3 * st[3];
-    if (!Backward) {
-      // x: input, y: output
+    if (M == Move::Gather) {
       float* out = y + r * n4;
       if (st[4] == 1) {
         std::memcpy(out, x + base, n4 * sizeof(float));
       } else {
         for (int64_t i4 = 0; i4 < n4; ++i4) out[i4] = x[base + i4 * st[4]];
       }
-    } else {
-      // x: output gradient, y: input gradient
+    } else if (M == Move::ScatterAdd) {
       const float* g = x + r * n4;
       if (st[4] == 1) {
         add_into(g, y + base, n4);
       } else {
         for (int64_t i4 = 0; i4 < n4; ++i4) y[base + i4 * st[4]] += g[i4];
       }
+    } else {
+      const float* g = x + r * n4;
+      if (st[4] == 1) {
+        std::memcpy(y + base, g, n4 * sizeof(float));
+      } else {
+        for (int64_t i4 = 0; i4 < n4; ++i4) y[base + i4 * st[4]] = g[i4];
+      }
     }
   }
+}
+
+// Piece i of a permute cut along its first output axis (index `first` of the padded plan):
+// that axis shrunk to one entry, and the input offset of entry i.
+PermPlan piece_plan(const PermPlan& p, int first) {
+  PermPlan q = p;
+  q.out_dims[first] = 1;
+  return q;
 }
 
 }  // namespace
@@ -200,17 +218,46 @@ void concat_backward(const Tensor& dout, int axis, const std::vector<int64_t>& l
 }
 
 void transpose_forward(const Tensor& a, const std::vector<int>& perm, Tensor& out) {
-  permute<false>(plan_perm(a.shape(), perm), a.data(), out.data());
+  permute<Move::Gather>(plan_perm(a.shape(), perm), a.data(), out.data());
 }
 
 void transpose_backward(const Tensor& dout, const std::vector<int>& perm, Tensor& da, bool accumulate) {
   if (accumulate) {
-    permute<true>(plan_perm(da.shape(), perm), dout.data(), da.data());
+    permute<Move::ScatterAdd>(plan_perm(da.shape(), perm), dout.data(), da.data());
     return;
   }
   std::vector<int> inverse(perm.size());  // da is dout permuted back
   for (size_t k = 0; k < perm.size(); ++k) inverse[perm[k]] = static_cast<int>(k);
-  permute<false>(plan_perm(dout.shape(), inverse), dout.data(), da.data());
+  permute<Move::Gather>(plan_perm(dout.shape(), inverse), dout.data(), da.data());
+}
+
+void transpose_unbind_forward(const Tensor& a, const std::vector<int>& perm, const std::vector<Tensor*>& outs) {
+  const PermPlan p = plan_perm(a.shape(), perm);
+  const int first = 5 - a.rank();
+  const PermPlan q = piece_plan(p, first);
+  for (size_t i = 0; i < outs.size(); ++i)
+    permute<Move::Gather>(q, a.data() + static_cast<int64_t>(i) * p.src_strides[first], outs[i]->data());
+}
+
+void transpose_unbind_backward(const std::vector<const Tensor*>& douts, const std::vector<int>& perm, Tensor& da,
+                               bool accumulate) {
+  const PermPlan p = plan_perm(da.shape(), perm);
+  const int first = 5 - da.rank();
+  const PermPlan q = piece_plan(p, first);
+  // Assigning covers all of da only when every piece has a gradient: the pieces' places
+  // are disjoint and together make up da.
+  if (!accumulate && std::find(douts.begin(), douts.end(), nullptr) != douts.end()) {
+    da.zero();
+    accumulate = true;
+  }
+  for (size_t i = 0; i < douts.size(); ++i) {
+    if (!douts[i]) continue;
+    float* place = da.data() + static_cast<int64_t>(i) * p.src_strides[first];
+    if (accumulate)
+      permute<Move::ScatterAdd>(q, douts[i]->data(), place);
+    else
+      permute<Move::Scatter>(q, douts[i]->data(), place);
+  }
 }
 
 void index_select_forward(const Tensor& a, int axis, const std::vector<int32_t>& index, Tensor& out) {
@@ -356,6 +403,36 @@ Var transpose(const Var& a, const std::vector<int>& perm) {
     });
   }
   return c;
+}
+
+std::vector<Var> transpose_unbind(const Var& a, const std::vector<int>& perm) {
+  check_perm(a->value, perm);
+  if (perm.empty()) throw Error("transpose_unbind: a rank-0 tensor has no axis to cut along");
+  Shape s;
+  for (size_t k = 1; k < perm.size(); ++k) s.push_back(a->value.shape()[perm[k]]);
+  std::vector<Var> pieces;
+  std::vector<Tensor*> outs;
+  for (int64_t i = 0; i < a->value.shape()[perm[0]]; ++i) {
+    pieces.push_back(result(Tensor(s), {&a}));
+    outs.push_back(&pieces.back()->value);
+  }
+  transpose_unbind_forward(a->value, perm, outs);
+  if (!pieces.empty() && pieces[0]->requires_grad) {
+    std::vector<NodeRef> nodes;
+    for (const Var& piece : pieces) nodes.push_back(piece.node());
+    Tape::current().push([a = a.node(), nodes = std::move(nodes), perm] {
+      std::vector<const Tensor*> douts;
+      bool any = false;
+      for (const NodeRef& n : nodes) {
+        douts.push_back(n->grad.empty() ? nullptr : &n->grad);
+        any = any || !n->grad.empty();
+      }
+      if (!any) return;
+      const Node::GradOut da = a->grad_out();
+      transpose_unbind_backward(douts, perm, *da.buffer, da.accumulate);
+    });
+  }
+  return pieces;
 }
 
 Var index_select(const Var& a, int axis, const std::vector<int32_t>& index) {
