@@ -8,6 +8,26 @@
 
 namespace nmt {
 
+namespace {
+// Large fills and copies are split over the threads in blocks: done on one thread, the other
+// would wait through them (they sit between the parallel kernels of a training step).
+constexpr int64_t kParallelMin = int64_t{1} << 16;  // floats
+constexpr int64_t kBlock = int64_t{1} << 14;
+
+// dst[0, n) = src[0, n), or 0 where src is null.
+void fill_or_copy(float* dst, const float* src, int64_t n) {
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for if (n > kParallelMin)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t i = b * kBlock, len = std::min(kBlock, n - i) * static_cast<int64_t>(sizeof(float));
+    if (src)
+      std::memcpy(dst + i, src + i, len);
+    else
+      std::memset(dst + i, 0, len);
+  }
+}
+}  // namespace
+
 int64_t numel(const Shape& shape) {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
@@ -77,19 +97,17 @@ Tensor Tensor::leading(int64_t n) const {
 
 Tensor Tensor::clone() const {
   Tensor t(shape_);
-  if (numel()) std::memcpy(t.data_, data_, numel() * sizeof(float));
+  fill_or_copy(t.data_, data_, numel());
   return t;
 }
 
 void Tensor::copy_from(const Tensor& other) {
   if (other.numel() != numel())
     throw Error(cat("copy_from: ", shape_str(other.shape_), " into ", shape_str(shape_)));
-  if (numel()) std::memcpy(data_, other.data_, numel() * sizeof(float));
+  fill_or_copy(data_, other.data_, numel());
 }
 
-void Tensor::zero() {
-  if (numel()) std::memset(data_, 0, numel() * sizeof(float));
-}
+void Tensor::zero() { fill_or_copy(data_, nullptr, numel()); }
 
 void Tensor::fill(float value) { std::fill(data_, data_ + numel(), value); }
 

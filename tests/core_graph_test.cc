@@ -11,9 +11,12 @@
 #include "core/error.h"
 #include "core/ops/add.h"
 #include "core/ops/dropout.h"
+#include "core/ops/layer_norm.h"
 #include "core/ops/linear.h"
+#include "core/ops/mask.h"
 #include "core/ops/matmul.h"
 #include "core/ops/shape_ops.h"
+#include "core/ops/softmax.h"
 #include "gradcheck.h"
 
 namespace nmt {
@@ -126,6 +129,24 @@ TEST(FirstGradientWrite, TransposeUnbindWithAndWithoutEveryPiece) {
         return concat({p[2], p[0]}, 0);
       },
       {random_tensor({2, 3, 24}, 2)});
+}
+
+TEST(FirstGradientWrite, SoftmaxLayerNormAndMask) {
+  expect_first_write_equals_accumulation([](const std::vector<Var>& v) { return softmax(v[0]); },
+                                         {random_tensor({6, 10}, 1)});
+  expect_first_write_equals_accumulation([](const std::vector<Var>& v) { return log_softmax(v[0]); },
+                                         {random_tensor({6, 10}, 2)});
+  expect_first_write_equals_accumulation([](const std::vector<Var>& v) { return layer_norm(v[0], v[1], v[2]); },
+                                         {random_tensor({5, 8}, 3), random_tensor({8}, 4), random_tensor({8}, 5)});
+  // Masked entries must get 0, not what the buffer held: a padded key and the causal mask.
+  const Tensor keys = Tensor::from({2, 4}, {1, 1, 1, 0, 1, 1, 0, 0});
+  for (bool causal : {false, true})
+    expect_first_write_equals_accumulation(
+        [&](const std::vector<Var>& v) { return mask_scores(v[0], keys, causal); }, {random_tensor({2, 3, 4, 4}, 6)});
+  // The attention pattern: the mask's gradient comes from the softmax's first write.
+  expect_first_write_equals_accumulation(
+      [&](const std::vector<Var>& v) { return softmax(mask_scores(v[0], keys, true)); },
+      {random_tensor({2, 3, 4, 4}, 7)});
 }
 
 TEST(FirstGradientWrite, ReshapeAndAddIncludingTheSameInputTwice) {

@@ -79,7 +79,8 @@ void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta
 }
 
 void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& var,
-                         const Tensor& dy, float eps, Tensor* dx, Tensor* dgamma, Tensor* dbeta) {
+                         const Tensor& dy, float eps, Tensor* dx, Tensor* dgamma, Tensor* dbeta,
+                         bool accumulate_dx) {
   check_layer_norm(x, gamma, gamma);
   check_same_shape("layer_norm", x, dy);
   if (dx) check_same_shape("layer_norm", x, *dx);
@@ -103,8 +104,9 @@ void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mea
       return r;
     });
   });
-  // The primitive overwrites its outputs: compute into scratch, then add.
-  Tensor sx(x.shape()), sg({cols}), sb({cols});
+  // The primitive overwrites its outputs: compute into scratch, then add (dx is written
+  // directly when it is to be assigned).
+  Tensor sx = dx && !accumulate_dx ? *dx : Tensor(x.shape()), sg({cols}), sb({cols});
   auto& eng = ctx.engine();
   dnnl_execute(p.prim, {{DNNL_ARG_SRC, memory(p.data, eng, const_cast<float*>(x.data()))},
                         {DNNL_ARG_DIFF_DST, memory(p.data, eng, const_cast<float*>(dy.data()))},
@@ -117,7 +119,7 @@ void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mea
                         {DNNL_ARG_DIFF_SRC, memory(p.data, eng, sx.data())},
                         {DNNL_ARG_DIFF_SCALE, memory(p.scale, eng, sg.data())},
                         {DNNL_ARG_DIFF_SHIFT, memory(p.scale, eng, sb.data())}});
-  if (dx) add_to(*dx, sx);
+  if (dx && accumulate_dx) add_to(*dx, sx);
   if (dgamma) add_to(*dgamma, sg);
   if (dbeta) add_to(*dbeta, sb);
 }
@@ -135,10 +137,10 @@ Var layer_norm(const Var& x, const Var& gamma, const Var& beta, float eps) {
   Tape::current().push([x = x.node(), gamma = gamma.node(), beta = beta.node(), y = y.node(), xv = x->value, gv = gamma->value,
                         mean, var, eps] {
     if (y->grad.empty()) return;
-    layer_norm_backward(xv, gv, mean, var, y->grad, eps,
-                        x->requires_grad ? &x->grad_buffer() : nullptr,
+    const Node::GradOut dx = x->requires_grad ? x->grad_out() : Node::GradOut{};
+    layer_norm_backward(xv, gv, mean, var, y->grad, eps, dx.buffer,
                         gamma->requires_grad ? &gamma->grad_buffer() : nullptr,
-                        beta->requires_grad ? &beta->grad_buffer() : nullptr);
+                        beta->requires_grad ? &beta->grad_buffer() : nullptr, dx.accumulate);
   });
   return y;
 }

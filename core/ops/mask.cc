@@ -1,5 +1,7 @@
 #include "core/ops/mask.h"
 
+#include <utility>
+
 #include "core/error.h"
 #include "core/ops/checks.h"
 
@@ -20,9 +22,12 @@ void check_mask(const Tensor& scores, const Tensor& key_mask, bool causal) {
     throw Error(cat("mask_scores: causal mask needs Tq <= Tk, got scores ", shape_str(scores.shape())));
 }
 
+// What apply_mask writes at an entry: the forward's score or kMaskedScore, the backward's
+// gradient or 0, or the gradient added in (nothing at masked entries).
+enum class MaskMode { Forward, Backward, BackwardAdd };
+
 // Visits every (row, k) of scores viewed as [N*G*Tq, Tk] with whether it is kept.
-// Forward copies or masks; Backward accumulates kept entries.
-template <bool Backward>
+template <MaskMode M>
 void apply_mask(const Shape& s, const Tensor& key_mask, bool causal, const float* src, float* dst) {
   const int64_t n = s[0], g = s[1], tq = s[2], tk = s[3];
   const int64_t rows = n * g * tq;
@@ -38,8 +43,10 @@ void apply_mask(const Shape& s, const Tensor& key_mask, bool causal, const float
     float* y = dst + r * tk;
     for (int64_t k = 0; k < tk; ++k) {
       const bool keep = k < visible && (!m || m[k] >= 0.5f);
-      if (Backward) {
+      if (M == MaskMode::BackwardAdd) {
         if (keep) y[k] += x[k];
+      } else if (M == MaskMode::Backward) {
+        y[k] = keep ? x[k] : 0.f;
       } else {
         y[k] = keep ? x[k] : kMaskedScore;
       }
@@ -49,11 +56,15 @@ void apply_mask(const Shape& s, const Tensor& key_mask, bool causal, const float
 }  // namespace
 
 void mask_scores_forward(const Tensor& scores, const Tensor& key_mask, bool causal, Tensor& out) {
-  apply_mask<false>(scores.shape(), key_mask, causal, scores.data(), out.data());
+  apply_mask<MaskMode::Forward>(scores.shape(), key_mask, causal, scores.data(), out.data());
 }
 
-void mask_scores_backward(const Tensor& dout, const Tensor& key_mask, bool causal, Tensor& dscores) {
-  apply_mask<true>(dout.shape(), key_mask, causal, dout.data(), dscores.data());
+void mask_scores_backward(const Tensor& dout, const Tensor& key_mask, bool causal, Tensor& dscores,
+                          bool accumulate) {
+  if (accumulate)
+    apply_mask<MaskMode::BackwardAdd>(dout.shape(), key_mask, causal, dout.data(), dscores.data());
+  else
+    apply_mask<MaskMode::Backward>(dout.shape(), key_mask, causal, dout.data(), dscores.data());
 }
 
 Var mask_scores(const Var& scores, const Tensor& key_mask, bool causal) {
@@ -65,7 +76,13 @@ Var mask_scores(const Var& scores, const Tensor& key_mask, bool causal) {
     Tensor mask = key_mask.empty() ? Tensor() : key_mask.clone();
     Tape::current().push([scores = scores.node(), c = c.node(), mask, causal] {
       if (c->grad.empty()) return;
-      mask_scores_backward(c->grad, mask, causal, scores->grad_buffer());
+      if (scores->grad.empty()) {  // the first gradient: c's, with its masked entries zeroed in place
+        Tensor g = std::exchange(c->grad, Tensor());
+        mask_scores_backward(g, mask, causal, g, false);
+        scores->take_grad(std::move(g));
+      } else {
+        mask_scores_backward(c->grad, mask, causal, scores->grad);
+      }
     });
   }
   return c;

@@ -15,8 +15,10 @@ constexpr float kMaskedScore = -1e30f;
 
 // ---- kernels ----
 void mask_scores_forward(const Tensor& scores, const Tensor& key_mask, bool causal, Tensor& out);
-// dscores += dout at unmasked entries
-void mask_scores_backward(const Tensor& dout, const Tensor& key_mask, bool causal, Tensor& dscores);
+// dscores += dout at unmasked entries; when not accumulate, dscores = dout there and 0 at
+// masked entries. dscores may be dout itself (then not accumulate).
+void mask_scores_backward(const Tensor& dout, const Tensor& key_mask, bool causal, Tensor& dscores,
+                          bool accumulate = true);
 
 // ---- Var op ----
 Var mask_scores(const Var& scores, const Tensor& key_mask, bool causal);

@@ -59,7 +59,7 @@ void softmax_forward(const Tensor& x, Tensor& y, bool log) {
                         {DNNL_ARG_DST, dnnl::memory(p.md, eng, y.data())}});
 }
 
-void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, bool log) {
+void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, bool log, bool accumulate) {
   check_input(log, y);
   check_same_shape(op_name(log), y, dy);
   check_same_shape(op_name(log), y, dx);
@@ -78,12 +78,13 @@ void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, bool log) {
       return r;
     });
   });
-  Tensor scratch(y.shape());  // the primitive overwrites: compute, then add
+  // The primitive overwrites: to accumulate, compute into scratch, then add.
+  Tensor scratch = accumulate ? Tensor(y.shape()) : dx;
   auto& eng = ctx.engine();
   dnnl_execute(p.prim, {{DNNL_ARG_DST, dnnl::memory(p.md, eng, const_cast<float*>(y.data()))},
                         {DNNL_ARG_DIFF_DST, dnnl::memory(p.md, eng, const_cast<float*>(dy.data()))},
                         {DNNL_ARG_DIFF_SRC, dnnl::memory(p.md, eng, scratch.data())}});
-  add_to(dx, scratch);
+  if (accumulate) add_to(dx, scratch);
 }
 
 namespace {
@@ -93,7 +94,8 @@ Var softmax_op(const Var& x, bool log) {
   if (y->requires_grad) {
     Tape::current().push([x = x.node(), y = y.node(), yv = y->value, log] {
       if (y->grad.empty()) return;
-      softmax_backward(yv, y->grad, x->grad_buffer(), log);
+      const Node::GradOut dx = x->grad_out();
+      softmax_backward(yv, y->grad, *dx.buffer, log, dx.accumulate);
     });
   }
   return y;

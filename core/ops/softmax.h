@@ -9,8 +9,9 @@ namespace nmt {
 
 // y = softmax(x) (or log_softmax(x) when log) over the last axis; y may be x itself.
 void softmax_forward(const Tensor& x, Tensor& y, bool log = false);
-// dx += the gradient through y = softmax(x) (or log_softmax), given y and dy.
-void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, bool log = false);
+// dx += the gradient through y = softmax(x) (or log_softmax), given y and dy; dx = ... when
+// not accumulate (the primitive then writes dx itself).
+void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, bool log = false, bool accumulate = true);
 
 Var softmax(const Var& x);
 Var log_softmax(const Var& x);
