@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/flops.h"
 #include "training/bench.h"
+#include "training/trainer.h"
 #include "translate/bench.h"
 
 namespace nmt::cli {
@@ -32,6 +33,8 @@ int bench_train_command(const Args& args) {
       ("steps", po::value<int>()->default_value(40), "timed updates per pass")
       ("seed", po::value<uint64_t>()->default_value(1), "random seed")
       ("rnn-recompute", po::bool_switch(), "rebuild RNN workspaces in the backward (as nmt train --rnn-recompute)")
+      ("precision", po::value<std::vector<std::string>>()->multitoken(),
+       "matrix products in float32 (default) or bfloat16 (as nmt train --precision)")
       ("cpu-threads", po::value<int>()->default_value(0), "threads (0: all cores)");
   spec.groups.push_back(data);
   spec.groups.push_back(model_options());
@@ -47,6 +50,7 @@ int bench_train_command(const Args& args) {
   o.train.learn_rate = get<float>(*vm, "learn-rate");
   o.train.seed = get<uint64_t>(*vm, "seed");
   o.train.rnn_recompute = get<bool>(*vm, "rnn-recompute");
+  if (vm->count("precision")) o.train.bf16 = bf16_precision(get<std::vector<std::string>>(*vm, "precision"));
   o.train.model = model_config_from(*vm);
   o.warmup = get<int>(*vm, "warmup");
   o.steps = get<int>(*vm, "steps");

@@ -41,6 +41,9 @@ int train_command(const Args& args) {
        "validate and save a running average of the parameters, decay max(F, 1-(u+1)/(u+10)) at update u (0: off; alone: 1e-4)")
       ("rnn-recompute", po::bool_switch(),
        "keep no RNN training workspaces from the forward: rebuild each layer's in the backward (less memory, one more RNN forward)")
+      ("precision", po::value<std::vector<std::string>>()->multitoken(),
+       "number type of the matrix products in the forward and backward pass: float32 (default) or bfloat16 "
+       "(fp32 accumulation; weights, gradients and Adam stay float32), optionally followed by the optimizer's: float32")
       ("optimizer-params", po::value<std::vector<float>>()->multitoken(), "Adam beta1 beta2 eps (default 0.9 0.98 1e-9)")
       ("seed", po::value<uint64_t>()->default_value(1), "random seed (initialisation, dropout, shuffling)")
       ("after,e", po::value<std::string>()->default_value("10e"), "stop after: e epochs, u updates, t target tokens, m minutes; e.g. 30m or 10e,20000u")
@@ -89,6 +92,7 @@ int train_command(const Args& args) {
   o.optimizer_delay = get<int>(*vm, "optimizer-delay");
   o.exponential_smoothing = get<float>(*vm, "exponential-smoothing");
   o.rnn_recompute = get<bool>(*vm, "rnn-recompute");
+  if (vm->count("precision")) o.bf16 = bf16_precision(get<std::vector<std::string>>(*vm, "precision"));
   if (vm->count("optimizer-params")) {
     auto p = get<std::vector<float>>(*vm, "optimizer-params");
     if (p.size() != 3) throw UsageError(cat("--optimizer-params takes 3 values (beta1 beta2 eps), got ", p.size()));

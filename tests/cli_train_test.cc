@@ -162,6 +162,9 @@ TEST_F(CliTrainTest, BadOptionValuesExitTwoBeforeDoingAnything) {
       {"--cell lstn", "--cell 'lstn'"},
       {"--no-such-option 3", "no-such-option"},
       {"--valid-sets one_file", "--valid-sets needs 2 files"},
+      {"--precision float16", "--precision: unknown type 'float16' (float32 or bfloat16)"},
+      {"--precision bfloat16 bfloat16", "--precision: the optimizer type must be float32"},
+      {"--precision float32 float32 float32", "--precision takes one or two types"},
   };
   for (const auto& [extra, message] : cases) {
     const RunResult r = train((contains(extra, "--after") ? "" : "--after 2u ") + extra);

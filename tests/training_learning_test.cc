@@ -136,6 +136,21 @@ TEST_F(TrainingLearningTest, AttentionReversesShortSequences) {
   if (a.exact < 0.99) show_errors();
 }
 
+// The transformer (2 + 2 layers of 64, 4 heads), trained with fp32 and with bfloat16 matrix
+// products from the same seed: both reverse the sequences.
+TEST_F(TrainingLearningTest, TransformerReversesShortSequences) {
+  make_data({20000, 5, 12, 500}, 401);
+  const std::string same = "--type transformer --dim-emb 64 --transformer-dim-ffn 128 --enc-depth 2 --dec-depth 2 "
+                           "--transformer-dropout 0 --mini-batch-words 500 --learn-rate 3e-3 --lr-warmup 400 "
+                           "--after 1500u ";
+  const Accuracy fp32 = train_and_test("transformer", same);
+  EXPECT_GE(fp32.exact, 0.99);
+  if (fp32.exact < 0.99) show_errors();
+  const Accuracy bf16 = train_and_test("transformer_bf16", same + "--precision bfloat16");
+  EXPECT_GE(bf16.exact, 0.99);
+  if (bf16.exact < 0.99) show_errors();
+}
+
 TEST_F(TrainingLearningTest, AttentionBeatsBottleneckOnLongSequences) {
   make_data({5000, 20, 30, 200}, 301);
   const std::string same = "--dim-emb 32 --dim-rnn 64 --mini-batch-words 1000 --learn-rate 3e-3 --after 1000u ";

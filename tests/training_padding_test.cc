@@ -2,7 +2,9 @@
 // and the parameter gradients of its loss, are the same whether it is alone in its
 // batch or padded next to longer and shorter sentences. Padding positions have zero
 // loss and contribute nothing to the gradients. Checked for the RNN model types (and the
-// Transformer) with dropout configured but training=false (so no dropout is drawn).
+// Transformer) with dropout configured but training=false (so no dropout is drawn), and for
+// the transformer and an attention model with bfloat16 products (--precision bfloat16:
+// rounding is per element, so a sentence's rows still meet only their own values).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "core/graph.h"
+#include "core/ops/bf16.h"
 #include "core/random.h"
 #include "model/model.h"
 
@@ -23,6 +26,7 @@ struct Case {
   bool bidirectional;
   std::string attention;
   int depth;
+  bool bf16 = false;  // products under a Bf16Scope (core/ops/bf16.h)
 };
 
 std::ostream& operator<<(std::ostream& os, const Case& c) { return os << c.name; }
@@ -64,9 +68,10 @@ struct Result {
 
 // Runs the model on `srcs`/`trgs` and returns what concerns sentence `row`.
 Result run(Model& model, const std::vector<std::vector<int32_t>>& srcs, const std::vector<std::vector<int32_t>>& trgs,
-           size_t row) {
+           size_t row, bool bf16) {
   Tape::current().clear();
   model.params().zero_grads();
+  Bf16Scope products(bf16, &model.params());
   SourceBatch src = SourceBatch::from(srcs);
   TargetBatch trg = TargetBatch::from(trgs);
   Rng rng(7);
@@ -93,12 +98,18 @@ TEST_P(PaddingInvarianceTest, LossesAndGradientsOfASentenceDoNotDependOnItsBatch
   const Case& c = GetParam();
   Model model(config(c), 3);
 
-  const Result alone = run(model, {kSrc}, {kTrg}, 0);
+  const Result alone = run(model, {kSrc}, {kTrg}, 0, c.bf16);
   ASSERT_EQ(alone.losses.size(), kTrg.size() + 1);
   EXPECT_TRUE(alone.padded.empty());
   double grad_norm = 0;
   for (float g : alone.grads) grad_norm += double(g) * g;
   ASSERT_GT(grad_norm, 1e-8) << "no gradient reached the parameters";
+  if (c.bf16) {  // the products did round: the fp32 losses differ
+    const Result fp32 = run(model, {kSrc}, {kTrg}, 0, false);
+    double diff = 0;
+    for (size_t t = 0; t < alone.losses.size(); ++t) diff = std::max(diff, double(std::fabs(fp32.losses[t] - alone.losses[t])));
+    EXPECT_GT(diff, 1e-6) << "bfloat16 products gave the fp32 losses";
+  }
 
   // Among longer and shorter sentences, at different rows (padded on both sides of
   // the source and target length).
@@ -109,7 +120,7 @@ TEST_P(PaddingInvarianceTest, LossesAndGradientsOfASentenceDoNotDependOnItsBatch
   const std::vector<size_t> rows = {1, 3, 0};
   for (size_t b = 0; b < rows.size(); ++b) {
     SCOPED_TRACE(::testing::Message() << "batch " << b);
-    const Result in_batch = run(model, src_batches[b], trg_batches[b], rows[b]);
+    const Result in_batch = run(model, src_batches[b], trg_batches[b], rows[b], c.bf16);
     ASSERT_EQ(in_batch.losses.size(), alone.losses.size());
     for (size_t t = 0; t < alone.losses.size(); ++t)
       EXPECT_NEAR(in_batch.losses[t], alone.losses[t], 1e-5) << "position " << t;
@@ -136,12 +147,13 @@ TEST_P(PaddingInvarianceTest, BatchGradientIsTheSumOfSentenceGradients) {
   const std::vector<std::vector<int32_t>> trgs = {kLongerTrg[0], kTrg, kShortTrg};
   std::vector<double> sum(static_cast<size_t>(model.params().size()), 0.0);
   for (size_t i = 0; i < srcs.size(); ++i) {
-    const Result r = run(model, {srcs[i]}, {trgs[i]}, 0);
+    const Result r = run(model, {srcs[i]}, {trgs[i]}, 0, c.bf16);
     for (size_t k = 0; k < sum.size(); ++k) sum[k] += r.grads[k];
   }
   // Whole batch: seed every real position.
   Tape::current().clear();
   model.params().zero_grads();
+  Bf16Scope products(c.bf16, &model.params());
   TargetBatch trg = TargetBatch::from(trgs);
   Rng rng(7);
   Var losses = model.token_losses(SourceBatch::from(srcs), trg, 0.1f, false, rng);
@@ -164,7 +176,9 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"attention_lstm_general", "attention", "lstm", true, "general", 1},
                       Case{"attention_gru_mlp", "attention", "gru", true, "mlp", 2},
                       Case{"attention_lstm_dot_unidirectional", "attention", "lstm", false, "dot", 1},
-                      Case{"transformer", "transformer", "lstm", false, "general", 2}),
+                      Case{"transformer", "transformer", "lstm", false, "general", 2},
+                      Case{"transformer_bf16", "transformer", "lstm", false, "general", 2, true},
+                      Case{"attention_lstm_general_bf16", "attention", "lstm", true, "general", 1, true}),
     [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
 
 }  // namespace

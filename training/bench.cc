@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/flops.h"
 #include "core/graph.h"
+#include "core/ops/bf16.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/reduce.h"
 #include "core/ops/rnn.h"
@@ -77,6 +78,7 @@ int bench_train(const BenchTrainOptions& o) {
     }
     TargetBatch trg = TargetBatch::from(tr);
     RnnRecomputeScope recompute(t.rnn_recompute);
+    Bf16Scope bf16(t.bf16, &model.params());
     Var losses = model.token_losses(SourceBatch::from(s), trg, t.label_smoothing, true, rng);
     Tape::current().backward(scale(sum(losses), 1.0f / static_cast<float>(trg.tokens)));
     clip_grad_norm(model.params(), t.clip_norm);
@@ -104,12 +106,18 @@ int bench_train(const BenchTrainOptions& o) {
   std::printf("machine: %s, %d threads, oneDNN %d.%d.%d\n", cpu_model().c_str(), Context::get().threads(),
               dnnl_version()->major, dnnl_version()->minor, dnnl_version()->patch);
   std::printf("primitives cached: %zu\n", Context::get().cache_size());
-  std::printf("model: %s, %lld parameters, mini-batch-words %lld\n", config.type.c_str(),
-              static_cast<long long>(model.params().num_params()), static_cast<long long>(t.mini_batch_words));
+  std::printf("model: %s, %lld parameters, mini-batch-words %lld, products in %s\n", config.type.c_str(),
+              static_cast<long long>(model.params().num_params()), static_cast<long long>(t.mini_batch_words),
+              t.bf16 ? (bf16_native() ? "bfloat16" : "bfloat16 (emulated: no native support on this CPU)") : "float32");
   const double reached = flops[1] / seconds[1] / 1e9, peak = measure_matmul_peak_gflops();
   std::printf("matrix products: %.2f MFLOP per src+trg token, %.1f GFLOP/s in the steady pass = %.0f%% of a "
-              "2048x1024x1024 oneDNN matmul's %.1f GFLOP/s on the same threads\n",
+              "2048x1024x1024 oneDNN matmul's %.1f GFLOP/s on the same threads",
               flops[1] / static_cast<double>(tokens[1]) / 1e6, reached, 100.0 * reached / peak, peak);
+  if (t.bf16) {  // the ceiling of bfloat16 products is the bfloat16 matmul's
+    const double peak16 = measure_matmul_gflops(Precision::bf16, 2048, 1024, 1024, false);
+    std::printf(" (fp32), %.0f%% of its %.1f GFLOP/s in bfloat16", 100.0 * reached / peak16, peak16);
+  }
+  std::printf("\n");
   std::printf("tensor pool: %.1f MiB per update taken from the system in the steady pass (blocks the cache could "
               "not serve; %.1f MiB in the first pass)\n",
               system_mib[1], system_mib[0]);

@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "core/graph.h"
 #include "core/model_file.h"
+#include "core/ops/bf16.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/reduce.h"
 #include "core/ops/rnn.h"
@@ -287,6 +288,11 @@ int Trainer::run() {
   log_.line(cat("parameters: ", model_->params().size(), " floats; ", Context::get().threads(), " threads; ",
                 batcher_->batches_in_epoch(), " batches an epoch",
                 o_.rnn_recompute ? "; RNN workspaces recomputed in the backward (--rnn-recompute)" : ""));
+  if (o_.bf16)
+    log_.line(cat("matrix products in bfloat16 with fp32 accumulation (--precision bfloat16); weights, gradients and "
+                  "Adam in fp32",
+                  bf16_native() ? "" : "; warning: this CPU has no native bfloat16 products, so they are emulated "
+                                       "and slower than fp32"));
 
   install_stop_handlers();
   auto started = Clock::now();
@@ -342,6 +348,8 @@ bool Trainer::step() {
   }
   double loss_sum = 0;
   int64_t src_tokens = 0, sentences = 0;
+  // The parameters stay as they are until adam_->step below: their bfloat16 copy is made once.
+  Bf16Scope bf16(o_.bf16, &params);
   for (const auto& idx : batches) {
     std::vector<std::vector<int32_t>> s, t;
     for (int32_t i : idx) {
@@ -454,6 +462,18 @@ void Trainer::save_checkpoint() {
 }
 
 }  // namespace
+
+bool bf16_precision(const std::vector<std::string>& values) {
+  if (values.empty() || values.size() > 2)
+    throw UsageError(cat("--precision takes one or two types (forward/backward, optimizer), got ", values.size()));
+  if (values.size() == 2 && values[1] != "float32")
+    throw UsageError(cat("--precision: the optimizer type must be float32 (master weights, gradients and Adam stay fp32), got '",
+                         values[1], "'"));
+  const std::string& t = values[0];
+  if (t == "float32") return false;
+  if (t == "bfloat16" || t == "bf16") return true;
+  throw UsageError(cat("--precision: unknown type '", t, "' (float32 or bfloat16)"));
+}
 
 BatchSort batch_sort_for(const std::string& requested, const std::string& enc_type) {
   if (requested.empty()) return enc_type == "transformer" ? BatchSort::kLonger : BatchSort::kSource;

@@ -44,6 +44,7 @@ struct TrainOptions {
   AdamConfig adam;
   float exponential_smoothing = 0;  // factor of core/smoothing.h (0: off)
   bool rnn_recompute = false;       // RNN workspaces rebuilt in the backward (core/ops/rnn.h)
+  bool bf16 = false;                // matrix products in bfloat16 (--precision bfloat16; core/ops/bf16.h)
   uint64_t seed = 1;
   // Schedule
   std::string after = "10e";
@@ -60,6 +61,12 @@ struct TrainOptions {
   std::string log_file;
   bool quiet_progress = false;
 };
+
+// Marian's --precision: the type of the forward and backward pass, then optionally that of
+// the optimizer. "float32" or "bfloat16" (also "bf16"), then "float32" (the master weights,
+// gradients and Adam are always fp32). Returns true for bfloat16; throws nmt::UsageError
+// naming the value otherwise.
+bool bf16_precision(const std::vector<std::string>& values);
 
 // Runs training; returns the process exit code. Throws on bad input.
 int train(const TrainOptions& options);

@@ -11,41 +11,45 @@ namespace nmt {
 
 namespace {
 // Number of rows of x [..., in] seen as a 2D matrix.
-int64_t row_count(const Tensor& x) {
+int64_t row_count(const Operand& x) {
   int64_t rows = 1;
   for (int i = 0; i + 1 < x.rank(); ++i) rows *= x.dim(i);
   return rows;
 }
 }  // namespace
 
-Shape linear_shape(const Tensor& x, const Tensor& w, const Tensor* b) {
-  if (x.rank() < 1 || w.rank() != 2 || x.dim(-1) != w.dim(1) || (b && (b->rank() != 1 || b->dim(0) != w.dim(0))))
-    throw Error(cat("linear: x ", shape_str(x.shape()), ", W ", shape_str(w.shape()), ", b ",
+namespace {
+Shape shape_of(const Shape& x, const Shape& w, const Tensor* b) {
+  if (x.empty() || w.size() != 2 || x.back() != w[1] || (b && (b->rank() != 1 || b->dim(0) != w[0])))
+    throw Error(cat("linear: x ", shape_str(x), ", W ", shape_str(w), ", b ",
                     b ? shape_str(b->shape()) : std::string("none"), " do not fit (need x [..., in], W [out, in], b [out])"));
-  Shape y = x.shape();
-  y.back() = w.dim(0);
+  Shape y = x;
+  y.back() = w[0];
   return y;
 }
+}  // namespace
+
+Shape linear_shape(const Tensor& x, const Tensor& w, const Tensor* b) { return shape_of(x.shape(), w.shape(), b); }
 
 namespace {
-void linear_product(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y, bool relu) {
-  Shape ys = linear_shape(x, w, b);
+void linear_product(const Operand& x, const Operand& w, const Tensor* b, Tensor& y, bool relu) {
+  Shape ys = shape_of(x.shape(), w.shape(), b);
   if (y.shape() != ys) throw Error(cat("linear_forward: output has shape ", shape_str(y.shape()), ", expected ", shape_str(ys)));
   const int64_t in = w.dim(1), out = w.dim(0), rows = row_count(x);
-  matmul_raw({x.data(), 1, rows, in, false}, {w.data(), 1, out, in, true}, y.data(), 1.0f, false,
+  matmul_raw({x.data(), 1, rows, in, false, x.bf16()}, {w.data(), 1, out, in, true, w.bf16()}, y.data(), 1.0f, false,
              b ? b->data() : nullptr, relu);
 }
 }  // namespace
 
-void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) { linear_product(x, w, b, y, false); }
+void linear_forward(const Operand& x, const Operand& w, const Tensor* b, Tensor& y) { linear_product(x, w, b, y, false); }
 
-void linear_relu_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) {
+void linear_relu_forward(const Operand& x, const Operand& w, const Tensor* b, Tensor& y) {
   linear_product(x, w, b, y, true);
 }
 
-void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db,
+void linear_backward(const Operand& x, const Operand& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db,
                      bool dx_accumulate) {
-  Shape ys = linear_shape(x, w, db);
+  Shape ys = shape_of(x.shape(), w.shape(), db);
   if (dy.shape() != ys)
     throw Error(cat("linear_backward: output gradient has shape ", shape_str(dy.shape()), ", expected ", shape_str(ys)));
   if (dx && dx->shape() != x.shape())
@@ -53,8 +57,15 @@ void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor*
   if (dw && dw->shape() != w.shape())
     throw Error(cat("linear_backward: dW has shape ", shape_str(dw->shape()), ", W has ", shape_str(w.shape())));
   const int64_t in = w.dim(1), out = w.dim(0), rows = row_count(x);
-  if (dx) matmul_raw({dy.data(), 1, rows, out, false}, {w.data(), 1, out, in, false}, dx->data(), 1.0f, dx_accumulate);
-  if (dw) matmul_raw({dy.data(), 1, rows, out, true}, {x.data(), 1, rows, in, false}, dw->data(), 1.0f, true);
+  // In bfloat16, dy is converted once here rather than by each of its two products.
+  const bool bf16 = x.bf16() || w.bf16() || bf16_active();
+  const Operand g = bf16 && dx && dw ? Operand::for_product(dy) : Operand(dy);
+  if (dx)
+    matmul_raw({g.data(), 1, rows, out, false, g.bf16()}, {w.data(), 1, out, in, false, w.bf16()}, dx->data(), 1.0f,
+               dx_accumulate);
+  if (dw)
+    matmul_raw({g.data(), 1, rows, out, true, g.bf16()}, {x.data(), 1, rows, in, false, x.bf16()}, dw->data(), 1.0f,
+               true);
   if (db) {
     // Column sums of dy [rows, out], in column blocks so the inner loop is contiguous.
     constexpr int64_t kBlock = 64;
@@ -74,7 +85,7 @@ void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor*
   }
 }
 
-void linear_backward_into(const Tensor& x, const Tensor& w, const Tensor& dy, Node* xn, Node* wn, Node* bn) {
+void linear_backward_into(const Operand& x, const Operand& w, const Tensor& dy, Node* xn, Node* wn, Node* bn) {
   const Node::GradOut dx = xn->requires_grad ? xn->grad_out() : Node::GradOut{};
   linear_backward(x, w, dy, dx.buffer, wn->requires_grad ? &wn->grad_buffer() : nullptr,
                   bn && bn->requires_grad ? &bn->grad_buffer() : nullptr, dx.accumulate);
@@ -94,15 +105,20 @@ Var linear(const Var& x, const Var& w, const Var& b) {
     linear_packed_forward(x->value, w->value, bv, y->value);
     return y;
   }
-  linear_forward(x->value, w->value, bv, y->value);
+  const LinearInputs in = linear_inputs(x, w);
+  linear_forward(in.x, in.w, bv, y->value);
   if (y->requires_grad) {
-    Tape::current().push([x = x.node(), w = w.node(), b = b.node(), y = y.node(), xv = saved_if(w->requires_grad, x->value),
-                          wv = saved_if(x->requires_grad, w->value)] {
+    Tape::current().push([x = x.node(), w = w.node(), b = b.node(), y = y.node(), xv = saved_if(w->requires_grad, in.x),
+                          wv = saved_if(x->requires_grad, in.w)] {
       if (y->grad.empty()) return;
       linear_backward_into(xv, wv, y->grad, x.get(), w.get(), b.get());
     });
   }
   return y;
+}
+
+LinearInputs linear_inputs(const Var& x, const Var& w) {
+  return {Operand::for_product(x->value), Operand::for_product(w->value)};
 }
 
 }  // namespace nmt

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "core/graph.h"
+#include "core/ops/bf16.h"
 
 namespace nmt {
 
@@ -13,17 +14,26 @@ namespace nmt {
 // nmt::Error naming the shapes when they do not fit.
 Shape linear_shape(const Tensor& x, const Tensor& w, const Tensor* b);
 
-// y = x W^T + b (b may be null).
-void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y);
+// y = x W^T + b (b may be null). x and w are fp32 Tensors or bfloat16 Operands (core/ops/bf16.h).
+void linear_forward(const Operand& x, const Operand& w, const Tensor* b, Tensor& y);
 // y = max(0, x W^T + b): the same product with oneDNN's relu post-op.
-void linear_relu_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y);
+void linear_relu_forward(const Operand& x, const Operand& w, const Tensor* b, Tensor& y);
 // dx += dy W, dw += dy^T x, db += column sums of dy (any of them may be null); dx = dy W
-// when !dx_accumulate (dx may then be uninitialised).
-void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db,
+// when !dx_accumulate (dx may then be uninitialised). In bfloat16 (x or w, or an active
+// Bf16Scope) dy is converted once for both products.
+void linear_backward(const Operand& x, const Operand& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db,
                      bool dx_accumulate = true);
 // linear_backward into the gradients of the Nodes that need one (bn may be null): x's is
 // assigned when it has none yet (Node::grad_out).
-void linear_backward_into(const Tensor& x, const Tensor& w, const Tensor& dy, Node* xn, Node* wn, Node* bn);
+void linear_backward_into(const Operand& x, const Operand& w, const Tensor& dy, Node* xn, Node* wn, Node* bn);
+
+// What linear() and the ops built on it (linear_relu_dropout) keep of x and W for the
+// backward: x (bfloat16 under a Bf16Scope: converted once for the forward and dW) when W
+// needs a gradient, W when x needs one; the forward reads them too.
+struct LinearInputs {
+  Operand x, w;
+};
+LinearInputs linear_inputs(const Var& x, const Var& w);
 
 // b may be a null Var (no bias).
 Var linear(const Var& x, const Var& w, const Var& b);

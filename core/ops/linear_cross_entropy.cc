@@ -76,17 +76,19 @@ void run_chunks(const Tensor& h, const Tensor& w, const Tensor* b, const int32_t
                 int64_t chunk_rows, float* loss, const float* g, const Products* grads) {
   const int64_t K = h.dim(0), V = w.dim(0);
   Tensor buf({std::min(K, chunk_rows), V});
+  const Operand w_in = Operand::for_product(w);  // in bfloat16: converted once for every chunk's products
   for (int64_t r0 = 0; r0 < K; r0 += chunk_rows) {
     const int64_t n = std::min(chunk_rows, K - r0);
-    Tensor hc = rows_view(h, r0, n), logits = rows_view(buf, 0, n);
-    linear_forward(hc, w, b, logits);
+    const Operand hc = Operand::for_product(rows_view(h, r0, n));
+    Tensor logits = rows_view(buf, 0, n);
+    linear_forward(hc, w_in, b, logits);
     const std::vector<int32_t> t(targets + r0, targets + r0 + n);
     Tensor chunk_loss = Tensor::view(loss + r0, {n});
     cross_entropy_forward(logits, t, eps, ignore_id, logits, chunk_loss);  // logits -> log-probs
     if (!grads) continue;
     logp_to_logit_grad(logits, t.data(), eps, ignore_id, g ? g + r0 : nullptr);
     Tensor dh_rows = grads->dh ? rows_view(*grads->dh, r0, n) : Tensor();
-    linear_backward(hc, w, logits, grads->dh ? &dh_rows : nullptr, grads->dw, grads->db);
+    linear_backward(hc, w_in, logits, grads->dh ? &dh_rows : nullptr, grads->dw, grads->db);
   }
 }
 

@@ -31,11 +31,12 @@ Var linear_relu_dropout(const Var& x, const Var& w, const Var& b, float p, bool 
   if (!Tape::current().recording({&x, &w, &b})) return dropout(relu(linear(x, w, b)), p, training, rng);
   const Tensor* bv = b ? &b->value : nullptr;
   Var h = result(Tensor(linear_shape(x->value, w->value, bv)), {&x, &w, &b});
-  linear_relu_forward(x->value, w->value, bv, h->value);
+  const LinearInputs in = linear_inputs(x, w);
+  linear_relu_forward(in.x, in.w, bv, h->value);
   const float p_used = training ? p : 0.f;
   if (p_used > 0.f) dropout_forward(h->value, p_used, rng.next_u64(), -1, h->value);  // in place, as dropout() draws
   Tape::current().push([x = x.node(), w = w.node(), b = b.node(), h = h.node(), hv = h->value,
-                        xv = saved_if(w->requires_grad, x->value), wv = saved_if(x->requires_grad, w->value),
+                        xv = saved_if(w->requires_grad, in.x), wv = saved_if(x->requires_grad, in.w),
                         p_used] {
     if (h->grad.empty()) return;
     Tensor& dz = h->grad;  // read by no other step of the backward: overwritten in place

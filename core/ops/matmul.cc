@@ -27,15 +27,23 @@ std::string arg_str(const MatArg& m) {
 memory::desc op_md(const MatArg& m, bool batched) {
   const int64_t rs = m.trans ? 1 : m.cols;  // stride between logical rows
   const int64_t cs = m.trans ? m.cols : 1;  // stride between logical columns
-  if (!batched) return strided_md({m.op_rows(), m.op_cols()}, {rs, cs});
-  return strided_md({m.nb, m.op_rows(), m.op_cols()}, {m.rows * m.cols, rs, cs});
+  const auto type = m.bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+  if (!batched) return memory::desc({m.op_rows(), m.op_cols()}, type, memory::dims{rs, cs});
+  return memory::desc({m.nb, m.op_rows(), m.op_cols()}, type, memory::dims{m.rows * m.cols, rs, cs});
+}
+
+// m's data as bfloat16: as it is, or converted into `hold`.
+void to_bf16(MatArg& m, Tensor& hold) {
+  if (m.bf16) return;
+  m.data = bf16_data(static_cast<const float*>(m.data), m.nb * m.rows * m.cols, hold);
+  m.bf16 = true;
 }
 
 }  // namespace
 
-void matmul_raw(const MatArg& x_in, const MatArg& y, float* out, float alpha, bool accumulate, const float* bias,
+void matmul_raw(const MatArg& x_in, const MatArg& y_in, float* out, float alpha, bool accumulate, const float* bias,
                 bool relu) {
-  MatArg x = x_in;
+  MatArg x = x_in, y = y_in;
   const int64_t M = x.op_rows(), K = x.op_cols(), N = y.op_cols();
   const int64_t nbo = std::max(x.nb, y.nb);
   if (y.op_rows() != K || (x.nb != nbo && x.nb != 1) || (y.nb != nbo && y.nb != 1) || nbo < 1)
@@ -58,8 +66,13 @@ void matmul_raw(const MatArg& x_in, const MatArg& y, float* out, float alpha, bo
     x.nb = 1;
     batches = 1;
   }
+  Tensor hold_x, hold_y;
+  if (x.bf16 || y.bf16 || bf16_active()) {
+    to_bf16(x, hold_x);
+    to_bf16(y, hold_y);
+  }
   const bool batched = batches > 1;
-  const std::string key = cat("matmul|", arg_str(x), "|", arg_str(y), "|", batched, "|", key_float(alpha), "|",
+  const std::string key = cat(x.bf16 ? "matmul-bf16|" : "matmul|", arg_str(x), "|", arg_str(y), "|", batched, "|", key_float(alpha), "|",
                               accumulate, "|", bias != nullptr, "|", relu);
   auto& ctx = Context::get();
   auto& p = ctx.cached<MatmulPrim>(key, [&] {
@@ -87,8 +100,8 @@ void matmul_raw(const MatArg& x_in, const MatArg& y, float* out, float alpha, bo
   });
   auto& eng = ctx.engine();
   std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, memory(p.src, eng, const_cast<float*>(x.data))},
-      {DNNL_ARG_WEIGHTS, memory(p.wei, eng, const_cast<float*>(y.data))},
+      {DNNL_ARG_SRC, memory(p.src, eng, const_cast<void*>(x.data))},
+      {DNNL_ARG_WEIGHTS, memory(p.wei, eng, const_cast<void*>(y.data))},
       {DNNL_ARG_DST, memory(p.dst, eng, out)}};
   if (bias) args.emplace(DNNL_ARG_BIAS, memory(p.bias, eng, const_cast<float*>(bias)));
   dnnl_execute(p.prim, args);
@@ -118,20 +131,20 @@ struct Operands {
   bool shared;  // b is rank 2, used by every batch of a
 };
 
-Operands operands(const Tensor& a, const Tensor& b, const Tensor& dc, bool ta, bool tb) {
+Operands operands(const Operand& a, const Operand& b, const Operand& dc, bool ta, bool tb) {
   const int64_t ar = a.dim(-2), ac = a.dim(-1);
   int64_t batch = 1;
   for (int i = 0; i + 2 < a.rank(); ++i) batch *= a.dim(i);
   const bool shared = b.rank() == 2 && a.rank() > 2;
   const int64_t M = ta ? ac : ar, N = tb ? b.dim(-2) : b.dim(-1);
-  return {{a.data(), batch, ar, ac, ta},
-          {b.data(), shared ? 1 : batch, b.dim(-2), b.dim(-1), tb},
-          {dc.empty() ? nullptr : dc.data(), batch, M, N, false},
+  return {{a.data(), batch, ar, ac, ta, a.bf16()},
+          {b.data(), shared ? 1 : batch, b.dim(-2), b.dim(-1), tb, b.bf16()},
+          {dc.data(), batch, M, N, false, dc.bf16()},
           shared};
 }
 }  // namespace
 
-void matmul_forward(const Tensor& a, const Tensor& b, Tensor& c, bool trans_a, bool trans_b, float alpha,
+void matmul_forward(const Operand& a, const Operand& b, Tensor& c, bool trans_a, bool trans_b, float alpha,
                     bool accumulate) {
   Shape cs = matmul_shape(a.shape(), b.shape(), trans_a, trans_b);
   if (c.shape() != cs) throw Error(cat("matmul_forward: output has shape ", shape_str(c.shape()), ", expected ", shape_str(cs)));
@@ -139,7 +152,7 @@ void matmul_forward(const Tensor& a, const Tensor& b, Tensor& c, bool trans_a, b
   matmul_raw(o.a, o.b, c.data(), alpha, accumulate);
 }
 
-void matmul_backward(const Tensor& a, const Tensor& b, const Tensor& dc, Tensor* da, Tensor* db, bool trans_a,
+void matmul_backward(const Operand& a, const Operand& b, const Tensor& dc, Tensor* da, Tensor* db, bool trans_a,
                      bool trans_b, float alpha, bool accumulate_a, bool accumulate_b) {
   Shape cs = matmul_shape(a.shape(), b.shape(), trans_a, trans_b);
   if (dc.shape() != cs)
@@ -148,7 +161,10 @@ void matmul_backward(const Tensor& a, const Tensor& b, const Tensor& dc, Tensor*
     throw Error(cat("matmul_backward: da has shape ", shape_str(da->shape()), ", A has ", shape_str(a.shape())));
   if (db && db->shape() != b.shape())
     throw Error(cat("matmul_backward: db has shape ", shape_str(db->shape()), ", B has ", shape_str(b.shape())));
-  Operands o = operands(a, b, dc, trans_a, trans_b);
+  // In bfloat16, dc is converted here once rather than by each of its two products.
+  const bool bf16 = a.bf16() || b.bf16() || bf16_active();
+  const Operand g = bf16 && da && db ? Operand::for_product(dc) : Operand(dc);  // alive for both products
+  Operands o = operands(a, b, g, trans_a, trans_b);
   MatArg A = o.a, B = o.b, dC = o.dc;
   if (da) {
     // d op(A) = dC op(B)^T; for a transposed A, dA = op(B) dC^T.
@@ -197,10 +213,12 @@ void matmul_backward(const Tensor& a, const Tensor& b, const Tensor& dc, Tensor*
 
 Var matmul(const Var& a, const Var& b, bool trans_a, bool trans_b, float alpha) {
   Var c = result(Tensor(matmul_shape(a->value.shape(), b->value.shape(), trans_a, trans_b)), {&a, &b});
-  matmul_forward(a->value, b->value, c->value, trans_a, trans_b, alpha);
+  // Under a Bf16Scope each input is converted once, for this product and for the backward's.
+  const Operand av = Operand::for_product(a->value), bv = Operand::for_product(b->value);
+  matmul_forward(av, bv, c->value, trans_a, trans_b, alpha);
   if (c->requires_grad) {
-    Tape::current().push([a = a.node(), b = b.node(), c = c.node(), av = saved_if(b->requires_grad, a->value),
-                          bv = saved_if(a->requires_grad, b->value), trans_a, trans_b, alpha] {
+    Tape::current().push([a = a.node(), b = b.node(), c = c.node(), av = saved_if(b->requires_grad, av),
+                          bv = saved_if(a->requires_grad, bv), trans_a, trans_b, alpha] {
       if (c->grad.empty()) return;
       // a's gradient is written before b's, so for a == b the second write adds to the first.
       const Node::GradOut da = a->requires_grad ? a->grad_out() : Node::GradOut{};

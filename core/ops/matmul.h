@@ -10,17 +10,19 @@
 #include <cstdint>
 
 #include "core/graph.h"
+#include "core/ops/bf16.h"
 
 namespace nmt {
 
 // One operand of matmul_raw: a plain row-major buffer holding `nb` stacked
 // [rows, cols] matrices, used as stored or transposed.
 struct MatArg {
-  const float* data;
+  const void* data;  // floats, or bfloat16 values when bf16
   int64_t nb;    // number of stacked matrices; 1 = shared by every batch of the other operand
   int64_t rows;  // of each stored matrix
   int64_t cols;
   bool trans;    // use the transpose of each matrix
+  bool bf16 = false;
   int64_t op_rows() const { return trans ? cols : rows; }
   int64_t op_cols() const { return trans ? rows : cols; }
 };
@@ -29,7 +31,9 @@ struct MatArg {
 //   out = alpha * op(x) op(y) + bias      (out += ... when accumulate)
 // out is plain row-major [nbo, M, N] with nbo = max(x.nb, y.nb); each nb is nbo or 1.
 // bias is null or N floats added to every row (requires alpha == 1). relu applies
-// max(0, .) to the result as a oneDNN post-op (not with accumulate).
+// max(0, .) to the result as a oneDNN post-op (not with accumulate). When either operand is
+// bfloat16 or a Bf16Scope is active (core/ops/bf16.h), both are multiplied in bfloat16 (an
+// fp32 operand is converted first) with fp32 accumulation; out stays fp32.
 void matmul_raw(const MatArg& x, const MatArg& y, float* out, float alpha, bool accumulate,
                 const float* bias = nullptr, bool relu = false);
 
@@ -39,11 +43,13 @@ void matmul_raw(const MatArg& x, const MatArg& y, float* out, float alpha, bool 
 Shape matmul_shape(const Shape& a, const Shape& b, bool trans_a, bool trans_b);
 
 // c = alpha * op(a) op(b), or c += ... when accumulate. c must have matmul_shape(...).
-void matmul_forward(const Tensor& a, const Tensor& b, Tensor& c, bool trans_a = false, bool trans_b = false,
+// a and b are fp32 Tensors or bfloat16 Operands (core/ops/bf16.h).
+void matmul_forward(const Operand& a, const Operand& b, Tensor& c, bool trans_a = false, bool trans_b = false,
                     float alpha = 1.0f, bool accumulate = false);
 // da += dL/da, db += dL/db for the product above, given dc = dL/dc (either may be null);
 // da (db) is assigned instead when !accumulate_a (!accumulate_b), and written before db.
-void matmul_backward(const Tensor& a, const Tensor& b, const Tensor& dc, Tensor* da, Tensor* db,
+// In bfloat16 (either operand, or an active Bf16Scope) dc is converted once for both products.
+void matmul_backward(const Operand& a, const Operand& b, const Tensor& dc, Tensor* da, Tensor* db,
                      bool trans_a = false, bool trans_b = false, float alpha = 1.0f, bool accumulate_a = true,
                      bool accumulate_b = true);
 
