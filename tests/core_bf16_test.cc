@@ -65,11 +65,7 @@ std::vector<Case> cases() {
   std::vector<Case> out;
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
-      auto sh = [](bool t, Shape lead, int64_t r, int64_t c) {
-        lead.push_back(t ? c : r);
-        lead.push_back(t ? r : c);
-        return lead;
-      };
+      const auto sh = testing::stored_shape;
       out.push_back({sh(ta, {}, 9, 40), sh(tb, {}, 40, 7), ta, tb});
       out.push_back({sh(ta, {3}, 9, 40), sh(tb, {3}, 40, 7), ta, tb});
       out.push_back({sh(ta, {2, 3}, 5, 40), sh(tb, {}, 40, 7), ta, tb});

@@ -54,11 +54,7 @@ std::vector<Case> cases() {
   std::vector<Case> out;
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
-      auto sh = [](bool t, Shape lead, int64_t r, int64_t c) {
-        lead.push_back(t ? c : r);
-        lead.push_back(t ? r : c);
-        return lead;
-      };
+      const auto sh = testing::stored_shape;
       // M = 3, K = 4, N = 5
       out.push_back({sh(ta, {}, 3, 4), sh(tb, {}, 4, 5), ta, tb, 1.0f});
       out.push_back({sh(ta, {2}, 3, 4), sh(tb, {2}, 4, 5), ta, tb, 0.5f});

@@ -33,6 +33,14 @@ void expect_error_containing(F f, const Texts&... texts) {
   }
 }
 
+// The stored shape of a [r, c] matrix operand (batch dims `lead` first) that a product reads
+// transposed when t: [..., c, r], else [..., r, c].
+inline Shape stored_shape(bool t, Shape lead, int64_t r, int64_t c) {
+  lead.push_back(t ? c : r);
+  lead.push_back(t ? r : c);
+  return lead;
+}
+
 // Runs `forward` (which applies some ops to fresh leaves and returns their output) and
 // the backward pass from that output three times: the first run may add primitives to
 // Context's cache, the next two must find all of theirs there.
