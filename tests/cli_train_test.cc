@@ -344,6 +344,38 @@ TEST_F(CliTrainTest, RnnRecomputeLearnsTheSameParameters) {
   }
 }
 
+// --precision reaches the trainer: bfloat16 products say so in the log and learn parameters
+// close to, but not equal to, fp32's; "float32 float32" (Marian's two-type form) is the default.
+TEST_F(CliTrainTest, PrecisionBfloat16ChangesTheProductsOnly) {
+  auto run = [&](const std::string& precision) {
+    for (const auto& entry : fs::directory_iterator(dir_.path("")))
+      if (entry.path().filename().string().rfind("model.bin", 0) == 0) fs::remove(entry.path());
+    const RunResult r = train("--after 20u --seed 5 --type transformer " + precision);
+    EXPECT_EQ(r.code, 0) << r.err;
+    return std::make_pair(r.err, load_model_file(model_));
+  };
+  const auto [fp32_log, fp32] = run("");
+  const auto [same_log, same] = run("--precision float32 float32");
+  const auto [bf16_log, bf16] = run("--precision bfloat16");
+  EXPECT_FALSE(contains(fp32_log, "bfloat16"));
+  EXPECT_TRUE(contains(bf16_log, "matrix products in bfloat16 with fp32 accumulation")) << bf16_log;
+  ASSERT_EQ(fp32.tensors.size(), bf16.tensors.size());
+  double max_same = 0, max_bf16 = 0, scale = 0;
+  for (const auto& [name, t] : fp32.tensors) {
+    const Tensor* u = same.find_tensor(name);
+    const Tensor* b = bf16.find_tensor(name);
+    ASSERT_TRUE(u && b) << name;
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      max_same = std::max(max_same, double(std::fabs((*u)[i] - t[i])));
+      max_bf16 = std::max(max_bf16, double(std::fabs((*b)[i] - t[i])));
+      scale = std::max(scale, double(std::fabs(t[i])));
+    }
+  }
+  EXPECT_EQ(max_same, 0.0) << "--precision float32 float32 is the default";
+  EXPECT_GT(max_bf16, 0.0) << "bfloat16 products learned exactly the fp32 parameters";
+  EXPECT_LT(max_bf16, 0.05 * scale) << "bfloat16 products learned far other parameters";
+}
+
 TEST_F(CliTrainTest, ValidTranslationOutputWritesOneLinePerValidationLine) {
   // An empty validation line must get an empty translation line, in place.
   std::vector<std::string> src = testing::split_lines(testing::slurp(dir_.path("valid.src")));
