@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/model_file.h"
+#include "core/ops/bf16.h"
 #include "model/model.h"
 #include "synthetic.h"
 
@@ -347,6 +348,7 @@ TEST_F(CliTrainTest, RnnRecomputeLearnsTheSameParameters) {
 // --precision reaches the trainer: bfloat16 products say so in the log and learn parameters
 // close to, but not equal to, fp32's; "float32 float32" (Marian's two-type form) is the default.
 TEST_F(CliTrainTest, PrecisionBfloat16ChangesTheProductsOnly) {
+  if (bf16_support() == Bf16Support::none) GTEST_SKIP() << "no bfloat16 products on this CPU";
   auto run = [&](const std::string& precision) {
     for (const auto& entry : fs::directory_iterator(dir_.path("")))
       if (entry.path().filename().string().rfind("model.bin", 0) == 0) fs::remove(entry.path());
@@ -374,6 +376,19 @@ TEST_F(CliTrainTest, PrecisionBfloat16ChangesTheProductsOnly) {
   EXPECT_EQ(max_same, 0.0) << "--precision float32 float32 is the default";
   EXPECT_GT(max_bf16, 0.0) << "bfloat16 products learned exactly the fp32 parameters";
   EXPECT_LT(max_bf16, 0.05 * scale) << "bfloat16 products learned far other parameters";
+}
+
+// Below AVX-512 oneDNN has no bfloat16 matmul: --precision bfloat16 is refused before anything
+// is read or written (oneDNN capped at AVX2 through its ONEDNN_MAX_CPU_ISA, as on such a CPU).
+TEST_F(CliTrainTest, PrecisionBfloat16WithoutAvx512ExitsTwo) {
+  setenv("ONEDNN_MAX_CPU_ISA", "AVX2", 1);
+  const RunResult r = train("--after 2u --precision bfloat16");
+  unsetenv("ONEDNN_MAX_CPU_ISA");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, "--precision bfloat16 needs a CPU with AVX-512")) << r.err;
+  EXPECT_TRUE(contains(r.err, "oneDNN at avx2")) << r.err;
+  EXPECT_FALSE(fs::exists(vocab_));
+  EXPECT_FALSE(fs::exists(model_));
 }
 
 TEST_F(CliTrainTest, ValidTranslationOutputWritesOneLinePerValidationLine) {

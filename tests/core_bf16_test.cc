@@ -73,6 +73,15 @@ std::vector<Case> cases() {
   return out;
 }
 
+// Products under a Bf16Scope need oneDNN's bfloat16 matmul, which oneDNN 2.6 has from AVX-512 on.
+class Bf16Products : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (bf16_support() == Bf16Support::none)
+      GTEST_SKIP() << "no bfloat16 products on this CPU (oneDNN at " << onednn_isa_name() << ")";
+  }
+};
+
 }  // namespace
 
 TEST(Bf16, ConversionRoundsToNearestEven) {
@@ -91,7 +100,7 @@ TEST(Bf16, ConversionRoundsToNearestEven) {
   }
 }
 
-TEST(Bf16, ProductsEqualFp32ProductsOfRoundedInputs) {
+TEST_F(Bf16Products, ProductsEqualFp32ProductsOfRoundedInputs) {
   uint64_t seed = 1;
   for (const Case& c : cases()) {
     SCOPED_TRACE(cat("A ", shape_str(c.a), " ta=", c.ta, " B ", shape_str(c.b), " tb=", c.tb));
@@ -111,7 +120,7 @@ TEST(Bf16, ProductsEqualFp32ProductsOfRoundedInputs) {
   }
 }
 
-TEST(Bf16, AnOffScopeChangesNothing) {
+TEST_F(Bf16Products, AnOffScopeChangesNothing) {
   const Tensor a = random_tensor({9, 40}, 3), b = random_tensor({40, 7}, 4);
   Tensor got({9, 7}), want({9, 7});
   {
@@ -125,7 +134,7 @@ TEST(Bf16, AnOffScopeChangesNothing) {
 }
 
 // The backward converts its output gradient once and reads the same rounded inputs.
-TEST(Bf16, MatmulBackwardEqualsFp32BackwardOfRoundedInputs) {
+TEST_F(Bf16Products, MatmulBackwardEqualsFp32BackwardOfRoundedInputs) {
   uint64_t seed = 50;
   for (const Case& c : cases()) {
     SCOPED_TRACE(cat("A ", shape_str(c.a), " ta=", c.ta, " B ", shape_str(c.b), " tb=", c.tb));
@@ -144,7 +153,7 @@ TEST(Bf16, MatmulBackwardEqualsFp32BackwardOfRoundedInputs) {
 
 // linear() and linear_relu_dropout() under the scope: the forward and every gradient are those
 // of the fp32 ops on rounded x, W and output gradient; the bias gradient sums the unrounded one.
-TEST(Bf16, LinearOpsEqualFp32OpsOfRoundedInputs) {
+TEST_F(Bf16Products, LinearOpsEqualFp32OpsOfRoundedInputs) {
   for (bool relu : {false, true}) {
     SCOPED_TRACE(relu ? "linear_relu_dropout" : "linear");
     const Tensor x = random_tensor({2, 6, 40}, 7), w = random_tensor({24, 40}, 8), b = random_tensor({24}, 9);
@@ -179,7 +188,7 @@ TEST(Bf16, LinearOpsEqualFp32OpsOfRoundedInputs) {
 
 // The output layer with its loss: bf16 products throughout (logits, dh, dW), so the loss and
 // gradients move by bfloat16 rounding only, and the same rows give the same losses in any chunking.
-TEST(Bf16, LinearCrossEntropyStaysCloseToFp32) {
+TEST_F(Bf16Products, LinearCrossEntropyStaysCloseToFp32) {
   const Tensor h = random_tensor({30, 40}, 11), w = random_tensor({50, 40}, 12, -0.3f, 0.3f);
   std::vector<int32_t> targets(30);
   for (int i = 0; i < 30; ++i) targets[i] = (i * 7) % 50;
@@ -203,7 +212,7 @@ TEST(Bf16, LinearCrossEntropyStaysCloseToFp32) {
 
 // A parameter is read from the copy the scope made when it started; other tensors are
 // converted when a product reads them.
-TEST(Bf16, ParametersAreReadFromTheScopesCopy) {
+TEST_F(Bf16Products, ParametersAreReadFromTheScopesCopy) {
   ParamStore ps;
   Var w = ps.add("w", {40, 7}, Init::uniform(1.f));
   ps.allocate(3);
@@ -239,7 +248,7 @@ TEST(Bf16, OperandsKnowTheirType) {
   EXPECT_EQ(s.shape(), t.shape());
 }
 
-TEST(Bf16, RepeatedProductsReuseTheCache) {
+TEST_F(Bf16Products, RepeatedProductsReuseTheCache) {
   Bf16Scope scope(true, nullptr);
   testing::expect_cache_reused([] {
     Var a = leaf(random_tensor({3, 13, 17}, 31), true), b = leaf(random_tensor({3, 19, 17}, 32), true);

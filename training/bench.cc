@@ -23,6 +23,7 @@
 #include "model/model.h"
 #include "training/batcher.h"
 #include "training/corpus.h"
+#include "training/trainer.h"
 
 namespace nmt {
 namespace {
@@ -52,6 +53,7 @@ int bench_train(const BenchTrainOptions& o) {
   const TrainOptions& t = o.train;
   if (t.train_sets.size() != 2 || t.vocabs.size() != 2)
     throw UsageError("bench train needs --train-sets SRC TRG and --vocabs SRC.spm TRG.spm");
+  check_bf16_support(t.bf16);
   Vocab src_vocab = Vocab::load(t.vocabs[0]);
   Vocab trg_vocab = Vocab::load(t.vocabs[1]);
   ParallelCorpus corpus = load_parallel_corpus(t.train_sets[0], t.train_sets[1], src_vocab, trg_vocab,
@@ -108,7 +110,8 @@ int bench_train(const BenchTrainOptions& o) {
   std::printf("primitives cached: %zu\n", Context::get().cache_size());
   std::printf("model: %s, %lld parameters, mini-batch-words %lld, products in %s\n", config.type.c_str(),
               static_cast<long long>(model.params().num_params()), static_cast<long long>(t.mini_batch_words),
-              t.bf16 ? (bf16_native() ? "bfloat16" : "bfloat16 (emulated: no native support on this CPU)") : "float32");
+              t.bf16 ? (bf16_support() == Bf16Support::native ? "bfloat16" : "bfloat16 (emulated: no native support on this CPU)")
+                     : "float32");
   const double reached = flops[1] / seconds[1] / 1e9, peak = measure_matmul_peak_gflops();
   std::printf("matrix products: %.2f MFLOP per src+trg token, %.1f GFLOP/s in the steady pass = %.0f%% of a "
               "2048x1024x1024 oneDNN matmul's %.1f GFLOP/s on the same threads",

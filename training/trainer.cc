@@ -192,6 +192,7 @@ int Trainer::run() {
   if (o_.mini_batch_words < 1) throw UsageError(cat("--mini-batch-words must be >= 1, got ", o_.mini_batch_words));
   if (o_.maxi_batch < 1) throw UsageError(cat("--maxi-batch must be >= 1, got ", o_.maxi_batch));
   batch_sort_for(o_.maxi_batch_sort, o_.model.enc_type);  // a bad --maxi-batch-sort fails here
+  check_bf16_support(o_.bf16);
   if (o_.valid_mini_batch < 1) throw UsageError(cat("--valid-mini-batch must be >= 1, got ", o_.valid_mini_batch));
   if (o_.valid_max_sentences < 0)
     throw UsageError(cat("--valid-max-sentences must be >= 0, got ", o_.valid_max_sentences));
@@ -291,8 +292,9 @@ int Trainer::run() {
   if (o_.bf16)
     log_.line(cat("matrix products in bfloat16 with fp32 accumulation (--precision bfloat16); weights, gradients and "
                   "Adam in fp32",
-                  bf16_native() ? "" : "; warning: this CPU has no native bfloat16 products, so they are emulated "
-                                       "and slower than fp32"));
+                  bf16_support() == Bf16Support::native
+                      ? ""
+                      : "; warning: this CPU has no native bfloat16 products, so they are emulated and slower than fp32"));
 
   install_stop_handlers();
   auto started = Clock::now();
@@ -473,6 +475,13 @@ bool bf16_precision(const std::vector<std::string>& values) {
   if (t == "float32") return false;
   if (t == "bfloat16" || t == "bf16") return true;
   throw UsageError(cat("--precision: unknown type '", t, "' (float32 or bfloat16)"));
+}
+
+void check_bf16_support(bool bf16) {
+  if (bf16 && bf16_support() == Bf16Support::none)
+    throw UsageError(cat("--precision bfloat16 needs a CPU with AVX-512 (oneDNN 2.6 has no bfloat16 matmul below it); "
+                         "this one runs oneDNN at ",
+                         onednn_isa_name(), ": use --precision float32"));
 }
 
 BatchSort batch_sort_for(const std::string& requested, const std::string& enc_type) {

@@ -67,6 +67,8 @@ struct TrainOptions {
 // gradients and Adam are always fp32). Returns true for bfloat16; throws nmt::UsageError
 // naming the value otherwise.
 bool bf16_precision(const std::vector<std::string>& values);
+// Throws nmt::UsageError when bf16 is requested on a CPU whose oneDNN has no bfloat16 products.
+void check_bf16_support(bool bf16);
 
 // Runs training; returns the process exit code. Throws on bad input.
 int train(const TrainOptions& options);

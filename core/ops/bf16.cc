@@ -50,9 +50,39 @@ const void* Bf16Scope::arena_copy(const float* src, int64_t n, Tensor& hold) con
 
 bool bf16_active() { return t_scope && t_scope->on(); }
 
-bool bf16_native() {
-  const auto isa = dnnl::get_effective_cpu_isa();
-  return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+Bf16Support bf16_support() {
+  using isa = dnnl::cpu_isa;
+  switch (dnnl::get_effective_cpu_isa()) {
+    case isa::avx512_core_bf16:
+    case isa::avx512_core_amx: return Bf16Support::native;
+    case isa::avx512_core:
+    case isa::avx512_core_vnni: return Bf16Support::emulated;
+    default: return Bf16Support::none;
+  }
+}
+
+const char* onednn_isa_name() {
+  using isa = dnnl::cpu_isa;
+  switch (dnnl::get_effective_cpu_isa()) {
+    case isa::sse41: return "sse41";
+    case isa::avx: return "avx";
+    case isa::avx2: return "avx2";
+    case isa::avx2_vnni: return "avx2_vnni";
+    case isa::avx512_core: return "avx512_core";
+    case isa::avx512_core_vnni: return "avx512_core_vnni";
+    case isa::avx512_core_bf16: return "avx512_core_bf16";
+    case isa::avx512_core_amx: return "avx512_core_amx";
+    default: return "another instruction set";
+  }
+}
+
+const char* bf16_support_name(Bf16Support s) {
+  switch (s) {
+    case Bf16Support::native: return "native";
+    case Bf16Support::emulated: return "emulated";
+    case Bf16Support::none: return "none";
+  }
+  return "?";
 }
 
 Tensor convert_to_bf16(const float* src, int64_t n) {

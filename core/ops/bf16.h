@@ -47,9 +47,14 @@ class Bf16Scope {
 // True while a Bf16Scope with on = true is the innermost one on this thread.
 bool bf16_active();
 
-// Whether this CPU multiplies bfloat16 natively (AVX-512 BF16 or AMX): without it oneDNN
-// emulates the products and mixed precision is slower than fp32.
-bool bf16_native();
+// What oneDNN 2.6 offers on this CPU: native bfloat16 products (AVX-512 BF16 or AMX),
+// emulated ones (AVX-512 without BF16: slower than fp32), or none (below AVX-512: a product
+// under a Bf16Scope throws nmt::Error).
+enum class Bf16Support { none, emulated, native };
+Bf16Support bf16_support();
+const char* bf16_support_name(Bf16Support s);  // "none", "emulated", "native"
+// The instruction set oneDNN runs at here ("avx2", "avx512_core_bf16", ...).
+const char* onednn_isa_name();
 
 // One operand of a matrix product as the product reads it: an fp32 tensor (no copy), or a
 // bfloat16 copy of one. Copies share their storage, like Tensors.
