@@ -76,15 +76,6 @@ const char* onednn_isa_name() {
   }
 }
 
-const char* bf16_support_name(Bf16Support s) {
-  switch (s) {
-    case Bf16Support::native: return "native";
-    case Bf16Support::emulated: return "emulated";
-    case Bf16Support::none: return "none";
-  }
-  return "?";
-}
-
 Tensor convert_to_bf16(const float* src, int64_t n) {
   Tensor out = bf16_storage(n);
   convert(src, memory::data_type::f32, out.data(), memory::data_type::bf16, n);

@@ -10,7 +10,7 @@
 //   - the parameter arena, once when the scope starts: an operand that lies in the arena is
 //     read from that copy, so the scope must not outlive the parameters' values;
 //   - an activation, once in the forward; the ops that keep it for their backward keep the
-//     bfloat16 copy (half the memory) as an Operand;
+//     bfloat16 copy as an Operand, instead of the fp32 tensor;
 //   - an output gradient, once for both of its products (linear_backward, matmul_backward).
 #pragma once
 
@@ -52,7 +52,6 @@ bool bf16_active();
 // under a Bf16Scope throws nmt::Error).
 enum class Bf16Support { none, emulated, native };
 Bf16Support bf16_support();
-const char* bf16_support_name(Bf16Support s);  // "none", "emulated", "native"
 // The instruction set oneDNN runs at here ("avx2", "avx512_core_bf16", ...).
 const char* onednn_isa_name();
 
@@ -77,7 +76,6 @@ class Operand {
   const Shape& shape() const { return shape_; }
   int rank() const { return static_cast<int>(shape_.size()); }
   int64_t dim(int i) const;  // negative i counts from the end
-  int64_t numel() const { return nmt::numel(shape_); }
   // The fp32 tensor (throws nmt::Error for a bfloat16 operand).
   const Tensor& f32() const;
 

@@ -16,9 +16,7 @@ int64_t row_count(const Operand& x) {
   for (int i = 0; i + 1 < x.rank(); ++i) rows *= x.dim(i);
   return rows;
 }
-}  // namespace
 
-namespace {
 Shape shape_of(const Shape& x, const Shape& w, const Tensor* b) {
   if (x.empty() || w.size() != 2 || x.back() != w[1] || (b && (b->rank() != 1 || b->dim(0) != w[0])))
     throw Error(cat("linear: x ", shape_str(x), ", W ", shape_str(w), ", b ",

@@ -72,8 +72,8 @@ void matmul_raw(const MatArg& x_in, const MatArg& y_in, float* out, float alpha,
     to_bf16(y, hold_y);
   }
   const bool batched = batches > 1;
-  const std::string key = cat(x.bf16 ? "matmul-bf16|" : "matmul|", arg_str(x), "|", arg_str(y), "|", batched, "|", key_float(alpha), "|",
-                              accumulate, "|", bias != nullptr, "|", relu);
+  const std::string key = cat(x.bf16 ? "matmul-bf16|" : "matmul|", arg_str(x), "|", arg_str(y), "|", batched, "|",
+                              key_float(alpha), "|", accumulate, "|", bias != nullptr, "|", relu);
   auto& ctx = Context::get();
   auto& p = ctx.cached<MatmulPrim>(key, [&] {
     return dnnl_build(cat("matmul ", arg_str(x), " by ", arg_str(y)), [&] {
