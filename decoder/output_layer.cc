@@ -28,6 +28,7 @@ OutputSlice OutputLayer::slice(const std::vector<int32_t>& ids) const {
   if (q) {
     s.int8.out = n;
     s.int8.in = dim;
+    s.int8.levels = q->levels;
     s.int8.q.resize(n * dim);
     s.int8.scales.resize(n);
   } else {

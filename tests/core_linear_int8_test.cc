@@ -32,24 +32,52 @@ float row_max(const Tensor& t, int64_t r, int64_t cols) {
 TEST_F(LinearInt8Test, WeightsRoundToTheNearestStepOfTheirRow) {
   Tensor w = random_tensor({5, 33}, 1, -2.f, 2.f);
   for (int64_t i = 0; i < 33; ++i) w[2 * 33 + i] = 0.f;  // an all-zero row
-  const Int8Weights q = quantize_weights(w);
+  for (const int levels : {int8_weight_levels(), 63, 127}) {
+  const Int8Weights q = quantize_weights(w, levels);
   ASSERT_EQ(q.out, 5);
   ASSERT_EQ(q.in, 33);
+  ASSERT_EQ(q.levels, levels);
   for (int64_t j = 0; j < 5; ++j) {
     const float m = row_max(w, j, 33);
-    EXPECT_FLOAT_EQ(q.scales[j], m > 0 ? m / 127.f : 1.f);
+    EXPECT_FLOAT_EQ(q.scales[j], m > 0 ? m / static_cast<float>(levels) : 1.f);
     int peak = 0;
     for (int64_t i = 0; i < 33; ++i) {
       const float v = w[j * 33 + i], back = q.scales[j] * q.q[j * 33 + i];
       EXPECT_LE(std::fabs(v - back), 0.5f * q.scales[j] * 1.0001f) << j << "," << i;
       peak = std::max(peak, std::abs(static_cast<int>(q.q[j * 33 + i])));
     }
-    EXPECT_EQ(peak, m > 0 ? 127 : 0) << "row " << j;
+    EXPECT_EQ(peak, m > 0 ? levels : 0) << "row " << j;
+  }
+  }
+  EXPECT_THROW(quantize_weights(w, 128), Error);
+}
+
+// The integer sums are exact at the extremes of the range the CPU's rule allows: every
+// activation at +-127 and every weight at +-levels. A saturating int16 step (vpmaddubsw
+// without VNNI, when weights take 8 bits) would cap these sums far below the truth.
+TEST_F(LinearInt8Test, ExtremeProductsAreExactWithTheCpusWeightRange) {
+  const int levels = int8_weight_levels();
+  for (const int64_t rows : {1, 5, 64}) {
+    const int64_t in = 96, out = 40;
+    Tensor x({rows, in}), w({out, in});
+    for (int64_t i = 0; i < x.numel(); ++i) x[i] = (i % 3 == 0) ? -2.f : 2.f;        // xs = 2 / 127
+    for (int64_t i = 0; i < w.numel(); ++i) w[i] = ((i / 7) % 3 == 0) ? -0.5f : 0.5f;  // ws = 0.5 / levels
+    const Int8Weights q = quantize_weights(w);
+    ASSERT_EQ(q.levels, levels);
+    Tensor y({rows, out});
+    linear_int8_forward(x, q, nullptr, y);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < out; ++j) {
+        double exact = 0;
+        for (int64_t k = 0; k < in; ++k) exact += static_cast<double>(x[r * in + k]) * w[j * in + k];
+        ASSERT_NEAR(y[r * out + j], exact, 1e-4 * std::fabs(exact) + 1e-4)
+            << rows << " rows, " << r << "," << j << " with weights of " << levels << " levels";
+      }
   }
 }
 
-// x_k = xs xq_k + dx_k, |dx_k| <= xs/2, and likewise for W: the product's error is at most
-// ws/2 sum|x_k| + xs/2 sum|w_k| + in xs ws / 4 (plus fp32 rounding).
+// x_k = xs xq_k + dx_k, |dx_k| <= xs/2, and likewise for W (ws = max|w| / levels): the
+// product's error is at most ws/2 sum|x_k| + xs/2 sum|w_k| + in xs ws / 4 (plus fp32 rounding).
 TEST_F(LinearInt8Test, ProductErrorIsWithinTheQuantizationBound) {
   const int64_t rows = 9, in = 70, out = 31;
   Tensor x = random_tensor({3, 3, in}, 2, -3.f, 3.f), w = random_tensor({out, in}, 3), b = random_tensor({out}, 4);

@@ -4,7 +4,9 @@
 // on its batch (other rows, other lengths); rnn_layer takes the path exactly when it applies.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/context.h"
 #include "core/error.h"
@@ -98,6 +100,46 @@ TEST(LstmInt8, CloseToFp32AndIndependentOfTheBatch) {
   zero.h0 = Tensor::zeros({1, kN, H});
   zero.c0 = Tensor::zeros({1, kN, H});
   expect_near(run(s, false).h_last->value, run(zero).h_last->value, 0.f, "null state");
+}
+
+// One decoding step is one int8 product [x, h] [W; U] (weights of int8_weight_levels()
+// levels per gate row), so each pre-activation a_g is off by at most the product bound
+// e_g = ws/2 sum|xh| + xs/2 sum|w_g| + (I + H) xs ws / 4 (core_linear_int8_test). The cell
+// then moves by at most what the Lipschitz constants allow (sigmoid 1/4, tanh 1):
+//   |dc'| <= e_f |c| / 4 + e_i / 4 + e_c      |dh'| <= e_o / 4 + |dc'|
+TEST(LstmInt8, StepIsWithinTheQuantizationBound) {
+  const Step s = make_step(11);
+  const RnnOutput fp32 = run(s);
+  Int8Scope int8;
+  const RnnOutput q = run(s);
+  const int64_t I = kSpec.input_dim, H = kSpec.hidden_dim, G = 4 * H;
+  const float levels = static_cast<float>(int8_weight_levels());
+  auto w_at = [&](int64_t k, int64_t g) { return k < I ? s.wl[k * G + g] : s.wi[(k - I) * G + g]; };
+  for (int64_t n = 0; n < kN; ++n) {
+    auto xh = [&](int64_t k) { return k < I ? s.x[n * I + k] : s.h0[n * H + k - I]; };
+    double sx = 0, xmax = 0;
+    for (int64_t k = 0; k < I + H; ++k) {
+      sx += std::fabs(xh(k));
+      xmax = std::max<double>(xmax, std::fabs(xh(k)));
+    }
+    const double xs = xmax / 127;
+    std::vector<double> e(G);
+    for (int64_t g = 0; g < G; ++g) {
+      double sw = 0, wmax = 0;
+      for (int64_t k = 0; k < I + H; ++k) {
+        sw += std::fabs(w_at(k, g));
+        wmax = std::max<double>(wmax, std::fabs(w_at(k, g)));
+      }
+      const double ws = wmax / levels;
+      e[g] = 0.5 * ws * sx + 0.5 * xs * sw + 0.25 * (I + H) * xs * ws;
+    }
+    for (int64_t j = 0; j < H; ++j) {
+      const double dc = e[H + j] * std::fabs(s.c0[n * H + j]) / 4 + e[j] / 4 + e[2 * H + j];
+      const double dh = e[3 * H + j] / 4 + dc;
+      EXPECT_LE(std::fabs(q.c_last->value[n * H + j] - fp32.c_last->value[n * H + j]), dc + 1e-5) << n << "," << j;
+      EXPECT_LE(std::fabs(q.h_last->value[n * H + j] - fp32.h_last->value[n * H + j]), dh + 1e-5) << n << "," << j;
+    }
+  }
 }
 
 TEST(LstmInt8, AppliesToLstmInferenceUnderAnInt8Scope) {

@@ -28,15 +28,15 @@ struct Int8LinearPrims {
   dnnl::binary rescale;  // y *= xs (per row), then + b
 };
 
-// Max |v| of each row of [rows, cols], as the scale that maps it to 127.
-void row_scales(const float* v, int64_t rows, int64_t cols, float* scales) {
+// Max |v| of each row of [rows, cols], as the scale that maps it to `levels`.
+void row_scales(const float* v, int64_t rows, int64_t cols, int levels, float* scales) {
 #pragma omp parallel for if (rows * cols > 32768)
   for (int64_t r = 0; r < rows; ++r) {
     float m = 0.f;
     const float* p = v + r * cols;
 #pragma omp simd reduction(max : m)
     for (int64_t c = 0; c < cols; ++c) m = std::fabs(p[c]) > m ? std::fabs(p[c]) : m;  // vectorised; std::max is not
-    scales[r] = m > 0.f ? m / 127.f : 1.f;
+    scales[r] = m > 0.f ? m / static_cast<float>(levels) : 1.f;
   }
 }
 
@@ -85,14 +85,28 @@ Int8Registry& registry() {
 
 }  // namespace
 
-Int8Weights quantize_weights(const Tensor& w) {
+int int8_weight_levels() {
+  using isa = dnnl::cpu_isa;
+  switch (dnnl::get_effective_cpu_isa()) {
+    case isa::avx512_core_vnni:
+    case isa::avx512_core_bf16:
+    case isa::avx512_core_amx:
+    case isa::avx2_vnni: return 127;
+    default: return 63;
+  }
+}
+
+Int8Weights quantize_weights(const Tensor& w, int levels) {
   if (w.rank() != 2) throw Error(cat("quantize_weights: W must be [out, in], got ", shape_str(w.shape())));
+  if (levels == 0) levels = int8_weight_levels();
+  if (levels < 1 || levels > 127) throw Error(cat("quantize_weights: levels must be in 1..127, got ", levels));
   Int8Weights q;
+  q.levels = levels;
   q.out = w.dim(0);
   q.in = w.dim(1);
   q.scales.resize(q.out);
   q.q.resize(q.out * q.in);
-  row_scales(w.data(), q.out, q.in, q.scales.data());
+  row_scales(w.data(), q.out, q.in, levels, q.scales.data());
   auto& ctx = Context::get();
   std::vector<float> inverse(q.out);
   for (int64_t j = 0; j < q.out; ++j) inverse[j] = 1.f / q.scales[j];
@@ -131,7 +145,7 @@ void linear_int8_forward(const Tensor& x, const Int8Weights& w, const Tensor* b,
   xs.resize(rows);
   inverse.resize(rows);
   xq.resize(rows * w.in);
-  row_scales(x.data(), rows, w.in, xs.data());
+  row_scales(x.data(), rows, w.in, 127, xs.data());
   for (int64_t i = 0; i < rows; ++i) inverse[i] = 1.f / xs[i];
   auto& eng = Context::get().engine();
   const memory inv_m(plain_md({rows}), eng, inverse.data());

@@ -1,10 +1,16 @@
-// int8 inference for the affine layer y = x W^T + b, on oneDNN's s8 x s8 matmul (VNNI):
+// int8 inference for the affine layer y = x W^T + b, on oneDNN's s8 x s8 matmul:
 // a ~4x faster product than fp32 on CPUs with AVX-512 VNNI (`nmt bench matmul`).
 //
 // Weights are quantized once, symmetrically per output row: W[j] ~ ws[j] * Wq[j] with
-// ws[j] = max|W[j]| / 127. Activations are quantized at every call, per row of x:
+// ws[j] = max|W[j]| / L, where L = int8_weight_levels() depends on the CPU. Without VNNI
+// oneDNN multiplies bytes with vpmaddubsw, which adds two u8 x s8 products in a saturating
+// int16, the s8 activations shifted by 128 into u8 (oneDNN, "Nuances of int8
+// computations"): 255 * 127 * 2 overflows 32767, so weights keep 7 bits there (L = 63:
+// 255 * 63 * 2 = 32130 fits) and every integer sum is exact. With VNNI (vpdpbusd adds
+// into int32) or AMX, L = 127. Activations are quantized at every call, per row of x:
 // x[i] ~ xs[i] * xq[i] with xs[i] = max|x[i]| / 127, so a row's result never depends on
-// the other rows of the batch (padding and batching change nothing). Then
+// the other rows of the batch (padding and batching change nothing: the integer sums are
+// exact, whatever order a kernel adds them in). Then
 //   y[i][j] = xs[i] * ws[j] * (xq[i] . Wq[j]) + b[j]
 // as three oneDNN primitives: a reorder with per-row scales (quantize), the matmul with
 // per-column output scales (ws), and a binary multiply by xs with the bias as a post-op.
@@ -22,14 +28,19 @@
 
 namespace nmt {
 
+// The largest quantized weight magnitude oneDNN's s8 products on this CPU (its effective
+// ISA) add up without saturating: 127 with VNNI or AMX, else 63.
+int int8_weight_levels();
+
 struct Int8Weights {
   int64_t out = 0, in = 0;
+  int levels = 127;           // max |q|: int8_weight_levels() when quantized
   std::vector<int8_t> q;      // [out, in] row-major
   std::vector<float> scales;  // [out]
 };
 
-// Per-row symmetric quantization of W [out, in].
-Int8Weights quantize_weights(const Tensor& w);
+// Per-row symmetric quantization of W [out, in] to `levels` (default: int8_weight_levels()).
+Int8Weights quantize_weights(const Tensor& w, int levels = 0);
 
 // y = x W^T + b with x [..., in] quantized per row; y has linear_shape(x, w, b).
 void linear_int8_forward(const Tensor& x, const Int8Weights& w, const Tensor* b, Tensor& y);
