@@ -7,6 +7,7 @@
 #include "core/context.h"
 #include "core/error.h"
 #include "core/flops.h"
+#include "core/ops/bf16.h"
 #include "training/bench.h"
 #include "training/trainer.h"
 #include "translate/bench.h"
@@ -80,6 +81,12 @@ int bench_matmul_command(const Args& args) {
   Context::get().set_threads(get<int>(*vm, "cpu-threads"));
   const double base = measure_matmul_gflops(Precision::f32, shape[0], shape[1], shape[2], false);
   for (Precision p : {Precision::f32, Precision::bf16, Precision::s8}) {
+    if (!matmul_available(p)) {
+      std::printf("matmul %lldx%lldx%lld %-4s: not available (oneDNN has no %s matmul at %s)\n",
+                  static_cast<long long>(shape[0]), static_cast<long long>(shape[1]), static_cast<long long>(shape[2]),
+                  precision_name(p), precision_name(p), onednn_isa_name());
+      continue;
+    }
     const double plain = p == Precision::f32 ? base : measure_matmul_gflops(p, shape[0], shape[1], shape[2], false);
     const double conv = p == Precision::f32 ? base : measure_matmul_gflops(p, shape[0], shape[1], shape[2], true);
     std::printf("matmul %lldx%lldx%lld %-4s: %7.1f GFLOP/s (%.2fx f32), %7.1f with the input conversion (%.2fx)\n",

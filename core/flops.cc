@@ -7,6 +7,7 @@
 
 #include "core/context.h"
 #include "core/error.h"
+#include "core/ops/bf16.h"
 #include "core/ops/matmul.h"
 #include "core/tensor.h"
 
@@ -49,20 +50,46 @@ const char* precision_name(Precision p) {
   return "?";
 }
 
+namespace {
+
+using dnnl::memory;
+using dt = memory::data_type;
+using tag = memory::format_tag;
+
+dt source_type(Precision p) { return p == Precision::f32 ? dt::f32 : p == Precision::bf16 ? dt::bf16 : dt::u8; }
+dt weights_type(Precision p) { return p == Precision::s8 ? dt::s8 : source_type(p); }
+
+// The matmul [m, k] x [k, n] -> f32 in `precision`, weights in the layout it prefers; throws
+// dnnl::error where oneDNN has none.
+dnnl::matmul::primitive_desc matmul_pd(Precision precision, int64_t m, int64_t n, int64_t k) {
+  const memory::desc src_md({m, k}, source_type(precision), tag::ab), dst_md({m, n}, dt::f32, tag::ab);
+  return dnnl::matmul::primitive_desc(
+      dnnl::matmul::desc(src_md, memory::desc({k, n}, weights_type(precision), tag::any), dst_md),
+      Context::get().engine());
+}
+
+}  // namespace
+
+bool matmul_available(Precision precision) {
+  try {
+    matmul_pd(precision, 16, 16, 16);
+    return true;
+  } catch (const dnnl::error&) {
+    return false;
+  }
+}
+
 double measure_matmul_gflops(Precision precision, int64_t m, int64_t n, int64_t k, bool convert_inputs) {
-  using dnnl::memory;
-  using dt = memory::data_type;
-  using tag = memory::format_tag;
   if (m < 1 || n < 1 || k < 1) throw Error(cat("bench matmul: sizes must be positive, got ", m, "x", n, "x", k));
-  const dt src_type = precision == Precision::f32 ? dt::f32 : precision == Precision::bf16 ? dt::bf16 : dt::u8;
-  const dt wei_type = precision == Precision::s8 ? dt::s8 : src_type;
+  if (!matmul_available(precision))
+    throw Error(cat("bench matmul: oneDNN has no ", precision_name(precision), " matmul on this CPU (", onednn_isa_name(),
+                    ")"));
   auto& ctx = Context::get();
   auto& eng = ctx.engine();
   auto& strm = ctx.stream();
   // Built here, not cached: a measurement, not a kernel path of the model.
-  const memory::desc src_md({m, k}, src_type, tag::ab), dst_md({m, n}, dt::f32, tag::ab);
-  const dnnl::matmul::primitive_desc pd(
-      dnnl::matmul::desc(src_md, memory::desc({k, n}, wei_type, tag::any), dst_md), eng);
+  const dnnl::matmul::primitive_desc pd = matmul_pd(precision, m, n, k);
+  const memory::desc src_md = pd.src_desc(), dst_md = pd.dst_desc();
   const dnnl::matmul prim(pd);
   memory a32({{m, k}, dt::f32, tag::ab}, eng), b32({{k, n}, dt::f32, tag::ab}, eng);
   // Small integers, exact in every type.

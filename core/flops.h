@@ -25,10 +25,15 @@ double measure_matmul_peak_gflops();
 enum class Precision { f32, bf16, s8 };
 const char* precision_name(Precision p);
 
+// Whether oneDNN has a matmul with inputs in `precision` on this CPU (its effective ISA):
+// bf16 needs AVX-512; f32 and s8 run everywhere.
+bool matmul_available(Precision precision);
+
 // GFLOP/s of one oneDNN matmul [m, k] x [k, n] -> fp32 [m, n] in `precision`, weights in the
 // layout the primitive prefers (reordered once, as a model's weights would be), activations
 // plain. With convert_inputs, each repetition also converts the fp32 activations to the
 // input type, as a model running in that precision must. Best of a few repetitions.
+// Throws Error naming the precision and the ISA where !matmul_available(precision).
 double measure_matmul_gflops(Precision precision, int64_t m, int64_t n, int64_t k, bool convert_inputs);
 
 }  // namespace nmt

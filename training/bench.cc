@@ -105,8 +105,8 @@ int bench_train(const BenchTrainOptions& o) {
               << seconds[pass] << " s\n";
   }
   pool_trace_report();
-  std::printf("machine: %s, %d threads, oneDNN %d.%d.%d\n", cpu_model().c_str(), Context::get().threads(),
-              dnnl_version()->major, dnnl_version()->minor, dnnl_version()->patch);
+  std::printf("machine: %s, %d threads, oneDNN %d.%d.%d at %s\n", cpu_model().c_str(), Context::get().threads(),
+              dnnl_version()->major, dnnl_version()->minor, dnnl_version()->patch, onednn_isa_name());
   std::printf("primitives cached: %zu\n", Context::get().cache_size());
   std::printf("model: %s, %lld parameters, mini-batch-words %lld, products in %s\n", config.type.c_str(),
               static_cast<long long>(model.params().num_params()), static_cast<long long>(t.mini_batch_words),

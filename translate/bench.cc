@@ -12,6 +12,8 @@
 #include "core/allocator.h"
 #include "core/context.h"
 #include "core/error.h"
+#include "core/ops/bf16.h"
+#include "core/ops/linear_int8.h"
 #include "model/model.h"
 #include "tokenization/corpus.h"
 #include "translate/shortlist.h"
@@ -124,13 +126,14 @@ int bench_translate(const std::vector<std::string>& args) {
   }
   if (sentences == 0) throw InputError(cat(b.input, ": no non-empty lines to translate"));
 
-  std::printf("machine: %s, %d logical CPUs; threads: %d, %s\n", cpu_model().c_str(), logical_cpus(),
-              Context::get().threads(),
+  std::printf("machine: %s, %d logical CPUs, oneDNN at %s; threads: %d, %s\n", cpu_model().c_str(),
+              logical_cpus(), onednn_isa_name(), Context::get().threads(),
               workers ? cat(workers->size(), " workers of ", workers->threads_each(), " thread(s)").c_str()
                       : "one worker");
   std::printf("model: %s (%s), input: %s, %lld sentences, %lld source pieces, mini-batch %d, gemm-type %s%s\n",
               b.model.c_str(), loaded.model->config().type.c_str(), b.input.c_str(), static_cast<long long>(sentences),
-              static_cast<long long>(source_pieces), b.mini_batch, b.int8 ? "int8" : "float32",
+              static_cast<long long>(source_pieces), b.mini_batch,
+              b.int8 ? cat("int8 (weights of ", int8_weight_levels() == 127 ? 8 : 7, " bits)").c_str() : "float32",
               b.shortlist.empty() ? "" : cat(", shortlist ", b.shortlist).c_str());
   for (int beam : {1, 5}) {
     TranslateOptions opt;
