@@ -10,8 +10,9 @@
 // PackedScope switches linear() to this path for forward passes that record no gradient;
 // packed copies are made on first use, keyed by the weights' address and the layout, and
 // forgotten when the scope ends, so the scope must not outlive the weights' values (nor
-// see them change). Each row's result does not depend on the other rows: the reduction
-// over `in` is blocked the same way for every row count.
+// see them change). A row's result does not depend on the other rows beyond float rounding:
+// oneDNN's AVX-512 kernels sum every row in the same order (bitwise equal), its AVX2 gemm
+// sums the rows of a batch's tail in another order (docs/design.md, "Batch independence").
 #pragma once
 
 #include <cstdint>
