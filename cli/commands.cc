@@ -48,7 +48,7 @@ int run(int argc, char** argv) {
       return 0;
     }
     if (sub == "--version") {
-      std::cout << "nmt 0.1.0\n";
+      std::cout << "nmt " NMT_VERSION "\n";
       return 0;
     }
     for (const auto& s : subcommands())

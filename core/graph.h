@@ -1,7 +1,7 @@
 // Reverse-mode differentiation: a tape of backward closures.
 //
 // A Var is a node holding a value and (when it needs one) a gradient. Each op
-// (core/ops/*) is written as a named forward/backward kernel pair working on Tensors,
+// (ops/*) is written as a named forward/backward kernel pair working on Tensors,
 // plus a thin function on Vars that runs the forward and, when gradients are on and an
 // input needs one, records a closure on the tape that runs the backward kernel.
 // Tape::backward replays the closures in reverse. Backward kernels *accumulate* (+=)

@@ -21,7 +21,7 @@
 namespace nmt {
 
 // A zeroed, 64-byte aligned buffer of n floats: the arenas, and the buffers laid out like
-// them (Adam's moments, the smoothed average of core/smoothing.h).
+// them (Adam's moments, the smoothed average of training/smoothing.h).
 struct FreeFloats {
   void operator()(float* p) const;
 };

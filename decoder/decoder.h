@@ -8,7 +8,7 @@
 
 #include "core/graph.h"
 #include "core/random.h"
-#include "decoder/output_layer.h"
+#include "layers/output_layer.h"
 #include "encoder/encoder.h"
 
 namespace nmt {

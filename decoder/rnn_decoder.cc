@@ -3,12 +3,12 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "core/ops/dropout.h"
-#include "core/ops/eltwise.h"
-#include "core/ops/embedding.h"
-#include "core/ops/linear.h"
-#include "core/ops/matmul.h"
-#include "core/ops/shape_ops.h"
+#include "ops/dropout.h"
+#include "ops/eltwise.h"
+#include "ops/embedding.h"
+#include "ops/linear.h"
+#include "ops/matmul.h"
+#include "ops/shape_ops.h"
 #include "decoder/sentence_rows.h"
 
 namespace nmt {

@@ -18,11 +18,11 @@
 #include <string>
 #include <vector>
 
-#include "core/ops/rnn.h"
+#include "ops/rnn.h"
 #include "core/params.h"
-#include "decoder/attention.h"
+#include "layers/rnn_attention.h"
 #include "decoder/decoder.h"
-#include "decoder/output_layer.h"
+#include "layers/output_layer.h"
 
 namespace nmt {
 

@@ -4,9 +4,37 @@
 #include <numeric>
 
 #include "core/error.h"
-#include "core/ops/shape_ops.h"
+#include "ops/shape_ops.h"
 
 namespace nmt {
+
+bool QueryGroups::rows_in_order() const {
+  if (slots > 1 || groups != static_cast<int64_t>(group.size())) return false;
+  for (size_t r = 0; r < group.size(); ++r)
+    if (group[r] != static_cast<int32_t>(r)) return false;
+  return true;
+}
+
+Tensor QueryGroups::to_groups(const Tensor& rows) const {
+  const int64_t R = static_cast<int64_t>(group.size());
+  if (rows.rank() < 1 || rows.dim(0) != R) throw Error(cat("QueryGroups: ", R, " rows, got ", shape_str(rows.shape())));
+  const int64_t D = R > 0 ? rows.numel() / R : 0;
+  if (rows_in_order()) return rows.reshape({groups, 1, D});
+  Tensor out = Tensor::zeros({groups, slots, D});
+  for (int64_t r = 0; r < R; ++r) std::copy_n(rows.data() + r * D, D, out.data() + (group[r] * slots + slot[r]) * D);
+  return out;
+}
+
+Tensor QueryGroups::to_rows(const Tensor& grouped) const {
+  const int64_t R = static_cast<int64_t>(group.size());
+  if (grouped.rank() < 2 || grouped.dim(0) != groups || grouped.dim(1) != slots)
+    throw Error(cat("QueryGroups: ", groups, " groups of ", slots, " slots, got ", shape_str(grouped.shape())));
+  const int64_t D = groups * slots > 0 ? grouped.numel() / (groups * slots) : 0;
+  if (rows_in_order()) return grouped.reshape({R, D});
+  Tensor out({R, D});
+  for (int64_t r = 0; r < R; ++r) std::copy_n(grouped.data() + (group[r] * slots + slot[r]) * D, D, out.data() + r * D);
+  return out;
+}
 
 Tensor take_rows(const Tensor& t, const std::vector<int32_t>& rows) {
   if (t.empty()) return t;

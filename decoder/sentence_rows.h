@@ -5,7 +5,7 @@
 // Beam search reorders, duplicates and drops hypotheses at every step
 // (DecoderState::select), yet the sentence of each row changes only when a sentence
 // gains or loses rows. Such tensors are therefore kept once per sentence with rows, never
-// per row, and the rows query them in groups (QueryGroups, encoder/multi_head_attention.h):
+// per row, and the rows query them in groups (QueryGroups, below):
 // a sentence's hypotheses read its encoder states once, together. They are taken again
 // only when this map changes.
 #pragma once
@@ -14,9 +14,26 @@
 #include <vector>
 
 #include "core/graph.h"
-#include "encoder/multi_head_attention.h"
 
 namespace nmt {
+
+// Decoding rows grouped by the memory (source sentence) they attend over: row r is query
+// slot[r] of group group[r]; `groups` memories, at most `slots` rows each. Beam search has
+// up to a beam's worth of rows per sentence: grouped, their cross-attention reads each
+// sentence's keys and values once, as one [slots, dh] x [dh, S] product per head, where
+// row by row it read them once per row (from copies, one per row).
+struct QueryGroups {
+  std::vector<int32_t> group, slot;  // per row
+  int64_t groups = 0, slots = 0;
+  // True when row r is group r, slot 0, for every row.
+  bool rows_in_order() const;
+  // Rows [R, ..., D] (D floats each after the first axis) -> [groups, slots, D]; empty slots
+  // zero. When rows_in_order(), the same storage, reshaped.
+  Tensor to_groups(const Tensor& rows) const;
+  // Grouped [groups, slots, ..., D] -> rows [R, D]: each row's slot. When rows_in_order(),
+  // the same storage, reshaped.
+  Tensor to_rows(const Tensor& grouped) const;
+};
 
 // Rows `rows` (indices into dimension 0) of t, in that order; t itself when empty. Error
 // naming the row for an index out of range.

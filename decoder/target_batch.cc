@@ -2,7 +2,7 @@
 
 #include "decoder/decoder.h"
 
-#include "core/ops/cross_entropy.h"
+#include "ops/cross_entropy.h"
 
 namespace nmt {
 namespace {

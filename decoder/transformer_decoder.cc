@@ -3,7 +3,8 @@
 #include <algorithm>
 
 #include "core/error.h"
-#include "core/ops/shape_ops.h"
+#include "ops/shape_ops.h"
+#include "decoder/attention_step.h"
 #include "decoder/sentence_rows.h"
 
 namespace nmt {
@@ -83,11 +84,11 @@ Var TransformerDecoderLayer::step(const Var& x, KeyValueCache& cache, const Keys
   const TransformerConfig& c = config_;
   Rng unused(0);
   Var y = residual(
-      c.norm, norm1_, x, [&](const Var& v) { return self_attention_.self_attention_step(v, cache); }, c.dropout,
+      c.norm, norm1_, x, [&](const Var& v) { return self_attention_step(self_attention_, v, cache); }, c.dropout,
       false, unused);
   y = residual(
       c.norm, norm2_, y,
-      [&](const Var& v) { return cross_attention_.cross_attention_step(v, memory, src_mask, groups, attention); },
+      [&](const Var& v) { return cross_attention_step(cross_attention_, v, memory, src_mask, groups, attention); },
       c.dropout, false, unused);
   return residual(
       c.norm, norm3_, y, [&](const Var& v) { return ffn_(v, c.dropout, false, unused); }, c.dropout, false, unused);

@@ -22,10 +22,11 @@
 #include <vector>
 
 #include "core/params.h"
+#include "decoder/attention_step.h"
 #include "decoder/decoder.h"
-#include "decoder/output_layer.h"
-#include "encoder/multi_head_attention.h"
-#include "encoder/transformer_blocks.h"
+#include "layers/output_layer.h"
+#include "layers/multi_head_attention.h"
+#include "layers/transformer_blocks.h"
 
 namespace nmt {
 
@@ -59,7 +60,7 @@ class TransformerDecoder : public Decoder {
                      int64_t encoder_dim, Var embeddings, Var output_weight);
 
   Var forward(const EncoderOutput& enc, const TargetBatch& trg, bool training, Rng& rng) override;
-  // Fused with the output layer (core/ops/linear_cross_entropy.h): one [N * T, V] buffer.
+  // Fused with the output layer (ops/linear_cross_entropy.h): one [N * T, V] buffer.
   Var token_losses(const EncoderOutput& enc, const TargetBatch& trg, float label_smoothing, bool training,
                    Rng& rng) override;
   std::unique_ptr<DecoderState> start(const EncoderOutput& enc) override;

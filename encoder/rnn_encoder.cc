@@ -3,9 +3,9 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "core/ops/dropout.h"
-#include "core/ops/embedding.h"
-#include "core/ops/shape_ops.h"
+#include "ops/dropout.h"
+#include "ops/embedding.h"
+#include "ops/shape_ops.h"
 
 namespace nmt {
 

@@ -1,14 +1,14 @@
 // The RNN encoder: embeddings, then a stack of RNN layers (tanh / LSTM / GRU, uni- or
 // bidirectional), each one oneDNN sequence primitive over the whole source.
 //
-// Padding: rnn_layer groups sentences by length (core/ops/rnn.h), so a sentence's
+// Padding: rnn_layer groups sentences by length (ops/rnn.h), so a sentence's
 // states do not depend on the batch around it, and states at padding are zero.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "core/ops/rnn.h"
+#include "ops/rnn.h"
 #include "core/params.h"
 #include "encoder/encoder.h"
 

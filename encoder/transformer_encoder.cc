@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
-#include "core/ops/elementwise.h"
+#include "ops/elementwise.h"
 
 namespace nmt {
 

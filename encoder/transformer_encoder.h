@@ -13,8 +13,8 @@
 
 #include "core/params.h"
 #include "encoder/encoder.h"
-#include "encoder/multi_head_attention.h"
-#include "encoder/transformer_blocks.h"
+#include "layers/multi_head_attention.h"
+#include "layers/transformer_blocks.h"
 
 namespace nmt {
 

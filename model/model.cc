@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "core/ops/cross_entropy.h"
+#include "ops/cross_entropy.h"
 #include "decoder/rnn_decoder.h"
 #include "decoder/transformer_decoder.h"
 #include "encoder/rnn_encoder.h"

@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "core/model_file.h"
+#include "io/model_file.h"
 #include "core/params.h"
 #include "decoder/decoder.h"
 #include "encoder/encoder.h"

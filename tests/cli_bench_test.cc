@@ -5,7 +5,7 @@
 #include <regex>
 
 #include "cli_helpers.h"
-#include "core/ops/bf16.h"
+#include "ops/bf16.h"
 
 namespace nmt {
 namespace {

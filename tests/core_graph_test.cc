@@ -9,14 +9,14 @@
 #include <limits>
 
 #include "core/error.h"
-#include "core/ops/add.h"
-#include "core/ops/dropout.h"
-#include "core/ops/layer_norm.h"
-#include "core/ops/linear.h"
-#include "core/ops/mask.h"
-#include "core/ops/matmul.h"
-#include "core/ops/shape_ops.h"
-#include "core/ops/softmax.h"
+#include "ops/add.h"
+#include "ops/dropout.h"
+#include "ops/layer_norm.h"
+#include "ops/linear.h"
+#include "ops/mask.h"
+#include "ops/matmul.h"
+#include "ops/shape_ops.h"
+#include "ops/softmax.h"
 #include "gradcheck.h"
 
 namespace nmt {

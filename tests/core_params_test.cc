@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "core/error.h"
-#include "core/ops/add.h"
+#include "ops/add.h"
 #include "core/params.h"
 #include "op_helpers.h"
 

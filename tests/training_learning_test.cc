@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "core/ops/bf16.h"
+#include "ops/bf16.h"
 #include "synthetic.h"
 #include "tokenization/vocab.h"
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/graph.h"
-#include "core/ops/bf16.h"
+#include "ops/bf16.h"
 #include "core/random.h"
 #include "model/model.h"
 
@@ -26,7 +26,7 @@ struct Case {
   bool bidirectional;
   std::string attention;
   int depth;
-  bool bf16 = false;  // products under a Bf16Scope (core/ops/bf16.h)
+  bool bf16 = false;  // products under a Bf16Scope (ops/bf16.h)
 };
 
 std::ostream& operator<<(std::ostream& os, const Case& c) { return os << c.name; }

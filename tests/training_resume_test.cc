@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/model_file.h"
+#include "io/model_file.h"
 #include "synthetic.h"
 
 extern char** environ;
@@ -54,7 +54,7 @@ void expect_same_checkpoint(const std::string& a_path, const std::string& b_path
   const ModelFile a = load_model_file(a_path), b = load_model_file(b_path);
   expect_same_tensors(a, b, "checkpoint");  // parameters, adam.m, adam.v
   for (const char* key : {"train.updates", "train.tokens", "train.epochs", "train.epoch", "train.batch",
-                          "train.adam-steps", "train.stalls", "train.validations"})
+                          "adam.steps", "train.stalls", "train.validations"})
     EXPECT_EQ(a.config.at(key), b.config.at(key)) << key;
   for (const auto& [key, value] : a.config)
     if (key.rfind("train.best.", 0) == 0) {
@@ -123,6 +123,26 @@ TEST_F(TrainingResumeTest, BottleneckWithDelayValidationAndSmoothingResumedSever
                "--valid-freq 7u --valid-metrics perplexity bleu --early-stopping 0 --valid-sets '" +
                    dir_.path("valid.src") + "' '" + dir_.path("valid.trg") + "'",
                {"5u", "1e", "15u"}, "2e", {"perplexity", "bleu"});
+}
+
+// A checkpoint written before the optimizer's state had its own entries (the step count as
+// train.adam-steps) resumes as exactly as a current one.
+TEST_F(TrainingResumeTest, CheckpointWithTheOldAdamStepEntryResumesExactly) {
+  const std::string extra = "--type attention --dropout 0.3";
+  RunResult r = train("full.bin", extra, "20u");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = train("resumed.bin", extra, "10u");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string ckpt = dir_.path("resumed.bin.ckpt");
+  ModelFile f = load_model_file(ckpt);
+  f.config["train.adam-steps"] = f.config.at("adam.steps");
+  f.config.erase("adam.steps");
+  save_model_file(ckpt, f);
+  r = train("resumed.bin", extra, "20u");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(testing::contains_text(r.err, "resuming from")) << r.err;
+  expect_same_tensors(load_model_file(dir_.path("full.bin")), load_model_file(dir_.path("resumed.bin")), "model");
+  expect_same_checkpoint(dir_.path("full.bin.ckpt"), ckpt);
 }
 
 // Starts `nmt ARGS...` without a shell (so a signal reaches nmt itself), stderr to a file.

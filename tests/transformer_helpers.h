@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/graph.h"
-#include "encoder/transformer_blocks.h"
+#include "layers/transformer_blocks.h"
 
 namespace nmt::testing {
 

@@ -14,7 +14,7 @@
 #include "core/context.h"
 #include "core/error.h"
 #include "core/graph.h"
-#include "core/ops/softmax.h"
+#include "ops/softmax.h"
 #include "model/model.h"
 #include "synthetic.h"
 #include "translate/score.h"

@@ -5,7 +5,7 @@
 #include "core/context.h"
 #include "core/error.h"
 #include "core/graph.h"
-#include "core/ops/softmax.h"
+#include "ops/softmax.h"
 #include "model/model.h"
 #include "synthetic.h"
 #include "translate/output.h"
@@ -100,7 +100,7 @@ TEST(TranslateIds, Int8IsTheSameAloneOrInABatch) {
   EXPECT_THROW(parse_gemm_type("int4"), UsageError);
 }
 
-// fp32 translation reads packed weights (core/ops/linear_packed.h): a sentence's result is
+// fp32 translation reads packed weights (ops/linear_packed.h): a sentence's result is
 // the same alone or in a batch, and the same as a search outside translate_ids, which
 // reads the plain weights.
 TEST(TranslateIds, PackedWeightsChangeNoTranslation) {

@@ -16,7 +16,7 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "core/atomic_file.h"
+#include "io/atomic_file.h"
 #include "core/error.h"
 #include "tokenization/corpus.h"
 

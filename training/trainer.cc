@@ -11,19 +11,19 @@
 #include <sstream>
 
 #include "core/allocator.h"
-#include "core/atomic_file.h"
+#include "io/atomic_file.h"
 #include "core/context.h"
 #include "core/system.h"
 #include "core/error.h"
 #include "core/graph.h"
-#include "core/model_file.h"
-#include "core/ops/bf16.h"
-#include "core/ops/elementwise.h"
-#include "core/ops/reduce.h"
-#include "core/ops/rnn.h"
+#include "io/model_file.h"
+#include "ops/bf16.h"
+#include "ops/elementwise.h"
+#include "ops/reduce.h"
+#include "ops/rnn.h"
 #include "core/params.h"
 #include "core/random.h"
-#include "core/smoothing.h"
+#include "training/smoothing.h"
 #include "model/model.h"
 #include "tokenization/vocab.h"
 #include "training/batcher.h"
@@ -104,7 +104,7 @@ struct TrainState {
 const std::string kCkptPrefix = "train.";
 const std::string kSmoothingTensor = "smoothing.average";
 
-void put_state(ModelFile& f, const TrainState& s, const Adam& adam, const Rng& rng) {
+void put_state(ModelFile& f, const TrainState& s, const Rng& rng) {
   auto& c = f.config;
   c[kCkptPrefix + "epochs"] = std::to_string(s.progress.epochs);
   c[kCkptPrefix + "updates"] = std::to_string(s.progress.updates);
@@ -115,7 +115,6 @@ void put_state(ModelFile& f, const TrainState& s, const Adam& adam, const Rng& r
   c[kCkptPrefix + "stalls"] = std::to_string(s.stalls);
   c[kCkptPrefix + "validations"] = std::to_string(s.validations);
   c[kCkptPrefix + "divergent"] = std::to_string(s.divergent);
-  c[kCkptPrefix + "adam-steps"] = std::to_string(adam.steps());
   // Full precision: a resumed run must compare new validation results against exactly
   // the best values the uninterrupted run would hold.
   for (const auto& [metric, value] : s.best) {
@@ -243,15 +242,15 @@ int Trainer::run() {
     LoadedModel lm = model_from_file(f, ckpt_path_);
     model_ = std::move(lm.model);
     adam_ = std::make_unique<Adam>(model_->params(), o_.adam);
-    auto find = [&](const std::string& name) -> const Tensor& {
-      for (const auto& [n, t] : f.tensors)
-        if (n == name) return t;
-      throw InputError(cat(ckpt_path_, ": checkpoint has no tensor ", name));
-    };
-    adam_->m().copy_from(find("adam.m"));
-    adam_->v().copy_from(find("adam.v"));
+    // Checkpoints before put_adam_state kept the step count as train.adam-steps.
+    if (!f.config.count("adam.steps") && f.config.count(kCkptPrefix + "adam-steps"))
+      f.config["adam.steps"] = f.config.at(kCkptPrefix + "adam-steps");
+    try {
+      get_adam_state(f, *adam_);
+    } catch (const InputError& e) {
+      throw InputError(cat(ckpt_path_, ": ", e.what()));
+    }
     state_ = get_state(f, ckpt_path_);
-    adam_->set_steps(std::stoll(f.config.at(kCkptPrefix + "adam-steps")));
     rng_.set_state(f.blobs.at("train.rng"));
     if (o_.exponential_smoothing > 0) {
       smoothing_ = std::make_unique<ExponentialSmoothing>(model_->params(), o_.exponential_smoothing);
@@ -456,10 +455,9 @@ void Trainer::save_checkpoint() {
   }
   ModelFile f = model_to_file(*model_, *src_vocab_, *trg_vocab_);
   if (!smoothing_) save_model_file(o_.model_path, f);
-  f.tensors.emplace_back("adam.m", adam_->m());
-  f.tensors.emplace_back("adam.v", adam_->v());
+  put_adam_state(f, *adam_);
   if (smoothing_) f.tensors.emplace_back(kSmoothingTensor, smoothing_->average());
-  put_state(f, state_, *adam_, rng_);
+  put_state(f, state_, rng_);
   save_model_file(ckpt_path_, f);
 }
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "core/optimizer.h"
+#include "training/optimizer.h"
 #include "model/config.h"
 #include "training/batcher.h"
 
@@ -42,9 +42,9 @@ struct TrainOptions {
   float clip_norm = 1.0f;
   int optimizer_delay = 1;
   AdamConfig adam;
-  float exponential_smoothing = 0;  // factor of core/smoothing.h (0: off)
-  bool rnn_recompute = false;       // RNN workspaces rebuilt in the backward (core/ops/rnn.h)
-  bool bf16 = false;                // matrix products in bfloat16 (--precision bfloat16; core/ops/bf16.h)
+  float exponential_smoothing = 0;  // factor of training/smoothing.h (0: off)
+  bool rnn_recompute = false;       // RNN workspaces rebuilt in the backward (ops/rnn.h)
+  bool bf16 = false;                // matrix products in bfloat16 (--precision bfloat16; ops/bf16.h)
   uint64_t seed = 1;
   // Schedule
   std::string after = "10e";

@@ -5,7 +5,7 @@
 
 #include "core/error.h"
 #include "core/graph.h"
-#include "core/ops/cross_entropy.h"
+#include "ops/cross_entropy.h"
 #include "tokenization/vocab.h"
 
 namespace nmt {

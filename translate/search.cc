@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "core/graph.h"
-#include "core/ops/softmax.h"
+#include "ops/softmax.h"
 #include "tokenization/vocab.h"
 #include "translate/shortlist.h"
 

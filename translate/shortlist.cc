@@ -4,7 +4,7 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "core/atomic_file.h"
+#include "io/atomic_file.h"
 #include "core/error.h"
 #include "tokenization/corpus.h"
 #include "tokenization/vocab.h"

@@ -6,8 +6,8 @@
 #include <optional>
 
 #include "core/error.h"
-#include "core/ops/linear_int8.h"
-#include "core/ops/linear_packed.h"
+#include "ops/linear_int8.h"
+#include "ops/linear_packed.h"
 
 namespace nmt {
 

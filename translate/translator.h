@@ -25,7 +25,7 @@ struct TranslateOptions {
   SearchOptions search;
   int mini_batch = 64;        // sentences per batch
   int max_input_length = 0;   // pieces; longer inputs are cut to it (0: no limit)
-  bool int8 = false;          // linear layers in int8 (core/ops/linear_int8.h), --gemm-type int8
+  bool int8 = false;          // linear layers in int8 (ops/linear_int8.h), --gemm-type int8
   WorkerPool* workers = nullptr;  // run mini-batches on these threads (null: on the caller's)
   // Called after each mini-batch with the number of sentences translated so far (from one
   // thread at a time, maybe not the caller's).

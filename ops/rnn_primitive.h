@@ -1,0 +1,85 @@
+// The oneDNN side of rnn_layer (ops/rnn.h) for ONE dense sub-batch, in which every
+// sentence has the same length T: the cached forward/backward primitives, the parameter
+// layout handling, and the forward/backward kernels on Tensors. Lengths, gathering and
+// the tape live in rnn.cc.
+#pragma once
+
+#include <utility>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "ops/dnnl_util.h"
+#include "ops/rnn.h"
+
+namespace nmt {
+
+// How the primitives are built.
+//   training:      forward_training (keeps a workspace) + the backward primitive,
+//                  else forward_inference.
+//   plain_weights: the forward reads the parameters in their plain ldigo layout (no
+//                  reorder) and the backward writes plain gradients (no scratch); used for
+//                  single steps (T = 1: decoding), where per-call reorders would cost as
+//                  much as the step. Otherwise weights and their gradients use tag::any.
+//                  The backward's own weights are tag::any either way (oneDNN 2.6 has no
+//                  plain option there).
+struct RnnMode {
+  bool training;
+  bool plain_weights;
+};
+
+struct RnnPrimitives {
+  dnnl::primitive_desc fwd_pd;
+  dnnl::primitive fwd;
+  dnnl::primitive_desc bwd_pd;  // training only
+  dnnl::primitive bwd;
+};
+
+// Built once per (cell, direction, T, N, I, H, mode) and cached in the Context.
+const RnnPrimitives& rnn_primitives(const RnnLayerSpec& spec, int64_t T, int64_t N, RnnMode mode);
+
+// Plain memory descriptors of the parameters, with oneDNN's layer axis (of size 1).
+dnnl::memory::desc rnn_weights_layer_md(const RnnLayerSpec& spec);
+dnnl::memory::desc rnn_weights_iter_md(const RnnLayerSpec& spec);
+dnnl::memory::desc rnn_bias_md(const RnnLayerSpec& spec);
+
+// Where the backward primitive writes a parameter's gradient. oneDNN's RNN backward
+// ACCUMULATES into its diff weights / diff bias. When the primitive's layout is the plain
+// one, it accumulates straight into `grad` (+=, as the house rule wants); otherwise into a
+// scratch buffer in its layout, zeroed on creation, which finish() adds into `grad` with a
+// summing reorder. grad == nullptr: the gradient is not wanted (scratch, discarded).
+class RnnParamGrad {
+ public:
+  RnnParamGrad(Tensor* grad, const dnnl::memory::desc& plain_md) : grad_(grad), plain_md_(plain_md) {}
+  dnnl::memory get(const dnnl::memory::desc& want);
+  void finish();
+
+ private:
+  Tensor* grad_;
+  dnnl::memory::desc plain_md_;
+  std::vector<std::pair<dnnl::memory::desc, Tensor>> scratch_;
+};
+
+// Tensors of one dense sub-batch, all plain row-major. D = directions.
+struct RnnDenseIO {
+  Tensor x;          // [T, N, I]
+  Tensor h0, c0;     // [D, N, H]; c0 for LSTM only
+  Tensor y;          // [T, N, D*H]   written by the forward
+  Tensor h_last;     // [D, N, H]     written by the forward
+  Tensor c_last;     // [D, N, H]     written by the forward (LSTM)
+  Tensor workspace;  // training: allocated by the forward, read by the backward
+};
+
+struct RnnDenseGrads {
+  Tensor dy, dh_last, dc_last;  // inputs: [T, N, D*H], [D, N, H], [D, N, H] (LSTM)
+  Tensor dx, dh0, dc0;          // outputs, OVERWRITTEN: [T, N, I], [D, N, H], [D, N, H] (LSTM)
+};
+
+void rnn_dense_forward(const RnnLayerSpec& spec, RnnMode mode, ParamLayouts& w_layer, ParamLayouts& w_iter,
+                       ParamLayouts& bias, RnnDenseIO& io);
+// Needs the io of a training forward run with the same mode. Accumulates (+=) the parameter gradients.
+void rnn_dense_backward(const RnnLayerSpec& spec, RnnMode mode, ParamLayouts& w_layer, ParamLayouts& w_iter,
+                        ParamLayouts& bias, const RnnDenseIO& io, RnnDenseGrads& g, RnnParamGrad& dw_layer,
+                        RnnParamGrad& dw_iter, RnnParamGrad& dbias);
+
+}  // namespace nmt
