@@ -6,60 +6,17 @@
 #include "core/error.h"
 #include "ops/checks.h"
 #include "ops/dnnl_util.h"
+#include "ops/softmax.h"
 
 namespace nmt {
 
 namespace {
 constexpr int64_t kParallelMin = 32768;  // elements below which threads cost more than they save
 
-using dnnl::algorithm;
-using dnnl::prop_kind;
-
-struct LogSoftmaxFwd {
-  dnnl::softmax_v2_forward::primitive_desc pd;
-  dnnl::softmax_v2_forward prim;
-};
-struct LogSoftmaxBwd {
-  dnnl::softmax_v2_backward::primitive_desc pd;
-  dnnl::softmax_v2_backward prim;
-};
-
-dnnl::softmax_v2_forward::primitive_desc make_fwd_pd(const Shape& shape) {
-  const auto md = plain_md(shape);
-  dnnl::softmax_v2_forward::desc d(prop_kind::forward_training, algorithm::softmax_log, md, md, 1);
-  return dnnl::softmax_v2_forward::primitive_desc(d, nmt_attr(), Context::get().engine());
-}
-
-LogSoftmaxFwd& fwd_primitive(const Shape& shape) {
-  return Context::get().cached<LogSoftmaxFwd>("softmax_v2_log_fwd_train" + key_dims(shape), [&] {
-    try {
-      auto pd = make_fwd_pd(shape);
-      return LogSoftmaxFwd{pd, dnnl::softmax_v2_forward(pd)};
-    } catch (const dnnl::error& e) {
-      throw Error(cat("cross_entropy: cannot build oneDNN log-softmax for ", shape_str(shape), ": ", e.what()));
-    }
-  });
-}
-
-LogSoftmaxBwd& bwd_primitive(const Shape& shape) {
-  return Context::get().cached<LogSoftmaxBwd>("softmax_v2_log_bwd" + key_dims(shape), [&] {
-    try {
-      const auto md = plain_md(shape);
-      dnnl::softmax_v2_backward::desc d(algorithm::softmax_log, md, md, md, 1);
-      dnnl::softmax_v2_backward::primitive_desc pd(d, nmt_attr(), Context::get().engine(), make_fwd_pd(shape));
-      return LogSoftmaxBwd{pd, dnnl::softmax_v2_backward(pd)};
-    } catch (const dnnl::error& e) {
-      throw Error(cat("cross_entropy: cannot build oneDNN log-softmax backward for ", shape_str(shape), ": ",
-                      e.what()));
-    }
-  });
-}
-
-// logp = log_softmax(logits) along axis 1 of [M, V].
+// logp = log_softmax(logits) along axis 1 of [M, V]: softmax's primitive (ops/softmax.h).
 void log_softmax_rows(const Tensor& logits, Tensor& logp) {
   if (logits.numel() == 0) return;
-  auto& p = fwd_primitive(logits.shape());
-  dnnl_execute(p.prim, {{DNNL_ARG_SRC, as_memory(logits)}, {DNNL_ARG_DST, as_memory(logp)}});
+  softmax_forward(logits, logp, /*log=*/true);
 }
 
 void check_targets(const char* op, const Tensor& logits, const std::vector<int32_t>& targets, bool allow_ignore,
@@ -120,9 +77,7 @@ void cross_entropy_backward(const Tensor& logp, const std::vector<int32_t>& targ
     for (int64_t j = 0; j < v; ++j) row[j] = fill;
     if (!ignored) row[targets[m]] -= (1.f - eps) * g[m];
   }
-  auto& p = bwd_primitive(shape);
-  dnnl::memory dm = as_memory(diff);
-  dnnl_execute(p.prim, {{DNNL_ARG_DST, as_memory(logp)}, {DNNL_ARG_DIFF_DST, dm}, {DNNL_ARG_DIFF_SRC, dm}});
+  softmax_backward(logp, diff, diff, /*log=*/true, /*accumulate=*/false);
   if (accumulate) {
     float* out = dlogits.data();
     const int64_t n = m_rows * v;

@@ -10,6 +10,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "core/context.h"
 #include "core/error.h"
 #include "core/tensor.h"
 
@@ -27,6 +28,27 @@ auto dnnl_build(const std::string& what, F&& make) -> decltype(make()) {
   } catch (const dnnl::error& e) {
     throw Error(cat(what, ": oneDNN: ", e.what()));
   }
+}
+
+// A primitive and its descriptor, as the primitive cache holds them.
+template <typename Prim>
+struct CachedPrimitive {
+  typename Prim::primitive_desc pd;
+  Prim prim;
+};
+
+// The primitive built by make_pd() (its descriptor) on first use of `key` in the calling
+// thread's cache (core/context.h), replayed afterwards: the forward/backward pattern of the
+// ops. A backward's make_pd asks for its forward's CachedPrimitive (by its own key) for the
+// hint. A oneDNN error while building becomes nmt::Error prefixed by `what`.
+template <typename Prim, typename MakePd>
+CachedPrimitive<Prim>& cached_primitive(const std::string& key, const std::string& what, MakePd&& make_pd) {
+  return Context::get().cached<CachedPrimitive<Prim>>(key, [&] {
+    return dnnl_build(what, [&] {
+      typename Prim::primitive_desc pd = make_pd();
+      return CachedPrimitive<Prim>{pd, Prim(pd)};
+    });
+  });
 }
 
 // Attributes every nmt primitive is built with: scratchpad_mode::user. In oneDNN's default

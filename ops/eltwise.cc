@@ -9,16 +9,8 @@ namespace nmt {
 
 namespace {
 
-struct EltwiseFwd {
-  dnnl::eltwise_forward::primitive_desc pd;
-  dnnl::eltwise_forward prim;
-  dnnl::memory::desc md;
-};
-struct EltwiseBwd {
-  dnnl::eltwise_backward::primitive_desc pd;
-  dnnl::eltwise_backward prim;
-  dnnl::memory::desc md;
-};
+using Fwd = dnnl::eltwise_forward;
+using Bwd = dnnl::eltwise_backward;
 
 dnnl::algorithm algorithm_of(Activation f) {
   switch (f) {
@@ -30,19 +22,22 @@ dnnl::algorithm algorithm_of(Activation f) {
 }
 
 // Element-wise ops see every tensor as a flat vector: one primitive per element count.
-EltwiseFwd& forward_prim(Activation f, int64_t n) {
-  auto& ctx = Context::get();
-  return ctx.cached<EltwiseFwd>(cat("eltwise_fwd|", activation_name(f), "|", n), [&] {
-    return dnnl_build(cat(activation_name(f), " forward on ", n, " elements"), [&] {
-      EltwiseFwd r;
-      r.md = plain_md({n});
-      r.pd = dnnl::eltwise_forward::primitive_desc(
-          dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, algorithm_of(f), r.md), nmt_attr(),
-          ctx.engine());
-      r.prim = dnnl::eltwise_forward(r.pd);
-      return r;
-    });
-  });
+CachedPrimitive<Fwd>& forward_prim(Activation f, int64_t n) {
+  return cached_primitive<Fwd>(cat("eltwise_fwd|", activation_name(f), "|", n),
+                               cat(activation_name(f), " forward on ", n, " elements"), [&] {
+                                 return Fwd::primitive_desc(
+                                     Fwd::desc(dnnl::prop_kind::forward_training, algorithm_of(f), plain_md({n})),
+                                     nmt_attr(), Context::get().engine());
+                               });
+}
+
+CachedPrimitive<Bwd>& backward_prim(Activation f, int64_t n) {
+  return cached_primitive<Bwd>(cat("eltwise_bwd|", activation_name(f), "|", n),
+                               cat(activation_name(f), " backward on ", n, " elements"), [&] {
+                                 const auto md = plain_md({n});
+                                 return Bwd::primitive_desc(Bwd::desc(algorithm_of(f), md, md), nmt_attr(),
+                                                            Context::get().engine(), forward_prim(f, n).pd);
+                               });
 }
 
 }  // namespace
@@ -60,10 +55,8 @@ void eltwise_forward(Activation f, const Tensor& x, Tensor& y) {
   check_same_shape(activation_name(f), x, y);
   const int64_t n = x.numel();
   if (n == 0) return;
-  auto& p = forward_prim(f, n);
-  auto& eng = Context::get().engine();
-  dnnl_execute(p.prim, {{DNNL_ARG_SRC, dnnl::memory(p.md, eng, const_cast<float*>(x.data()))},
-                        {DNNL_ARG_DST, dnnl::memory(p.md, eng, y.data())}});
+  const auto md = plain_md({n});
+  dnnl_execute(forward_prim(f, n).prim, {{DNNL_ARG_SRC, as_memory(x, md)}, {DNNL_ARG_DST, as_memory(y, md)}});
 }
 
 void eltwise_backward(Activation f, const Tensor& y, const Tensor& dy, Tensor& dx) {
@@ -71,24 +64,11 @@ void eltwise_backward(Activation f, const Tensor& y, const Tensor& dy, Tensor& d
   check_same_shape(activation_name(f), y, dx);
   const int64_t n = y.numel();
   if (n == 0) return;
-  auto& ctx = Context::get();
-  auto& p = ctx.cached<EltwiseBwd>(cat("eltwise_bwd|", activation_name(f), "|", n), [&] {
-    auto& fwd = forward_prim(f, n);
-    return dnnl_build(cat(activation_name(f), " backward on ", n, " elements"), [&] {
-      EltwiseBwd r;
-      r.pd = dnnl::eltwise_backward::primitive_desc(dnnl::eltwise_backward::desc(algorithm_of(f), fwd.md, fwd.md),
-                                                    nmt_attr(), ctx.engine(), fwd.pd);
-      r.prim = dnnl::eltwise_backward(r.pd);
-      r.md = fwd.md;
-      return r;
-    });
-  });
-  const auto& md = p.md;
+  const auto md = plain_md({n});
   Tensor scratch(y.shape());  // the primitive overwrites: compute, then add
-  auto& eng = ctx.engine();
-  dnnl_execute(p.prim, {{DNNL_ARG_DST, dnnl::memory(md, eng, const_cast<float*>(y.data()))},
-                        {DNNL_ARG_DIFF_DST, dnnl::memory(md, eng, const_cast<float*>(dy.data()))},
-                        {DNNL_ARG_DIFF_SRC, dnnl::memory(md, eng, scratch.data())}});
+  dnnl_execute(backward_prim(f, n).prim, {{DNNL_ARG_DST, as_memory(y, md)},
+                                          {DNNL_ARG_DIFF_DST, as_memory(dy, md)},
+                                          {DNNL_ARG_DIFF_SRC, as_memory(scratch, md)}});
   add_to(dx, scratch);
 }
 

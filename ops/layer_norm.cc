@@ -11,36 +11,41 @@ namespace {
 
 using dnnl::memory;
 
-struct LayerNormFwd {
-  dnnl::layer_normalization_forward::primitive_desc pd;
-  dnnl::layer_normalization_forward prim;
-  memory::desc data, stat, scale;
-};
-struct LayerNormBwd {
-  dnnl::layer_normalization_backward::primitive_desc pd;
-  dnnl::layer_normalization_backward prim;
-  memory::desc data, stat, scale;
-};
+using Fwd = dnnl::layer_normalization_forward;
+using Bwd = dnnl::layer_normalization_backward;
 
 const auto kFlags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
 
-LayerNormFwd& forward_prim(int64_t rows, int64_t cols, float eps, bool training) {
-  auto& ctx = Context::get();
-  return ctx.cached<LayerNormFwd>(cat("layer_norm_fwd|", rows, "x", cols, "|", key_float(eps), "|", training), [&] {
-    return dnnl_build(cat("layer_norm forward on [", rows, ", ", cols, "]"), [&] {
-      LayerNormFwd r;
-      r.data = plain_md({rows, cols});
-      r.stat = plain_md({rows});
-      r.scale = plain_md({cols});
-      auto prop = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
-      r.pd = dnnl::layer_normalization_forward::primitive_desc(
-          dnnl::layer_normalization_forward::desc(prop, r.data, r.stat, eps, kFlags), nmt_attr(), ctx.engine());
-      if (r.pd.workspace_desc().get_size() != 0) throw Error("layer_norm: the primitive wants a workspace");
-      r.prim = dnnl::layer_normalization_forward(r.pd);
-      return r;
-    });
-  });
+CachedPrimitive<Fwd>& forward_prim(int64_t rows, int64_t cols, float eps, bool training) {
+  return cached_primitive<Fwd>(
+      cat("layer_norm_fwd|", rows, "x", cols, "|", key_float(eps), "|", training),
+      cat("layer_norm forward on [", rows, ", ", cols, "]"), [&] {
+        const auto prop = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+        Fwd::primitive_desc pd(Fwd::desc(prop, plain_md({rows, cols}), plain_md({rows}), eps, kFlags), nmt_attr(),
+                               Context::get().engine());
+        if (pd.workspace_desc().get_size() != 0) throw Error("layer_norm: the primitive wants a workspace");
+        return pd;
+      });
 }
+
+CachedPrimitive<Bwd>& backward_prim(int64_t rows, int64_t cols, float eps) {
+  return cached_primitive<Bwd>(
+      cat("layer_norm_bwd|", rows, "x", cols, "|", key_float(eps)), cat("layer_norm backward on [", rows, ", ", cols, "]"),
+      [&] {
+        const auto data = plain_md({rows, cols});
+        Bwd::primitive_desc pd(Bwd::desc(dnnl::prop_kind::backward, data, data, plain_md({rows}), eps, kFlags),
+                               nmt_attr(), Context::get().engine(), forward_prim(rows, cols, eps, true).pd);
+        if (pd.workspace_desc().get_size() != 0) throw Error("layer_norm: the primitive wants a workspace");
+        return pd;
+      });
+}
+
+// The descriptors of a [rows, cols] layer norm: the data, the per-row statistics and the
+// per-column scale and shift.
+struct Mds {
+  memory::desc data, stat, scale;
+  Mds(int64_t rows, int64_t cols) : data(plain_md({rows, cols})), stat(plain_md({rows})), scale(plain_md({cols})) {}
+};
 
 int64_t rows_of(const Tensor& x) { return x.numel() / x.dim(-1); }
 
@@ -65,17 +70,16 @@ void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta
   const int64_t cols = x.dim(-1), rows = rows_of(x);
   if (mean) check_stats("mean", *mean, rows), check_stats("var", *var, rows);
   if (rows == 0) return;
-  auto& p = forward_prim(rows, cols, eps, mean != nullptr);
-  auto& eng = Context::get().engine();
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(p.data, eng, const_cast<float*>(x.data()))},
-                                       {DNNL_ARG_DST, memory(p.data, eng, y.data())},
-                                       {DNNL_ARG_SCALE, memory(p.scale, eng, const_cast<float*>(gamma.data()))},
-                                       {DNNL_ARG_SHIFT, memory(p.scale, eng, const_cast<float*>(beta.data()))}};
+  const Mds md(rows, cols);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, as_memory(x, md.data)},
+                                       {DNNL_ARG_DST, as_memory(y, md.data)},
+                                       {DNNL_ARG_SCALE, as_memory(gamma, md.scale)},
+                                       {DNNL_ARG_SHIFT, as_memory(beta, md.scale)}};
   if (mean) {
-    args.emplace(DNNL_ARG_MEAN, memory(p.stat, eng, mean->data()));
-    args.emplace(DNNL_ARG_VARIANCE, memory(p.stat, eng, var->data()));
+    args.emplace(DNNL_ARG_MEAN, as_memory(*mean, md.stat));
+    args.emplace(DNNL_ARG_VARIANCE, as_memory(*var, md.stat));
   }
-  dnnl_execute(p.prim, args);
+  dnnl_execute(forward_prim(rows, cols, eps, mean != nullptr).prim, args);
 }
 
 void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& var,
@@ -90,35 +94,22 @@ void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mea
   check_stats("mean", mean, rows);
   check_stats("var", var, rows);
   if (rows == 0 || (!dx && !dgamma && !dbeta)) return;
-  auto& ctx = Context::get();
-  auto& p = ctx.cached<LayerNormBwd>(cat("layer_norm_bwd|", rows, "x", cols, "|", key_float(eps)), [&] {
-    auto& fwd = forward_prim(rows, cols, eps, true);
-    return dnnl_build(cat("layer_norm backward on [", rows, ", ", cols, "]"), [&] {
-      LayerNormBwd r;
-      r.data = fwd.data, r.stat = fwd.stat, r.scale = fwd.scale;
-      r.pd = dnnl::layer_normalization_backward::primitive_desc(
-          dnnl::layer_normalization_backward::desc(dnnl::prop_kind::backward, r.data, r.data, r.stat, eps, kFlags),
-          nmt_attr(), ctx.engine(), fwd.pd);
-      if (r.pd.workspace_desc().get_size() != 0) throw Error("layer_norm: the primitive wants a workspace");
-      r.prim = dnnl::layer_normalization_backward(r.pd);
-      return r;
-    });
-  });
   // The primitive overwrites its outputs: compute into scratch, then add (dx is written
   // directly when it is to be assigned).
   Tensor sx = dx && !accumulate_dx ? *dx : Tensor(x.shape()), sg({cols}), sb({cols});
-  auto& eng = ctx.engine();
-  dnnl_execute(p.prim, {{DNNL_ARG_SRC, memory(p.data, eng, const_cast<float*>(x.data()))},
-                        {DNNL_ARG_DIFF_DST, memory(p.data, eng, const_cast<float*>(dy.data()))},
-                        {DNNL_ARG_MEAN, memory(p.stat, eng, const_cast<float*>(mean.data()))},
-                        {DNNL_ARG_VARIANCE, memory(p.stat, eng, const_cast<float*>(var.data()))},
-                        {DNNL_ARG_SCALE, memory(p.scale, eng, const_cast<float*>(gamma.data()))},
-                        // oneDNN 2.6 insists on a shift argument here although the gradients do
-                        // not depend on beta; it is only read, so gamma's buffer stands in.
-                        {DNNL_ARG_SHIFT, memory(p.scale, eng, const_cast<float*>(gamma.data()))},
-                        {DNNL_ARG_DIFF_SRC, memory(p.data, eng, sx.data())},
-                        {DNNL_ARG_DIFF_SCALE, memory(p.scale, eng, sg.data())},
-                        {DNNL_ARG_DIFF_SHIFT, memory(p.scale, eng, sb.data())}});
+  const Mds md(rows, cols);
+  dnnl_execute(backward_prim(rows, cols, eps).prim,
+               {{DNNL_ARG_SRC, as_memory(x, md.data)},
+                {DNNL_ARG_DIFF_DST, as_memory(dy, md.data)},
+                {DNNL_ARG_MEAN, as_memory(mean, md.stat)},
+                {DNNL_ARG_VARIANCE, as_memory(var, md.stat)},
+                {DNNL_ARG_SCALE, as_memory(gamma, md.scale)},
+                // oneDNN 2.6 insists on a shift argument here although the gradients do not
+                // depend on beta; it is only read, so gamma's buffer stands in.
+                {DNNL_ARG_SHIFT, as_memory(gamma, md.scale)},
+                {DNNL_ARG_DIFF_SRC, as_memory(sx, md.data)},
+                {DNNL_ARG_DIFF_SCALE, as_memory(sg, md.scale)},
+                {DNNL_ARG_DIFF_SHIFT, as_memory(sb, md.scale)}});
   if (dx && accumulate_dx) add_to(*dx, sx);
   if (dgamma) add_to(*dgamma, sg);
   if (dbeta) add_to(*dbeta, sb);

@@ -9,16 +9,8 @@ namespace nmt {
 
 namespace {
 
-struct SoftmaxFwd {
-  dnnl::softmax_v2_forward::primitive_desc pd;
-  dnnl::softmax_v2_forward prim;
-  dnnl::memory::desc md;
-};
-struct SoftmaxBwd {
-  dnnl::softmax_v2_backward::primitive_desc pd;
-  dnnl::softmax_v2_backward prim;
-  dnnl::memory::desc md;
-};
+using Fwd = dnnl::softmax_v2_forward;
+using Bwd = dnnl::softmax_v2_backward;
 
 const char* op_name(bool log) { return log ? "log_softmax" : "softmax"; }
 dnnl::algorithm algorithm_of(bool log) {
@@ -31,19 +23,24 @@ void check_input(bool log, const Tensor& t) {
     throw Error(cat(op_name(log), ": needs a non-empty last axis, got shape ", shape_str(t.shape())));
 }
 
-SoftmaxFwd& forward_prim(bool log, int64_t rows, int64_t cols) {
-  auto& ctx = Context::get();
-  return ctx.cached<SoftmaxFwd>(cat("softmax_fwd|", log, "|", rows, "x", cols), [&] {
-    return dnnl_build(cat(op_name(log), " forward on [", rows, ", ", cols, "]"), [&] {
-      SoftmaxFwd r;
-      r.md = plain_md({rows, cols});
-      r.pd = dnnl::softmax_v2_forward::primitive_desc(
-          dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_training, algorithm_of(log), r.md, r.md, 1),
-          nmt_attr(), ctx.engine());
-      r.prim = dnnl::softmax_v2_forward(r.pd);
-      return r;
-    });
-  });
+CachedPrimitive<Fwd>& forward_prim(bool log, int64_t rows, int64_t cols) {
+  return cached_primitive<Fwd>(cat("softmax_fwd|", log, "|", rows, "x", cols),
+                               cat(op_name(log), " forward on [", rows, ", ", cols, "]"), [&] {
+                                 const auto md = plain_md({rows, cols});
+                                 return Fwd::primitive_desc(
+                                     Fwd::desc(dnnl::prop_kind::forward_training, algorithm_of(log), md, md, 1),
+                                     nmt_attr(), Context::get().engine());
+                               });
+}
+
+CachedPrimitive<Bwd>& backward_prim(bool log, int64_t rows, int64_t cols) {
+  return cached_primitive<Bwd>(cat("softmax_bwd|", log, "|", rows, "x", cols),
+                               cat(op_name(log), " backward on [", rows, ", ", cols, "]"), [&] {
+                                 const auto md = plain_md({rows, cols});
+                                 return Bwd::primitive_desc(Bwd::desc(algorithm_of(log), md, md, md, 1), nmt_attr(),
+                                                            Context::get().engine(),
+                                                            forward_prim(log, rows, cols).pd);
+                               });
 }
 
 }  // namespace
@@ -53,10 +50,8 @@ void softmax_forward(const Tensor& x, Tensor& y, bool log) {
   check_same_shape(op_name(log), x, y);
   const int64_t cols = x.dim(-1), rows = x.numel() / cols;
   if (rows == 0) return;
-  auto& p = forward_prim(log, rows, cols);
-  auto& eng = Context::get().engine();
-  dnnl_execute(p.prim, {{DNNL_ARG_SRC, dnnl::memory(p.md, eng, const_cast<float*>(x.data()))},
-                        {DNNL_ARG_DST, dnnl::memory(p.md, eng, y.data())}});
+  const auto md = plain_md({rows, cols});
+  dnnl_execute(forward_prim(log, rows, cols).prim, {{DNNL_ARG_SRC, as_memory(x, md)}, {DNNL_ARG_DST, as_memory(y, md)}});
 }
 
 void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, bool log, bool accumulate) {
@@ -65,25 +60,13 @@ void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, bool log, b
   check_same_shape(op_name(log), y, dx);
   const int64_t cols = y.dim(-1), rows = y.numel() / cols;
   if (rows == 0) return;
-  auto& ctx = Context::get();
-  auto& p = ctx.cached<SoftmaxBwd>(cat("softmax_bwd|", log, "|", rows, "x", cols), [&] {
-    auto& fwd = forward_prim(log, rows, cols);
-    return dnnl_build(cat(op_name(log), " backward on [", rows, ", ", cols, "]"), [&] {
-      SoftmaxBwd r;
-      r.md = fwd.md;
-      r.pd = dnnl::softmax_v2_backward::primitive_desc(
-          dnnl::softmax_v2_backward::desc(algorithm_of(log), r.md, r.md, r.md, 1), nmt_attr(), ctx.engine(),
-                                                     fwd.pd);
-      r.prim = dnnl::softmax_v2_backward(r.pd);
-      return r;
-    });
-  });
   // The primitive overwrites: to accumulate, compute into scratch, then add.
+  // dy may be dx itself (computed in place), when not accumulating.
   Tensor scratch = accumulate ? Tensor(y.shape()) : dx;
-  auto& eng = ctx.engine();
-  dnnl_execute(p.prim, {{DNNL_ARG_DST, dnnl::memory(p.md, eng, const_cast<float*>(y.data()))},
-                        {DNNL_ARG_DIFF_DST, dnnl::memory(p.md, eng, const_cast<float*>(dy.data()))},
-                        {DNNL_ARG_DIFF_SRC, dnnl::memory(p.md, eng, scratch.data())}});
+  const auto md = plain_md({rows, cols});
+  dnnl_execute(backward_prim(log, rows, cols).prim, {{DNNL_ARG_DST, as_memory(y, md)},
+                                                     {DNNL_ARG_DIFF_DST, as_memory(dy, md)},
+                                                     {DNNL_ARG_DIFF_SRC, as_memory(scratch, md)}});
   if (accumulate) add_to(dx, scratch);
 }
 

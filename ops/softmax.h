@@ -10,7 +10,7 @@ namespace nmt {
 // y = softmax(x) (or log_softmax(x) when log) over the last axis; y may be x itself.
 void softmax_forward(const Tensor& x, Tensor& y, bool log = false);
 // dx += the gradient through y = softmax(x) (or log_softmax), given y and dy; dx = ... when
-// not accumulate (the primitive then writes dx itself).
+// not accumulate (the primitive then writes dx itself, and dy may be dx: in place).
 void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, bool log = false, bool accumulate = true);
 
 Var softmax(const Var& x);

@@ -20,7 +20,7 @@ TEST_F(CliBenchTest, MatmulPrintsEveryPrecision) {
   ASSERT_EQ(r.code, 0) << r.err;
   // bf16 below AVX-512 is reported as unavailable, not an error.
   const std::string bf16 = bf16_support() == Bf16Support::none ? "bf16: not available" : "bf16";
-  for (const std::string p : {std::string("f32 "), bf16, std::string("s8  ")}) {
+  for (const std::string& p : {std::string("f32 "), bf16, std::string("s8  ")}) {
     const std::regex line("matmul 64x48x80 " + p +
                           (p == "bf16: not available"
                                ? std::string(" \\(oneDNN has no bf16 matmul at ") + onednn_isa_name() + "\\)"
