@@ -65,13 +65,9 @@ size_t hold_limit(size_t peak_in_use) { return peak_in_use + std::max(peak_in_us
 
 // The largest cached block that may serve a request of class `cls`: twice its size. A
 // training step's shapes change with every batch, and a tighter fit sends most requests to
-// the system: with a quarter more for mapped blocks (1 MiB and up), the reference
-// transformer took 99 MiB of fresh pages per update from the system (page zeroing was 3% of
-// its samples) and the RNN attention model 258 MiB. With twice the size (5a95a2c, `nmt bench
-// train`, alternating runs): transformer 0 MiB per update, 7,653-8,223 -> 8,338-9,297 tok/s,
-// peak RSS 533 -> 531 MiB; attention 258 -> 124 MiB, peak RSS 571 -> 595 MiB (383 -> 380
-// with --rnn-recompute), 9,368 -> 11,365 tok/s. The price is resident memory a large block
-// holds idle while it serves a smaller request.
+// the system, which hands out fresh pages it must zero, every update (docs/design.md,
+// "Training memory"). The price is resident memory a large block holds idle while it serves
+// a smaller request.
 size_t max_fit(size_t cls) { return 2 * cls; }
 
 struct Pool {

@@ -53,9 +53,9 @@ CachedPrimitive<Prim>& cached_primitive(const std::string& key, const std::strin
 
 // Attributes every nmt primitive is built with: scratchpad_mode::user. In oneDNN's default
 // (library) mode most primitives allocate their own scratchpad when they are created and hold
-// it as long as they live, so the cache of primitives pinned one scratchpad per cached shape
-// (about 130 MiB of a transformer's training RSS). In user mode the scratchpad is lent from the
-// tensor pool for one execution (dnnl_execute) and reused by the next.
+// it as long as they live, so a cache of primitives would pin one scratchpad per cached shape.
+// In user mode the scratchpad is lent from the tensor pool for one execution (dnnl_execute)
+// and reused by the next.
 dnnl::primitive_attr nmt_attr();
 
 // Executes `prim` on the context stream with `args` and waits for it; a primitive that needs

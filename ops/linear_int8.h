@@ -1,5 +1,5 @@
 // int8 inference for the affine layer y = x W^T + b, on oneDNN's s8 x s8 matmul:
-// a ~4x faster product than fp32 on CPUs with AVX-512 VNNI (`nmt bench matmul`).
+// several times the fp32 rate where the CPU has VNNI or AMX (`nmt bench matmul` measures it).
 //
 // Weights are quantized once, symmetrically per output row: W[j] ~ ws[j] * Wq[j] with
 // ws[j] = max|W[j]| / L, where L = int8_weight_levels() depends on the CPU. Without VNNI

@@ -2,9 +2,8 @@
 // oneDNN's matmul prefers (weights descriptor `any`), reordered once and reused.
 //
 // Parameters are stored plain ([out, in], read as the transposed [in, out] operand), which
-// the brgemm matmul must repack at every call: for the small row counts of decoding (64
-// rows, the 256 -> 8,000 output layer) that repacking costs about a third of the product
-// (`nmt bench matmul` shapes: 206 GFLOP/s plain against 280 packed, 2 threads). Training
+// the brgemm matmul must repack at every call: for the small row counts of decoding the
+// repacking is a large part of the product (docs/design.md, "Decoding speed"). Training
 // cannot keep packed copies (the weights change every update); a translation can.
 //
 // PackedScope switches linear() to this path for forward passes that record no gradient;

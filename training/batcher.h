@@ -4,13 +4,11 @@
 // (--maxi-batch-sort):
 //   src  source then target length, and a cut where the source length changes once a batch
 //        is half full: most mini-batches hold sources of one exact length, so the RNN
-//        encoder runs one primitive per batch; the target side carries the padding
-//        (about 22% more target rows than tokens on Multi30k, 2,000-word batches: a
-//        replica of this batcher over the corpus's piece lengths).
+//        encoder runs one primitive per batch; the target side carries the padding.
 //   trg  target then source length: the mirror image.
-//   max  the longer side, then source, then target length: both sides padded a little
-//        (about 6% on Multi30k, against 11% over both sides for src). For an encoder that
-//        pads anyway (the transformer) this is the least padded work.
+//   max  the longer side, then source, then target length: both sides padded a little.
+//        For an encoder that pads anyway (the transformer) this is the least padded work
+//        (docs/design.md, "Padding never changes a result", has the measured padding).
 //
 // An epoch's batches are a pure function of (seed, epoch), so a position
 // (epoch, batch index) is all a checkpoint needs to resume exactly.
