@@ -1,4 +1,3 @@
-#include <cstdio>
 #include <iostream>
 
 #include "cli/model_options.h"
@@ -6,14 +5,35 @@
 #include "cli/subcommands.h"
 #include "core/context.h"
 #include "core/error.h"
+#include "core/format.h"
+#include "io/json.h"
 #include "ops/flops.h"
 #include "ops/bf16.h"
 #include "training/bench.h"
 #include "training/trainer.h"
 #include "translate/bench.h"
+#include "translate/translator.h"
 
 namespace nmt::cli {
 namespace {
+
+po::options_description report_options() {
+  po::options_description g("Report options");
+  g.add_options()("json", po::bool_switch(),
+                  "print the figures as one JSON object on stdout (the text report goes to stderr)");
+  return g;
+}
+
+// With --json, stdout carries the JSON object alone, so that a script can read it whole; the
+// text still goes to stderr, for the person watching and for logs.
+void print_report(const po::variables_map& vm, const std::string& text, const std::string& json) {
+  if (get<bool>(vm, "json")) {
+    std::cerr << text << std::flush;
+    std::cout << json << std::flush;
+  } else {
+    std::cout << text << std::flush;
+  }
+}
 
 int bench_train_command(const Args& args) {
   CommandSpec spec;
@@ -39,6 +59,7 @@ int bench_train_command(const Args& args) {
       ("cpu-threads", po::value<int>()->default_value(0), "threads (0: all cores)");
   spec.groups.push_back(data);
   spec.groups.push_back(model_options());
+  spec.groups.push_back(report_options());
   auto vm = parse(spec, args);
   if (!vm) return 0;
   BenchTrainOptions o;
@@ -57,14 +78,98 @@ int bench_train_command(const Args& args) {
   o.steps = get<int>(*vm, "steps");
   if (o.steps < 1 || o.warmup < 0) throw UsageError("--steps must be >= 1 and --warmup >= 0");
   Context::get().set_threads(get<int>(*vm, "cpu-threads"));
-  return bench_train(o);
+  const BenchTrainReport report = bench_train(o);
+  print_report(*vm, bench_train_text(report), bench_train_json(report));
+  return 0;
+}
+
+int bench_translate_command(const Args& args) {
+  CommandSpec spec;
+  spec.name = "bench translate";
+  spec.usage = "nmt bench translate -m MODEL -i FILE [options]";
+  spec.summary =
+      "Translates FILE with greedy search and with beam search (beam 5, normalize 0.6) after a short\n"
+      "warm-up, and reports sentences/s and target tokens/s (</s> included) for each, the peak resident\n"
+      "memory, the thread count and the CPU.";
+  po::options_description opts("Bench options");
+  opts.add_options()
+      ("model,m", po::value<std::string>()->required(), "model file")
+      ("input,i", po::value<std::string>()->required(), "source sentences, one a line, plain or gzip")
+      ("mini-batch", po::value<int>()->default_value(64), "sentences per batch")
+      ("cpu-threads", po::value<int>()->default_value(0), "threads (0: all cores)")
+      ("workers", po::value<int>()->default_value(0),
+       "mini-batches translated side by side, each on its share of --cpu-threads, as nmt translate --workers "
+       "(0: one per thread)")
+      ("gemm-type", po::value<std::string>()->default_value("float32"), "float32 or int8, as nmt translate --gemm-type")
+      ("shortlist", po::value<std::string>(), "score only each batch's shortlist vocabulary, as nmt translate --shortlist");
+  spec.groups.push_back(opts);
+  spec.groups.push_back(report_options());
+  auto vm = parse(spec, args);
+  if (!vm) return 0;
+  BenchTranslateOptions o;
+  o.model = get<std::string>(*vm, "model");
+  o.input = get<std::string>(*vm, "input");
+  o.mini_batch = get<int>(*vm, "mini-batch");
+  o.workers = get<int>(*vm, "workers");
+  o.int8 = parse_gemm_type(get<std::string>(*vm, "gemm-type"));
+  if (vm->count("shortlist")) o.shortlist = get<std::string>(*vm, "shortlist");
+  const int threads = get<int>(*vm, "cpu-threads");
+  if (o.mini_batch < 1) throw UsageError(cat("bench translate: --mini-batch must be at least 1, got ", o.mini_batch));
+  if (threads < 0) throw UsageError(cat("bench translate: --cpu-threads must be >= 0, got ", threads));
+  Context::get().set_threads(threads);
+  const BenchTranslateReport report = bench_translate(o);
+  print_report(*vm, bench_translate_text(report), bench_translate_json(report));
+  return 0;
+}
+
+// One precision of bench matmul: GFLOP/s with the activations already in that type, and with
+// their conversion from fp32 included (what a model in that precision pays).
+struct MatmulFigures {
+  Precision precision;
+  bool available = false;
+  double gflops = 0, with_conversion = 0;
+};
+
+std::string matmul_text(const std::vector<MatmulFigures>& rows, const std::vector<int64_t>& shape) {
+  const std::string mnk = cat(shape[0], "x", shape[1], "x", shape[2]);
+  const double base = rows.at(0).gflops;  // f32
+  std::string out;
+  for (const MatmulFigures& r : rows) {
+    const char* name = precision_name(r.precision);
+    if (!r.available)
+      out += printf_string("matmul %s %-4s: not available (oneDNN has no %s matmul at %s)\n", mnk.c_str(), name, name,
+                           onednn_isa_name());
+    else
+      out += printf_string("matmul %s %-4s: %7.1f GFLOP/s (%.2fx f32), %7.1f with the input conversion (%.2fx)\n",
+                           mnk.c_str(), name, r.gflops, r.gflops / base, r.with_conversion, r.with_conversion / base);
+  }
+  return out + printf_string("%d threads\n", Context::get().threads());
+}
+
+std::string matmul_json(const std::vector<MatmulFigures>& rows, const std::vector<int64_t>& shape) {
+  JsonObject j;
+  j.set("bench", "matmul").set("m", shape[0]).set("n", shape[1]).set("k", shape[2]);
+  j.set("threads", Context::get().threads()).set("onednn_isa", onednn_isa_name());
+  const double base = rows.at(0).gflops;  // f32
+  for (const MatmulFigures& r : rows) {
+    JsonObject p;
+    p.set("available", r.available);
+    if (r.available) {
+      p.set("gflops", r.gflops).set("gflops_with_conversion", r.with_conversion);
+      p.set("speedup_vs_f32", r.gflops / base).set("speedup_with_conversion_vs_f32", r.with_conversion / base);
+    } else {
+      p.set("reason", cat("oneDNN has no ", precision_name(r.precision), " matmul at ", onednn_isa_name()));
+    }
+    j.set(precision_name(r.precision), p);
+  }
+  return j.str() + "\n";
 }
 
 // Which number types could pay on this CPU: the same product in f32, bf16 and int8.
 int bench_matmul_command(const Args& args) {
   CommandSpec spec;
   spec.name = "bench matmul";
-  spec.usage = "nmt bench matmul [--shape M N K] [--cpu-threads N]";
+  spec.usage = "nmt bench matmul [--shape M N K] [--cpu-threads N] [--json]";
   spec.summary =
       "Measures one oneDNN matmul [M,K]x[K,N] -> fp32 in f32, bf16 and int8 (u8 x s8) inputs: GFLOP/s with the\n"
       "activations already in that type, and with their conversion from fp32 included.";
@@ -74,26 +179,23 @@ int bench_matmul_command(const Args& args) {
        "M N K")
       ("cpu-threads", po::value<int>()->default_value(0), "threads (0: all cores)");
   spec.groups.push_back(opts);
+  spec.groups.push_back(report_options());
   auto vm = parse(spec, args);
   if (!vm) return 0;
   const auto shape = get<std::vector<int64_t>>(*vm, "shape");
   if (shape.size() != 3) throw UsageError(cat("--shape needs 3 sizes M N K, got ", shape.size()));
   Context::get().set_threads(get<int>(*vm, "cpu-threads"));
-  const double base = measure_matmul_gflops(Precision::f32, shape[0], shape[1], shape[2], false);
+  std::vector<MatmulFigures> rows;
   for (Precision p : {Precision::f32, Precision::bf16, Precision::s8}) {
-    if (!matmul_available(p)) {
-      std::printf("matmul %lldx%lldx%lld %-4s: not available (oneDNN has no %s matmul at %s)\n",
-                  static_cast<long long>(shape[0]), static_cast<long long>(shape[1]), static_cast<long long>(shape[2]),
-                  precision_name(p), precision_name(p), onednn_isa_name());
-      continue;
+    MatmulFigures r{p, matmul_available(p)};  // f32 is available everywhere: the base of the ratios
+    if (r.available) {
+      r.gflops = measure_matmul_gflops(p, shape[0], shape[1], shape[2], false);
+      // In f32 there is nothing to convert: the same product.
+      r.with_conversion = p == Precision::f32 ? r.gflops : measure_matmul_gflops(p, shape[0], shape[1], shape[2], true);
     }
-    const double plain = p == Precision::f32 ? base : measure_matmul_gflops(p, shape[0], shape[1], shape[2], false);
-    const double conv = p == Precision::f32 ? base : measure_matmul_gflops(p, shape[0], shape[1], shape[2], true);
-    std::printf("matmul %lldx%lldx%lld %-4s: %7.1f GFLOP/s (%.2fx f32), %7.1f with the input conversion (%.2fx)\n",
-                static_cast<long long>(shape[0]), static_cast<long long>(shape[1]), static_cast<long long>(shape[2]),
-                precision_name(p), plain, plain / base, conv, conv / base);
+    rows.push_back(r);
   }
-  std::printf("%d threads\n", Context::get().threads());
+  print_report(*vm, matmul_text(rows, shape), matmul_json(rows, shape));
   return 0;
 }
 
@@ -103,12 +205,13 @@ int bench_command(const Args& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout << "Usage: nmt bench train [options]   training tokens/s and memory\n"
                  "       nmt bench translate [options]   decoding sentences/s\n"
-                 "       nmt bench matmul [options]      one matmul's GFLOP/s in f32, bf16 and int8\n";
+                 "       nmt bench matmul [options]      one matmul's GFLOP/s in f32, bf16 and int8\n"
+                 "Each takes --json: the figures as one JSON object on stdout, the text on stderr.\n";
     return args.empty() ? 2 : 0;
   }
   const Args rest(args.begin() + 1, args.end());
   if (args[0] == "train") return bench_train_command(rest);
-  if (args[0] == "translate") return bench_translate(rest);
+  if (args[0] == "translate") return bench_translate_command(rest);
   if (args[0] == "matmul") return bench_matmul_command(rest);
   throw UsageError(cat("nmt bench: unknown benchmark '", args[0], "' (expected train, translate or matmul)"));
 }

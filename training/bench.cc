@@ -13,6 +13,8 @@
 #include "core/context.h"
 #include "core/system.h"
 #include "core/error.h"
+#include "core/format.h"
+#include "io/json.h"
 #include "ops/flops.h"
 #include "core/graph.h"
 #include "ops/bf16.h"
@@ -47,12 +49,29 @@ void trace_memory(const char* when) {
   std::fprintf(stderr, "\n");
 }
 
+// The machine, oneDNN and the settings of the run, into the report.
+void describe_run(BenchTrainReport& r, const BenchTrainOptions& o, const std::string& type, int64_t parameters) {
+  r.cpu = cpu_model();
+  r.threads = Context::get().threads();
+  r.onednn_version = cat(dnnl_version()->major, ".", dnnl_version()->minor, ".", dnnl_version()->patch);
+  r.onednn_isa = onednn_isa_name();
+  r.primitives_cached = Context::get().cache_size();
+  r.model = type;
+  r.parameters = parameters;
+  r.mini_batch_words = o.train.mini_batch_words;
+  r.warmup = o.warmup;
+  r.steps = o.steps;
+  r.bf16 = o.train.bf16;
+  r.bf16_emulated = o.train.bf16 && bf16_support() != Bf16Support::native;
+}
+
 }  // namespace
 
-int bench_train(const BenchTrainOptions& o) {
+BenchTrainReport bench_train(const BenchTrainOptions& o) {
   const TrainOptions& t = o.train;
   if (t.train_sets.size() != 2 || t.vocabs.size() != 2)
-    throw UsageError("bench train needs --train-sets SRC TRG and --vocabs SRC.spm TRG.spm");
+    throw UsageError(cat("bench train needs 2 training files and 2 vocabularies, got ", t.train_sets.size(), " and ",
+                         t.vocabs.size()));
   check_bf16_support(t.bf16);
   Vocab src_vocab = Vocab::load(t.vocabs[0]);
   Vocab trg_vocab = Vocab::load(t.vocabs[1]);
@@ -87,49 +106,83 @@ int bench_train(const BenchTrainOptions& o) {
     adam.step(t.learn_rate);
   };
   using Clock = std::chrono::steady_clock;
-  double seconds[2] = {0, 0}, flops[2] = {0, 0}, system_mib[2] = {0, 0};
-  int64_t tokens[2] = {0, 0};
+  BenchTrainReport r;
+  double flops[2] = {0, 0};
   for (int pass = 0; pass < 2; ++pass) {
+    BenchPass& p = pass == 0 ? r.first : r.steady;
     int64_t unused = 0;
     if (pass == 0)
       for (int i = 0; i < o.warmup; ++i) update(batches[i], unused);
     auto start = Clock::now();
     const double flops_before = matmul_flops_counted();
     const size_t system_before = pool_bytes_from_system();
-    for (int i = o.warmup; i < o.warmup + o.steps; ++i) update(batches[i], tokens[pass]);
-    seconds[pass] = std::chrono::duration<double>(Clock::now() - start).count();
+    for (int i = o.warmup; i < o.warmup + o.steps; ++i) update(batches[i], p.tokens);
+    p.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     flops[pass] = matmul_flops_counted() - flops_before;
-    system_mib[pass] = (pool_bytes_from_system() - system_before) / 1048576.0 / o.steps;
+    p.pool_mib_per_update = (pool_bytes_from_system() - system_before) / 1048576.0 / o.steps;
     trace_memory(pass == 0 ? "after pass 1" : "after pass 2");
-    std::cerr << "pass " << pass + 1 << ": " << o.steps << " updates, " << tokens[pass] << " src+trg tokens in "
-              << seconds[pass] << " s\n";
+    std::cerr << "pass " << pass + 1 << ": " << o.steps << " updates, " << p.tokens << " src+trg tokens in "
+              << p.seconds << " s\n";
   }
   pool_trace_report();
-  std::printf("machine: %s, %d threads, oneDNN %d.%d.%d at %s\n", cpu_model().c_str(), Context::get().threads(),
-              dnnl_version()->major, dnnl_version()->minor, dnnl_version()->patch, onednn_isa_name());
-  std::printf("primitives cached: %zu\n", Context::get().cache_size());
-  std::printf("model: %s, %lld parameters, mini-batch-words %lld, products in %s\n", config.type.c_str(),
-              static_cast<long long>(model.params().num_params()), static_cast<long long>(t.mini_batch_words),
-              t.bf16 ? (bf16_support() == Bf16Support::native ? "bfloat16" : "bfloat16 (emulated: no native support on this CPU)")
-                     : "float32");
-  const double reached = flops[1] / seconds[1] / 1e9, peak = measure_matmul_peak_gflops();
-  std::printf("matrix products: %.2f MFLOP per src+trg token, %.1f GFLOP/s in the steady pass = %.0f%% of a "
-              "2048x1024x1024 oneDNN matmul's %.1f GFLOP/s on the same threads",
-              flops[1] / static_cast<double>(tokens[1]) / 1e6, reached, 100.0 * reached / peak, peak);
-  if (t.bf16) {  // the ceiling of bfloat16 products is the bfloat16 matmul's
-    const double peak16 = measure_matmul_gflops(Precision::bf16, 2048, 1024, 1024, false);
-    std::printf(" (fp32), %.0f%% of its %.1f GFLOP/s in bfloat16", 100.0 * reached / peak16, peak16);
-  }
-  std::printf("\n");
-  std::printf("tensor pool: %.1f MiB per update taken from the system in the steady pass (blocks the cache could "
-              "not serve; %.1f MiB in the first pass)\n",
-              system_mib[1], system_mib[0]);
-  std::printf("bench train %s: first pass %.0f tok/s (includes building primitives), steady %.0f src+trg tok/s, "
-              "peak RSS %.0f MiB (tensors %.0f MiB), %d threads\n",
-              config.type.c_str(), tokens[0] / seconds[0], tokens[1] / seconds[1], peak_rss_mib(),
-              pool_peak_bytes_in_use() / 1048576.0,
-              Context::get().threads());
-  return 0;
+  describe_run(r, o, config.type, model.params().num_params());
+  r.mflop_per_token = flops[1] / static_cast<double>(r.steady.tokens) / 1e6;
+  r.gflops = flops[1] / r.steady.seconds / 1e9;
+  r.matmul_peak_gflops = measure_matmul_peak_gflops();
+  // The ceiling of bfloat16 products is the bfloat16 matmul's.
+  if (t.bf16) r.bf16_matmul_peak_gflops = measure_matmul_gflops(Precision::bf16, 2048, 1024, 1024, false);
+  r.peak_rss_mib = peak_rss_mib();
+  r.tensors_mib = pool_peak_bytes_in_use() / 1048576.0;
+  return r;
+}
+
+std::string bench_train_text(const BenchTrainReport& r) {
+  std::string out = printf_string("machine: %s, %d threads, oneDNN %s at %s\n", r.cpu.c_str(), r.threads,
+                                  r.onednn_version.c_str(), r.onednn_isa.c_str());
+  out += printf_string("primitives cached: %zu\n", r.primitives_cached);
+  out += printf_string(
+      "model: %s, %lld parameters, mini-batch-words %lld, products in %s\n", r.model.c_str(),
+      static_cast<long long>(r.parameters), static_cast<long long>(r.mini_batch_words),
+      !r.bf16 ? "float32" : r.bf16_emulated ? "bfloat16 (emulated: no native support on this CPU)" : "bfloat16");
+  out += printf_string("matrix products: %.2f MFLOP per src+trg token, %.1f GFLOP/s in the steady pass = %.0f%% of a "
+                       "2048x1024x1024 oneDNN matmul's %.1f GFLOP/s on the same threads",
+                       r.mflop_per_token, r.gflops, 100.0 * r.gflops / r.matmul_peak_gflops, r.matmul_peak_gflops);
+  if (r.bf16)
+    out += printf_string(" (fp32), %.0f%% of its %.1f GFLOP/s in bfloat16", 100.0 * r.gflops / r.bf16_matmul_peak_gflops,
+                         r.bf16_matmul_peak_gflops);
+  out += "\n";
+  out += printf_string("tensor pool: %.1f MiB per update taken from the system in the steady pass (blocks the cache "
+                       "could not serve; %.1f MiB in the first pass)\n",
+                       r.steady.pool_mib_per_update, r.first.pool_mib_per_update);
+  out += printf_string("bench train %s: first pass %.0f tok/s (includes building primitives), steady %.0f src+trg "
+                       "tok/s, peak RSS %.0f MiB (tensors %.0f MiB), %d threads\n",
+                       r.model.c_str(), r.first.tok_per_s(), r.steady.tok_per_s(), r.peak_rss_mib, r.tensors_mib,
+                       r.threads);
+  return out;
+}
+
+std::string bench_train_json(const BenchTrainReport& r) {
+  JsonObject j;
+  j.set("bench", "train").set("model", r.model).set("parameters", r.parameters);
+  j.set("mini_batch_words", r.mini_batch_words).set("warmup", r.warmup).set("steps", r.steps);
+  j.set("precision", r.bf16 ? "bfloat16" : "float32").set("bf16_emulated", r.bf16_emulated);
+  j.set("threads", r.threads).set("cpu", r.cpu).set("onednn_version", r.onednn_version);
+  j.set("onednn_isa", r.onednn_isa).set("primitives_cached", r.primitives_cached);
+  j.set("first_pass_tokens", r.first.tokens).set("first_pass_seconds", r.first.seconds);
+  j.set("first_pass_tok_per_s", r.first.tok_per_s());
+  j.set("steady_tokens", r.steady.tokens).set("steady_seconds", r.steady.seconds);
+  j.set("steady_tok_per_s", r.steady.tok_per_s());
+  j.set("peak_rss_mib", r.peak_rss_mib).set("tensors_mib", r.tensors_mib);
+  j.set("pool_mib_per_update_first_pass", r.first.pool_mib_per_update);
+  j.set("pool_mib_per_update_steady", r.steady.pool_mib_per_update);
+  j.set("mflop_per_token", r.mflop_per_token).set("gflops", r.gflops);
+  j.set("matmul_peak_gflops", r.matmul_peak_gflops).set("matmul_peak_fraction", r.gflops / r.matmul_peak_gflops);
+  if (r.bf16)
+    j.set("bf16_matmul_peak_gflops", r.bf16_matmul_peak_gflops)
+        .set("bf16_matmul_peak_fraction", r.gflops / r.bf16_matmul_peak_gflops);
+  else
+    j.set_null("bf16_matmul_peak_gflops").set_null("bf16_matmul_peak_fraction");
+  return j.str() + "\n";
 }
 
 }  // namespace nmt

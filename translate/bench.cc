@@ -1,17 +1,17 @@
 #include "translate/bench.h"
 
-#include "core/system.h"
-
-#include <sys/resource.h>
-
+#include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <fstream>
-#include <iostream>
+#include <memory>
+#include <vector>
 
 #include "core/allocator.h"
 #include "core/context.h"
 #include "core/error.h"
+#include "core/format.h"
+#include "core/system.h"
+#include "core/worker_pool.h"
+#include "io/json.h"
 #include "ops/bf16.h"
 #include "ops/linear_int8.h"
 #include "model/model.h"
@@ -22,140 +22,114 @@
 namespace nmt {
 namespace {
 
-constexpr const char* kUsage =
-    "nmt bench translate -m MODEL -i FILE [--mini-batch 64] [--cpu-threads N] [--workers W]\n"
-    "                    [--gemm-type float32|int8] [--shortlist FILE]";
-
-struct BenchArgs {
-  std::string model, input;
-  int mini_batch = 64;
-  int threads = 0;
-  int workers = 0;  // as nmt translate --workers
-  bool int8 = false;
-  std::string shortlist;  // as nmt translate --shortlist
-  bool help = false;
-};
-
-int parse_int(const std::string& option, const std::string& value) {
-  try {
-    size_t used = 0;
-    const int v = std::stoi(value, &used);
-    if (used == value.size()) return v;
-  } catch (const std::exception&) {
-  }
-  throw UsageError(cat("bench translate: ", option, " takes an integer, got '", value, "'"));
-}
-
-BenchArgs parse_args(const std::vector<std::string>& args) {
-  BenchArgs b;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "-h" || a == "--help") {
-      b.help = true;
-      continue;
-    }
-    if (i + 1 >= args.size()) throw UsageError(cat("bench translate: unknown option or missing value: '", a, "' (usage: ", kUsage, ")"));
-    const std::string& v = args[++i];
-    if (a == "-m" || a == "--model") {
-      b.model = v;
-    } else if (a == "-i" || a == "--input") {
-      b.input = v;
-    } else if (a == "--mini-batch") {
-      b.mini_batch = parse_int(a, v);
-    } else if (a == "--cpu-threads") {
-      b.threads = parse_int(a, v);
-    } else if (a == "--workers") {
-      b.workers = parse_int(a, v);
-    } else if (a == "--gemm-type") {
-      b.int8 = parse_gemm_type(v);
-    } else if (a == "--shortlist") {
-      b.shortlist = v;
-    } else {
-      throw UsageError(cat("bench translate: unknown option '", a, "' (usage: ", kUsage, ")"));
-    }
-  }
-  if (b.help) return b;
-  if (b.model.empty() || b.input.empty()) throw UsageError(cat("bench translate: -m and -i are required (usage: ", kUsage, ")"));
-  if (b.mini_batch < 1) throw UsageError(cat("bench translate: --mini-batch must be at least 1, got ", b.mini_batch));
-  if (b.threads < 0) throw UsageError(cat("bench translate: --cpu-threads must be >= 0, got ", b.threads));
-  return b;
-}
-
-struct Run {
-  double seconds = 0;
-  int64_t target_tokens = 0;
-};
-
-Run timed(Model& model, const std::vector<std::vector<int32_t>>& sources, const TranslateOptions& opt) {
+BenchSearch timed(Model& model, const std::vector<std::vector<int32_t>>& sources, const TranslateOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::vector<Translation> out = translate_ids(model, sources, opt);
-  Run r;
+  BenchSearch r;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (const Translation& t : out)
     if (!t.hypotheses.empty()) r.target_tokens += static_cast<int64_t>(t.hypotheses[0].tokens.size()) + 1;
   return r;
 }
 
+// The input's piece ids, each cut at 256 pieces as nmt translate's default; counts the
+// non-empty lines and their pieces into the report.
+std::vector<std::vector<int32_t>> encode_input(const Vocab& vocab, const std::string& input, BenchTranslateReport& r) {
+  std::vector<std::vector<int32_t>> sources;
+  for (const std::string& l : read_lines(input)) {
+    sources.push_back(vocab.encode(l));
+    if (sources.back().size() > 256) sources.back().resize(256);
+    r.source_pieces += static_cast<int64_t>(sources.back().size());
+    r.sentences += sources.back().empty() ? 0 : 1;
+  }
+  if (r.sentences == 0) throw InputError(cat(input, ": no non-empty lines to translate"));
+  return sources;
+}
+
+JsonObject search_json(const BenchSearch& s, int64_t sentences) {
+  JsonObject j;
+  j.set("seconds", s.seconds).set("sentences_per_s", sentences / s.seconds);
+  j.set("target_tokens", s.target_tokens).set("target_tokens_per_s", s.target_tokens / s.seconds);
+  return j;
+}
+
 }  // namespace
 
-int bench_translate(const std::vector<std::string>& args) {
-  const BenchArgs b = parse_args(args);
-  if (b.help) {
-    std::cout << "Usage: " << kUsage << "\n\n"
-              << "Translates FILE with greedy search and with beam search (beam 5, normalize 0.6) after a short\n"
-                 "warm-up, and prints sentences/s and target tokens/s (</s> included) for each, the peak resident\n"
-                 "memory, the thread count and the CPU. --workers W (default 0: one per thread) translates W\n"
-                 "mini-batches side by side, each on its share of the threads, as nmt translate does; --shortlist\n"
-                 "FILE scores only each batch's shortlist vocabulary, as nmt translate --shortlist.\n";
-    return 0;
-  }
-  Context::get().set_threads(b.threads);
-  const std::unique_ptr<WorkerPool> workers = make_workers(b.workers);
-  LoadedModel loaded = load_model(b.model);
-  const Shortlist shortlist = b.shortlist.empty() ? Shortlist()
-                                                  : Shortlist::load_for(b.shortlist, loaded.src_vocab->size(),
+BenchTranslateReport bench_translate(const BenchTranslateOptions& o) {
+  const std::unique_ptr<WorkerPool> workers = make_workers(o.workers);
+  LoadedModel loaded = load_model(o.model);
+  const Shortlist shortlist = o.shortlist.empty() ? Shortlist()
+                                                  : Shortlist::load_for(o.shortlist, loaded.src_vocab->size(),
                                                                         loaded.trg_vocab->size());
-  const std::vector<std::string> lines = read_lines(b.input);
-  std::vector<std::vector<int32_t>> sources;
-  int64_t source_pieces = 0, sentences = 0;
-  for (const std::string& l : lines) {
-    sources.push_back(loaded.src_vocab->encode(l));
-    if (sources.back().size() > 256) sources.back().resize(256);  // as nmt translate's default
-    source_pieces += static_cast<int64_t>(sources.back().size());
-    sentences += sources.back().empty() ? 0 : 1;
-  }
-  if (sentences == 0) throw InputError(cat(b.input, ": no non-empty lines to translate"));
-
-  std::printf("machine: %s, %d logical CPUs, oneDNN at %s; threads: %d, %s\n", cpu_model().c_str(),
-              logical_cpus(), onednn_isa_name(), Context::get().threads(),
-              workers ? cat(workers->size(), " workers of ", workers->threads_each(), " thread(s)").c_str()
-                      : "one worker");
-  std::printf("model: %s (%s), input: %s, %lld sentences, %lld source pieces, mini-batch %d, gemm-type %s%s\n",
-              b.model.c_str(), loaded.model->config().type.c_str(), b.input.c_str(), static_cast<long long>(sentences),
-              static_cast<long long>(source_pieces), b.mini_batch,
-              b.int8 ? cat("int8 (weights of ", int8_weight_levels() == 127 ? 8 : 7, " bits)").c_str() : "float32",
-              b.shortlist.empty() ? "" : cat(", shortlist ", b.shortlist).c_str());
+  BenchTranslateReport r;
+  const std::vector<std::vector<int32_t>> sources = encode_input(*loaded.src_vocab, o.input, r);
+  r.cpu = cpu_model();
+  r.logical_cpus = logical_cpus();
+  r.onednn_isa = onednn_isa_name();
+  r.threads = Context::get().threads();
+  r.workers = workers ? workers->size() : 1;
+  r.threads_per_worker = workers ? workers->threads_each() : r.threads;
+  r.model = o.model;
+  r.model_type = loaded.model->config().type;
+  r.input = o.input;
+  r.shortlist = o.shortlist;
+  r.mini_batch = o.mini_batch;
+  r.int8 = o.int8;
+  r.int8_weight_bits = o.int8 ? (int8_weight_levels() == 127 ? 8 : 7) : 0;
   for (int beam : {1, 5}) {
     TranslateOptions opt;
-    opt.mini_batch = b.mini_batch;
+    opt.mini_batch = o.mini_batch;
     opt.search.beam_size = beam;
-    opt.int8 = b.int8;
-    opt.search.shortlist = b.shortlist.empty() ? nullptr : &shortlist;
+    opt.int8 = o.int8;
+    opt.search.shortlist = o.shortlist.empty() ? nullptr : &shortlist;
     opt.workers = workers.get();
     // Warm-up: builds the primitives of the most common shapes, a batch per worker.
-    const size_t n_warm = static_cast<size_t>(b.mini_batch) * (workers ? workers->size() : 1);
-    std::vector<std::vector<int32_t>> warm(sources.begin(), sources.begin() + std::min(sources.size(), n_warm));
+    const size_t n_warm = static_cast<size_t>(o.mini_batch) * r.workers;
+    const std::vector<std::vector<int32_t>> warm(sources.begin(), sources.begin() + std::min(sources.size(), n_warm));
     translate_ids(*loaded.model, warm, opt);
-    const Run r = timed(*loaded.model, sources, opt);
-    std::printf("%-7s %8.2f s  %9.1f sentences/s  %10.1f target tokens/s\n", beam == 1 ? "greedy:" : "beam 5:",
-                r.seconds, sentences / r.seconds, r.target_tokens / r.seconds);
-    std::fflush(stdout);
+    (beam == 1 ? r.greedy : r.beam5) = timed(*loaded.model, sources, opt);
   }
-  std::printf("peak resident memory: %.1f MiB (tensors %.1f MiB)\n", peak_rss_mib(),
-              pool_peak_bytes_in_use() / 1048576.0);
-  std::fflush(stdout);
+  r.peak_rss_mib = peak_rss_mib();
+  r.tensors_mib = pool_peak_bytes_in_use() / 1048576.0;
   pool_trace_report();
-  return 0;
+  return r;
+}
+
+std::string bench_translate_text(const BenchTranslateReport& r) {
+  const std::string workers =
+      r.workers == 1 ? "one worker" : cat(r.workers, " workers of ", r.threads_per_worker, " thread(s)");
+  std::string out = printf_string("machine: %s, %d logical CPUs, oneDNN at %s; threads: %d, %s\n", r.cpu.c_str(),
+                                  r.logical_cpus, r.onednn_isa.c_str(), r.threads, workers.c_str());
+  const std::string gemm = r.int8 ? cat("int8 (weights of ", r.int8_weight_bits, " bits)") : "float32";
+  out += printf_string("model: %s (%s), input: %s, %lld sentences, %lld source pieces, mini-batch %d, gemm-type %s%s\n",
+                       r.model.c_str(), r.model_type.c_str(), r.input.c_str(), static_cast<long long>(r.sentences),
+                       static_cast<long long>(r.source_pieces), r.mini_batch, gemm.c_str(),
+                       r.shortlist.empty() ? "" : cat(", shortlist ", r.shortlist).c_str());
+  for (const auto& [name, s] : {std::pair{"greedy:", r.greedy}, std::pair{"beam 5:", r.beam5}})
+    out += printf_string("%-7s %8.2f s  %9.1f sentences/s  %10.1f target tokens/s\n", name, s.seconds,
+                         r.sentences / s.seconds, s.target_tokens / s.seconds);
+  out += printf_string("peak resident memory: %.1f MiB (tensors %.1f MiB)\n", r.peak_rss_mib, r.tensors_mib);
+  return out;
+}
+
+std::string bench_translate_json(const BenchTranslateReport& r) {
+  JsonObject j;
+  j.set("bench", "translate").set("cpu", r.cpu).set("logical_cpus", r.logical_cpus).set("onednn_isa", r.onednn_isa);
+  j.set("threads", r.threads).set("workers", r.workers).set("threads_per_worker", r.threads_per_worker);
+  j.set("model", r.model).set("model_type", r.model_type).set("input", r.input);
+  j.set("sentences", r.sentences).set("source_pieces", r.source_pieces).set("mini_batch", r.mini_batch);
+  j.set("gemm_type", r.int8 ? "int8" : "float32");
+  if (r.int8)
+    j.set("int8_weight_bits", r.int8_weight_bits);
+  else
+    j.set_null("int8_weight_bits");
+  if (r.shortlist.empty())
+    j.set_null("shortlist");
+  else
+    j.set("shortlist", r.shortlist);
+  j.set("greedy", search_json(r.greedy, r.sentences)).set("beam5", search_json(r.beam5, r.sentences));
+  j.set("peak_rss_mib", r.peak_rss_mib).set("tensors_mib", r.tensors_mib);
+  return j.str() + "\n";
 }
 
 }  // namespace nmt
