@@ -217,7 +217,8 @@ TEST_F(CliTranslateTest, NBestFormatAndCount) {
   EXPECT_EQ(split_lines(two.out).size(), 2 * non_empty + (kInput.size() - non_empty));
   const Result too_many = nmt("translate " + model_arg() + " -b 2 --n-best --n-best-size 3 -i '" + path("in.txt") + "'");
   EXPECT_EQ(too_many.code, 2);
-  EXPECT_TRUE(contains_text(too_many.err, "--n-best-size")) << too_many.err;
+  EXPECT_TRUE(contains_text(too_many.err, "n-best-size must be in [1, beam-size], got 3 with beam-size 2"))
+      << too_many.err;
 }
 
 // Parses "w,w,w w,w,w" into rows.

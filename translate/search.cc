@@ -18,18 +18,6 @@ namespace {
 constexpr int32_t kPad = Vocab::kPad, kUnk = Vocab::kUnk, kBos = Vocab::kBos, kEos = Vocab::kEos;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-void check_options(Model& model, const SearchOptions& o) {
-  if (o.beam_size < 1) throw InputError(cat("--beam-size must be >= 1, got ", o.beam_size));
-  if (o.n_best < 1) throw InputError(cat("--n-best-size must be >= 1, got ", o.n_best));
-  if (!(o.normalize >= 0)) throw InputError(cat("--normalize must be >= 0, got ", o.normalize));
-  if (!(o.max_length_factor >= 0))
-    throw InputError(cat("--max-length-factor must be >= 0, got ", o.max_length_factor));
-  if (o.max_length_offset < 0) throw InputError(cat("--max-length-offset must be >= 0, got ", o.max_length_offset));
-  if (o.keep_alignment && !model.decoder().has_attention())
-    throw InputError(cat("alignments need attention, and this model's decoder (dec-type ", model.config().dec_type,
-                         ") has none"));
-}
-
 float length_penalty(const SearchOptions& o, size_t tokens_with_eos) {
   return o.normalize > 0 ? std::pow(static_cast<float>(tokens_with_eos), o.normalize) : 1.0f;
 }
@@ -131,6 +119,22 @@ size_t select_bucketed(DecoderState& state, std::vector<int32_t> live, size_t ro
 
 }  // namespace
 
+void SearchOptions::validate() const {
+  if (beam_size < 1) throw OptionError(cat("beam-size must be >= 1, got ", beam_size));
+  if (n_best < 1 || n_best > beam_size)
+    throw OptionError(cat("n-best-size must be in [1, beam-size], got ", n_best, " with beam-size ", beam_size));
+  if (!(normalize >= 0)) throw OptionError(cat("normalize must be >= 0, got ", normalize));
+  if (!(max_length_factor >= 0)) throw OptionError(cat("max-length-factor must be >= 0, got ", max_length_factor));
+  if (max_length_offset < 0) throw OptionError(cat("max-length-offset must be >= 0, got ", max_length_offset));
+}
+
+void check_model_supports(Model& model, const SearchOptions& options) {
+  // Alignments are the decoder's attention weights: a decoder without attention has none.
+  if (options.keep_alignment && !model.decoder().has_attention())
+    throw InputError(cat("alignments are attention weights, and this model's decoder (dec-type ",
+                         model.config().dec_type, ") has no attention"));
+}
+
 size_t row_bucket(size_t n) {
   if (n <= 4) return n;
   size_t b = 4;  // 4, 6, 8, 12, 16, 24, ...: at most a third of the rows are filler
@@ -189,7 +193,8 @@ std::vector<Expansion> best_expansions(const float* lp, int64_t V, const std::ve
 }
 
 std::vector<Hypothesis> greedy_search(Model& model, const SourceBatch& src, const SearchOptions& options) {
-  check_options(model, options);
+  options.validate();
+  check_model_supports(model, options);
   std::vector<Hypothesis> out(src.batch);
   if (src.batch == 0) return out;
   NoGradScope no_grad;
@@ -247,7 +252,8 @@ std::vector<Hypothesis> greedy_search(Model& model, const SourceBatch& src, cons
 
 std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch& src,
                                                  const SearchOptions& options) {
-  check_options(model, options);
+  options.validate();
+  check_model_supports(model, options);
   const size_t K = static_cast<size_t>(options.beam_size);
   std::vector<std::vector<Hypothesis>> out(src.batch);
   if (src.batch == 0) return out;
@@ -353,7 +359,6 @@ std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch
 }
 
 std::vector<std::vector<Hypothesis>> search(Model& model, const SourceBatch& src, const SearchOptions& options) {
-  check_options(model, options);
   if (options.beam_size > 1) return beam_search(model, src, options);
   std::vector<std::vector<Hypothesis>> out;
   out.reserve(src.batch);
