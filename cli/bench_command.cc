@@ -11,6 +11,7 @@
 #include "training/bench.h"
 #include "training/trainer.h"
 #include "translate/bench.h"
+#include "translate/translator.h"
 
 namespace nmt::cli {
 namespace {
@@ -55,9 +56,43 @@ int bench_train_command(const Args& args) {
   o.train.model = model_config_from(*vm);
   o.warmup = get<int>(*vm, "warmup");
   o.steps = get<int>(*vm, "steps");
-  if (o.steps < 1 || o.warmup < 0) throw UsageError("--steps must be >= 1 and --warmup >= 0");
   Context::get().set_threads(get<int>(*vm, "cpu-threads"));
   return bench_train(o);
+}
+
+int bench_translate_command(const Args& args) {
+  CommandSpec spec;
+  spec.name = "bench translate";
+  spec.usage = "nmt bench translate -m MODEL -i FILE [options]";
+  spec.summary =
+      "Translates FILE with greedy search and with beam search (beam 5, normalize 0.6) after a short\n"
+      "warm-up, and prints sentences/s and target tokens/s (</s> included) for each, the peak resident\n"
+      "memory, the thread count and the CPU.";
+  po::options_description opts("Bench options");
+  opts.add_options()
+      ("model,m", po::value<std::string>()->required(), "model file")
+      ("input,i", po::value<std::string>()->required(), "input file, plain or gzip, one sentence a line")
+      ("mini-batch", po::value<int>()->default_value(64), "sentences per batch")
+      ("cpu-threads", po::value<int>()->default_value(0), "threads (0: all cores)")
+      ("workers", po::value<int>()->default_value(0),
+       "mini-batches translated side by side, each on its share of the threads, as nmt translate does "
+       "(0: one per thread)")
+      ("gemm-type", po::value<std::string>()->default_value("float32"), "float32 or int8, as nmt translate --gemm-type")
+      ("shortlist", po::value<std::string>(), "score only each batch's shortlist vocabulary, as nmt translate --shortlist");
+  spec.groups.push_back(opts);
+  auto vm = parse(spec, args);
+  if (!vm) return 0;
+  BenchTranslateOptions o;
+  o.model = get<std::string>(*vm, "model");
+  o.input = get<std::string>(*vm, "input");
+  o.mini_batch = get<int>(*vm, "mini-batch");
+  o.workers = get<int>(*vm, "workers");
+  o.int8 = parse_gemm_type(get<std::string>(*vm, "gemm-type"));
+  if (vm->count("shortlist")) o.shortlist = get<std::string>(*vm, "shortlist");
+  const int threads = get<int>(*vm, "cpu-threads");
+  if (threads < 0) throw UsageError(cat("bench translate: --cpu-threads must be >= 0, got ", threads));
+  Context::get().set_threads(threads);
+  return bench_translate(o);
 }
 
 // Which number types could pay on this CPU: the same product in f32, bf16 and int8.
@@ -107,10 +142,15 @@ int bench_command(const Args& args) {
     return args.empty() ? 2 : 0;
   }
   const Args rest(args.begin() + 1, args.end());
-  if (args[0] == "train") return bench_train_command(rest);
-  if (args[0] == "translate") return bench_translate(rest);
-  if (args[0] == "matmul") return bench_matmul_command(rest);
-  throw UsageError(cat("nmt bench: unknown benchmark '", args[0], "' (expected train, translate or matmul)"));
+  const std::string& bench = args[0];
+  try {  // as cli::run does, naming the benchmark too
+    if (bench == "train") return bench_train_command(rest);
+    if (bench == "translate") return bench_translate_command(rest);
+    if (bench == "matmul") return bench_matmul_command(rest);
+  } catch (const OptionError& e) {
+    throw UsageError(cat("bench ", bench, ": ", e.what(), " (see nmt bench ", bench, " --help)"));
+  }
+  throw UsageError(cat("nmt bench: unknown benchmark '", bench, "' (expected train, translate or matmul)"));
 }
 
 }  // namespace nmt::cli

@@ -49,11 +49,15 @@ void trace_memory(const char* when) {
 
 }  // namespace
 
+void BenchTrainOptions::validate() const {
+  train.validate_updates();
+  if (warmup < 0) throw OptionError(cat("warmup must be >= 0, got ", warmup));
+  if (steps < 1) throw OptionError(cat("steps must be >= 1, got ", steps));
+}
+
 int bench_train(const BenchTrainOptions& o) {
+  o.validate();
   const TrainOptions& t = o.train;
-  if (t.train_sets.size() != 2 || t.vocabs.size() != 2)
-    throw UsageError("bench train needs --train-sets SRC TRG and --vocabs SRC.spm TRG.spm");
-  check_bf16_support(t.bf16);
   Vocab src_vocab = Vocab::load(t.vocabs[0]);
   Vocab trg_vocab = Vocab::load(t.vocabs[1]);
   ParallelCorpus corpus = load_parallel_corpus(t.train_sets[0], t.train_sets[1], src_vocab, trg_vocab,

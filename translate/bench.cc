@@ -22,65 +22,6 @@
 namespace nmt {
 namespace {
 
-constexpr const char* kUsage =
-    "nmt bench translate -m MODEL -i FILE [--mini-batch 64] [--cpu-threads N] [--workers W]\n"
-    "                    [--gemm-type float32|int8] [--shortlist FILE]";
-
-struct BenchArgs {
-  std::string model, input;
-  int mini_batch = 64;
-  int threads = 0;
-  int workers = 0;  // as nmt translate --workers
-  bool int8 = false;
-  std::string shortlist;  // as nmt translate --shortlist
-  bool help = false;
-};
-
-int parse_int(const std::string& option, const std::string& value) {
-  try {
-    size_t used = 0;
-    const int v = std::stoi(value, &used);
-    if (used == value.size()) return v;
-  } catch (const std::exception&) {
-  }
-  throw UsageError(cat("bench translate: ", option, " takes an integer, got '", value, "'"));
-}
-
-BenchArgs parse_args(const std::vector<std::string>& args) {
-  BenchArgs b;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "-h" || a == "--help") {
-      b.help = true;
-      continue;
-    }
-    if (i + 1 >= args.size()) throw UsageError(cat("bench translate: unknown option or missing value: '", a, "' (usage: ", kUsage, ")"));
-    const std::string& v = args[++i];
-    if (a == "-m" || a == "--model") {
-      b.model = v;
-    } else if (a == "-i" || a == "--input") {
-      b.input = v;
-    } else if (a == "--mini-batch") {
-      b.mini_batch = parse_int(a, v);
-    } else if (a == "--cpu-threads") {
-      b.threads = parse_int(a, v);
-    } else if (a == "--workers") {
-      b.workers = parse_int(a, v);
-    } else if (a == "--gemm-type") {
-      b.int8 = parse_gemm_type(v);
-    } else if (a == "--shortlist") {
-      b.shortlist = v;
-    } else {
-      throw UsageError(cat("bench translate: unknown option '", a, "' (usage: ", kUsage, ")"));
-    }
-  }
-  if (b.help) return b;
-  if (b.model.empty() || b.input.empty()) throw UsageError(cat("bench translate: -m and -i are required (usage: ", kUsage, ")"));
-  if (b.mini_batch < 1) throw UsageError(cat("bench translate: --mini-batch must be at least 1, got ", b.mini_batch));
-  if (b.threads < 0) throw UsageError(cat("bench translate: --cpu-threads must be >= 0, got ", b.threads));
-  return b;
-}
-
 struct Run {
   double seconds = 0;
   int64_t target_tokens = 0;
@@ -96,20 +37,22 @@ Run timed(Model& model, const std::vector<std::vector<int32_t>>& sources, const 
   return r;
 }
 
+// The options of one timed search (beam 1: greedy).
+TranslateOptions search_options(const BenchTranslateOptions& b, int beam, const Shortlist* shortlist,
+                                WorkerPool* workers) {
+  TranslateOptions opt;
+  opt.mini_batch = b.mini_batch;
+  opt.search.beam_size = beam;
+  opt.int8 = b.int8;
+  opt.search.shortlist = shortlist;
+  opt.workers = workers;
+  return opt;
+}
+
 }  // namespace
 
-int bench_translate(const std::vector<std::string>& args) {
-  const BenchArgs b = parse_args(args);
-  if (b.help) {
-    std::cout << "Usage: " << kUsage << "\n\n"
-              << "Translates FILE with greedy search and with beam search (beam 5, normalize 0.6) after a short\n"
-                 "warm-up, and prints sentences/s and target tokens/s (</s> included) for each, the peak resident\n"
-                 "memory, the thread count and the CPU. --workers W (default 0: one per thread) translates W\n"
-                 "mini-batches side by side, each on its share of the threads, as nmt translate does; --shortlist\n"
-                 "FILE scores only each batch's shortlist vocabulary, as nmt translate --shortlist.\n";
-    return 0;
-  }
-  Context::get().set_threads(b.threads);
+int bench_translate(const BenchTranslateOptions& b) {
+  search_options(b, 5, nullptr, nullptr).validate();  // before the model is loaded: a bad value costs nothing
   const std::unique_ptr<WorkerPool> workers = make_workers(b.workers);
   LoadedModel loaded = load_model(b.model);
   const Shortlist shortlist = b.shortlist.empty() ? Shortlist()
@@ -136,12 +79,7 @@ int bench_translate(const std::vector<std::string>& args) {
               b.int8 ? cat("int8 (weights of ", int8_weight_levels() == 127 ? 8 : 7, " bits)").c_str() : "float32",
               b.shortlist.empty() ? "" : cat(", shortlist ", b.shortlist).c_str());
   for (int beam : {1, 5}) {
-    TranslateOptions opt;
-    opt.mini_batch = b.mini_batch;
-    opt.search.beam_size = beam;
-    opt.int8 = b.int8;
-    opt.search.shortlist = b.shortlist.empty() ? nullptr : &shortlist;
-    opt.workers = workers.get();
+    const TranslateOptions opt = search_options(b, beam, b.shortlist.empty() ? nullptr : &shortlist, workers.get());
     // Warm-up: builds the primitives of the most common shapes, a batch per worker.
     const size_t n_warm = static_cast<size_t>(b.mini_batch) * (workers ? workers->size() : 1);
     std::vector<std::vector<int32_t>> warm(sources.begin(), sources.begin() + std::min(sources.size(), n_warm));
