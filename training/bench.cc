@@ -55,6 +55,84 @@ void BenchTrainOptions::validate() const {
   if (steps < 1) throw OptionError(cat("steps must be >= 1, got ", steps));
 }
 
+namespace {
+
+// The model, optimizer and data of the benchmark's updates.
+struct BenchRun {
+  const TrainOptions& t;
+  ParallelCorpus& corpus;
+  Model& model;
+  Adam& adam;
+  Rng& rng;
+
+  // One full update on the pairs `idx`, as nmt train makes it (without delay or smoothing);
+  // adds their source and target tokens (</s> included) to `tokens`.
+  void update(const std::vector<int32_t>& idx, int64_t& tokens) {
+    model.params().zero_grads();
+    std::vector<std::vector<int32_t>> s, tr;
+    for (int32_t i : idx) {
+      s.push_back(corpus.src[i]);
+      tr.push_back(corpus.trg[i]);
+      tokens += static_cast<int64_t>(corpus.src[i].size() + corpus.trg[i].size() + 1);
+    }
+    TargetBatch trg = TargetBatch::from(tr);
+    RnnRecomputeScope recompute(t.rnn_recompute);
+    Bf16Scope bf16(t.bf16, &model.params());
+    Var losses = model.token_losses(SourceBatch::from(s), trg, t.label_smoothing, true, rng);
+    Tape::current().backward(scale(sum(losses), 1.0f / static_cast<float>(trg.tokens)));
+    clip_grad_norm(model.params(), t.clip_norm);
+    adam.step(t.learn_rate);
+  }
+};
+
+struct PassStats {
+  double seconds = 0, flops = 0;
+  double system_mib = 0;  // taken from the system by the tensor pool, per update
+  int64_t tokens = 0;     // source + target
+};
+
+// The timed updates of one pass over `batches`.
+PassStats timed_pass(BenchRun& run, const std::vector<std::vector<int32_t>>& batches) {
+  using Clock = std::chrono::steady_clock;
+  PassStats p;
+  const auto start = Clock::now();
+  const double flops_before = matmul_flops_counted();
+  const size_t system_before = pool_bytes_from_system();
+  for (const auto& batch : batches) run.update(batch, p.tokens);
+  p.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  p.flops = matmul_flops_counted() - flops_before;
+  p.system_mib = (pool_bytes_from_system() - system_before) / 1048576.0 / static_cast<double>(batches.size());
+  return p;
+}
+
+void print_report(const TrainOptions& t, const ModelConfig& config, Model& model, const PassStats pass[2]) {
+  std::printf("machine: %s, %d threads, oneDNN %d.%d.%d at %s\n", cpu_model().c_str(), Context::get().threads(),
+              dnnl_version()->major, dnnl_version()->minor, dnnl_version()->patch, onednn_isa_name());
+  std::printf("primitives cached: %zu\n", Context::get().cache_size());
+  std::printf("model: %s, %lld parameters, mini-batch-words %lld, products in %s\n", config.type.c_str(),
+              static_cast<long long>(model.params().num_params()), static_cast<long long>(t.mini_batch_words),
+              t.bf16 ? (bf16_support() == Bf16Support::native ? "bfloat16" : "bfloat16 (emulated: no native support on this CPU)")
+                     : "float32");
+  const double reached = pass[1].flops / pass[1].seconds / 1e9, peak = measure_matmul_peak_gflops();
+  std::printf("matrix products: %.2f MFLOP per src+trg token, %.1f GFLOP/s in the steady pass = %.0f%% of a "
+              "2048x1024x1024 oneDNN matmul's %.1f GFLOP/s on the same threads",
+              pass[1].flops / static_cast<double>(pass[1].tokens) / 1e6, reached, 100.0 * reached / peak, peak);
+  if (t.bf16) {  // the ceiling of bfloat16 products is the bfloat16 matmul's
+    const double peak16 = measure_matmul_gflops(Precision::bf16, 2048, 1024, 1024, false);
+    std::printf(" (fp32), %.0f%% of its %.1f GFLOP/s in bfloat16", 100.0 * reached / peak16, peak16);
+  }
+  std::printf("\n");
+  std::printf("tensor pool: %.1f MiB per update taken from the system in the steady pass (blocks the cache could "
+              "not serve; %.1f MiB in the first pass)\n",
+              pass[1].system_mib, pass[0].system_mib);
+  std::printf("bench train %s: first pass %.0f tok/s (includes building primitives), steady %.0f src+trg tok/s, "
+              "peak RSS %.0f MiB (tensors %.0f MiB), %d threads\n",
+              config.type.c_str(), pass[0].tokens / pass[0].seconds, pass[1].tokens / pass[1].seconds, peak_rss_mib(),
+              pool_peak_bytes_in_use() / 1048576.0, Context::get().threads());
+}
+
+}  // namespace
+
 int bench_train(const BenchTrainOptions& o) {
   o.validate();
   const TrainOptions& t = o.train;
@@ -70,69 +148,24 @@ int bench_train(const BenchTrainOptions& o) {
   Adam adam(model.params(), t.adam);
   Rng rng(t.seed);
   Batcher batcher(corpus, t.mini_batch_words, t.maxi_batch, t.seed, batch_sort_for(t.maxi_batch_sort, t.model.enc_type));
-  std::vector<std::vector<int32_t>> batches;
-  for (int i = 0; i < o.warmup + o.steps; ++i) batches.push_back(batcher.next());
+  std::vector<std::vector<int32_t>> warmup, timed;
+  for (int i = 0; i < o.warmup; ++i) warmup.push_back(batcher.next());
+  for (int i = 0; i < o.steps; ++i) timed.push_back(batcher.next());
   trace_memory("before training");
 
-  auto update = [&](const std::vector<int32_t>& idx, int64_t& tokens) {
-    model.params().zero_grads();
-    std::vector<std::vector<int32_t>> s, tr;
-    for (int32_t i : idx) {
-      s.push_back(corpus.src[i]);
-      tr.push_back(corpus.trg[i]);
-      tokens += static_cast<int64_t>(corpus.src[i].size() + corpus.trg[i].size() + 1);
-    }
-    TargetBatch trg = TargetBatch::from(tr);
-    RnnRecomputeScope recompute(t.rnn_recompute);
-    Bf16Scope bf16(t.bf16, &model.params());
-    Var losses = model.token_losses(SourceBatch::from(s), trg, t.label_smoothing, true, rng);
-    Tape::current().backward(scale(sum(losses), 1.0f / static_cast<float>(trg.tokens)));
-    clip_grad_norm(model.params(), t.clip_norm);
-    adam.step(t.learn_rate);
-  };
-  using Clock = std::chrono::steady_clock;
-  double seconds[2] = {0, 0}, flops[2] = {0, 0}, system_mib[2] = {0, 0};
-  int64_t tokens[2] = {0, 0};
-  for (int pass = 0; pass < 2; ++pass) {
+  BenchRun run{t, corpus, model, adam, rng};
+  PassStats pass[2];
+  for (int p = 0; p < 2; ++p) {
     int64_t unused = 0;
-    if (pass == 0)
-      for (int i = 0; i < o.warmup; ++i) update(batches[i], unused);
-    auto start = Clock::now();
-    const double flops_before = matmul_flops_counted();
-    const size_t system_before = pool_bytes_from_system();
-    for (int i = o.warmup; i < o.warmup + o.steps; ++i) update(batches[i], tokens[pass]);
-    seconds[pass] = std::chrono::duration<double>(Clock::now() - start).count();
-    flops[pass] = matmul_flops_counted() - flops_before;
-    system_mib[pass] = (pool_bytes_from_system() - system_before) / 1048576.0 / o.steps;
-    trace_memory(pass == 0 ? "after pass 1" : "after pass 2");
-    std::cerr << "pass " << pass + 1 << ": " << o.steps << " updates, " << tokens[pass] << " src+trg tokens in "
-              << seconds[pass] << " s\n";
+    if (p == 0)
+      for (const auto& batch : warmup) run.update(batch, unused);
+    pass[p] = timed_pass(run, timed);
+    trace_memory(p == 0 ? "after pass 1" : "after pass 2");
+    std::cerr << "pass " << p + 1 << ": " << o.steps << " updates, " << pass[p].tokens << " src+trg tokens in "
+              << pass[p].seconds << " s\n";
   }
   pool_trace_report();
-  std::printf("machine: %s, %d threads, oneDNN %d.%d.%d at %s\n", cpu_model().c_str(), Context::get().threads(),
-              dnnl_version()->major, dnnl_version()->minor, dnnl_version()->patch, onednn_isa_name());
-  std::printf("primitives cached: %zu\n", Context::get().cache_size());
-  std::printf("model: %s, %lld parameters, mini-batch-words %lld, products in %s\n", config.type.c_str(),
-              static_cast<long long>(model.params().num_params()), static_cast<long long>(t.mini_batch_words),
-              t.bf16 ? (bf16_support() == Bf16Support::native ? "bfloat16" : "bfloat16 (emulated: no native support on this CPU)")
-                     : "float32");
-  const double reached = flops[1] / seconds[1] / 1e9, peak = measure_matmul_peak_gflops();
-  std::printf("matrix products: %.2f MFLOP per src+trg token, %.1f GFLOP/s in the steady pass = %.0f%% of a "
-              "2048x1024x1024 oneDNN matmul's %.1f GFLOP/s on the same threads",
-              flops[1] / static_cast<double>(tokens[1]) / 1e6, reached, 100.0 * reached / peak, peak);
-  if (t.bf16) {  // the ceiling of bfloat16 products is the bfloat16 matmul's
-    const double peak16 = measure_matmul_gflops(Precision::bf16, 2048, 1024, 1024, false);
-    std::printf(" (fp32), %.0f%% of its %.1f GFLOP/s in bfloat16", 100.0 * reached / peak16, peak16);
-  }
-  std::printf("\n");
-  std::printf("tensor pool: %.1f MiB per update taken from the system in the steady pass (blocks the cache could "
-              "not serve; %.1f MiB in the first pass)\n",
-              system_mib[1], system_mib[0]);
-  std::printf("bench train %s: first pass %.0f tok/s (includes building primitives), steady %.0f src+trg tok/s, "
-              "peak RSS %.0f MiB (tensors %.0f MiB), %d threads\n",
-              config.type.c_str(), tokens[0] / seconds[0], tokens[1] / seconds[1], peak_rss_mib(),
-              pool_peak_bytes_in_use() / 1048576.0,
-              Context::get().threads());
+  print_report(t, config, model, pass);
   return 0;
 }
 
