@@ -20,15 +20,6 @@ AttentionKind parse_attention_kind(const std::string& name) {
   throw OptionError(cat("attention must be dot, general or mlp, got '", name, "'"));
 }
 
-std::string attention_kind_name(AttentionKind kind) {
-  switch (kind) {
-    case AttentionKind::Dot: return "dot";
-    case AttentionKind::General: return "general";
-    case AttentionKind::Mlp: return "mlp";
-  }
-  return "?";
-}
-
 Attention::Attention(ParamStore& params, const std::string& prefix, AttentionKind kind, int64_t dim_query,
                      int64_t dim_key, int64_t dim_att)
     : kind_(kind) {

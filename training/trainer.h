@@ -61,7 +61,6 @@ struct TrainOptions {
   int max_divergence = 10;          // consecutive non-finite updates before giving up
   // Output
   std::string log_file;
-  bool quiet_progress = false;
 
   // Throws OptionError naming the first option that breaks its rule. train() calls it
   // before any file is read or written.
