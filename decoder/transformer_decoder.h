@@ -14,7 +14,7 @@
 // costs O(t)) and the cross-attention keys/values of the source, computed once in
 // start(); a step's positions are the step index, which the state counts.
 //
-// The encoder states must be dim wide (an RNN encoder needs --dim-rnn == --dim-emb).
+// The encoder states must be dim wide (an RNN encoder needs dim-rnn == dim-emb: ModelConfig::validate).
 #pragma once
 
 #include <memory>
