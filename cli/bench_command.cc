@@ -78,7 +78,8 @@ int bench_translate_command(const Args& args) {
        "mini-batches translated side by side, each on its share of the threads, as nmt translate does "
        "(0: one per thread)")
       ("gemm-type", po::value<std::string>()->default_value("float32"), "float32 or int8, as nmt translate --gemm-type")
-      ("shortlist", po::value<std::string>(), "score only each batch's shortlist vocabulary, as nmt translate --shortlist");
+      ("shortlist", po::value<std::string>(),
+       "score only each batch's shortlist vocabulary, as nmt translate --shortlist");
   spec.groups.push_back(opts);
   auto vm = parse(spec, args);
   if (!vm) return 0;

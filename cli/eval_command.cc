@@ -90,7 +90,8 @@ EvalRequest eval_request(const po::variables_map& vm) {
     throw bad("--src is only used with --by-length");
   }
   for (const auto& ref : r.ref_paths)
-    if (ref == "-" && r.hyp_path == "-") throw bad("the hypotheses come from stdin: give --hyp to read a reference from stdin");
+    if (ref == "-" && r.hyp_path == "-")
+      throw bad("the hypotheses come from stdin: give --hyp to read a reference from stdin");
   return r;
 }
 

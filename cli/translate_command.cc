@@ -220,7 +220,8 @@ int translate_command(const Args& args) {
   const bool show_progress = input != "-" && ::isatty(STDERR_FILENO);
   const ProgressLine progress;
   int64_t lines_done = 0;
-  if (show_progress) opt.progress = [&](size_t done) { progress.report(lines_done + static_cast<int64_t>(done), false); };
+  if (show_progress)
+    opt.progress = [&](size_t done) { progress.report(lines_done + static_cast<int64_t>(done), false); };
   translate_groups(reader, out, loaded, opt, format, maxi_batch, lines_done);
   if (show_progress) progress.report(lines_done, true);
   return 0;

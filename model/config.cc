@@ -112,7 +112,8 @@ ModelConfig ModelConfig::from_map(const std::map<std::string, std::string>& m) {
 // The checks of single options' rules, naming the option by its key.
 namespace {
 
-void check_one_of(const char* key, const std::string& value, const char* allowed, std::initializer_list<const char*> values) {
+void check_one_of(const char* key, const std::string& value, const char* allowed,
+                  std::initializer_list<const char*> values) {
   for (const char* v : values)
     if (value == v) return;
   throw OptionError(cat(key, " must be ", allowed, ", got '", value, "'"));
@@ -142,7 +143,8 @@ void validate_transformer(const ModelConfig& c) {
 
 void ModelConfig::validate() const {
   check_one_of("enc-type", enc_type, "rnn or transformer", {"rnn", "transformer"});
-  check_one_of("dec-type", dec_type, "bottleneck, attention or transformer", {"bottleneck", "attention", "transformer"});
+  check_one_of("dec-type", dec_type, "bottleneck, attention or transformer",
+               {"bottleneck", "attention", "transformer"});
   parse_cell(cell);
   parse_attention_kind(attention);
   parse_norm_placement(transformer_norm);

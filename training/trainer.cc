@@ -513,7 +513,8 @@ void check_at_least(const char* key, int64_t value, int64_t least) {
 
 // A frequency is one amount ("500u"); parse_amounts checks the amounts themselves.
 void check_frequency(const char* key, const std::string& spec) {
-  if (parse_amounts(spec, key).size() > 1) throw OptionError(cat(key, " must be one amount (like 500u), got '", spec, "'"));
+  if (parse_amounts(spec, key).size() > 1)
+    throw OptionError(cat(key, " must be one amount (like 500u), got '", spec, "'"));
 }
 
 }  // namespace
