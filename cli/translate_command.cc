@@ -110,26 +110,6 @@ class ProgressLine {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-// The library's options as given on the command line; their rules are the library's
-// (TranslateOptions::validate).
-TranslateOptions translate_options(const po::variables_map& vm) {
-  TranslateOptions opt;
-  SearchOptions& so = opt.search;
-  so.beam_size = get<int>(vm, "beam-size");
-  // One hypothesis is enough without n-best lists; a given --n-best-size is checked anyway.
-  const int n_best_default = get<bool>(vm, "n-best") ? so.beam_size : 1;
-  so.n_best = vm.count("n-best-size") ? get<int>(vm, "n-best-size") : n_best_default;
-  so.normalize = get<float>(vm, "normalize");
-  so.max_length_factor = get<float>(vm, "max-length-factor");
-  so.max_length_offset = get<int>(vm, "max-length-offset");
-  so.allow_unk = get<bool>(vm, "allow-unk");
-  so.keep_alignment = parse_alignment_format(get<std::string>(vm, "alignment")) != AlignmentFormat::None;
-  opt.mini_batch = get<int>(vm, "mini-batch");
-  opt.max_input_length = get<int>(vm, "max-input-length");
-  opt.int8 = parse_gemm_type(get<std::string>(vm, "gemm-type"));
-  return opt;
-}
-
 // How each input line's result is written.
 struct OutputFormat {
   bool nbest = false;
@@ -143,6 +123,26 @@ OutputFormat output_format(const po::variables_map& vm) {
   f.alignment = parse_alignment_format(get<std::string>(vm, "alignment"));
   f.text = get<bool>(vm, "no-spm-decode") ? TextFormat::Pieces : TextFormat::Decoded;
   return f;
+}
+
+// The library's options as given on the command line; their rules are the library's
+// (TranslateOptions::validate).
+TranslateOptions translate_options(const po::variables_map& vm, const OutputFormat& format) {
+  TranslateOptions opt;
+  SearchOptions& so = opt.search;
+  so.beam_size = get<int>(vm, "beam-size");
+  // One hypothesis is enough without n-best lists; a given --n-best-size is checked anyway.
+  const int n_best_default = format.nbest ? so.beam_size : 1;
+  so.n_best = vm.count("n-best-size") ? get<int>(vm, "n-best-size") : n_best_default;
+  so.normalize = get<float>(vm, "normalize");
+  so.max_length_factor = get<float>(vm, "max-length-factor");
+  so.max_length_offset = get<int>(vm, "max-length-offset");
+  so.allow_unk = get<bool>(vm, "allow-unk");
+  so.keep_alignment = format.alignment != AlignmentFormat::None;
+  opt.mini_batch = get<int>(vm, "mini-batch");
+  opt.max_input_length = get<int>(vm, "max-input-length");
+  opt.int8 = parse_gemm_type(get<std::string>(vm, "gemm-type"));
+  return opt;
 }
 
 // The output lines of one group of results, the first being input line `first_line`.
@@ -187,9 +187,9 @@ int translate_command(const Args& args) {
   const auto parsed = parse(translate_spec(), args);
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
-  TranslateOptions opt = translate_options(vm);
-  opt.validate();  // before the model is loaded: a bad value costs nothing
   const OutputFormat format = output_format(vm);
+  TranslateOptions opt = translate_options(vm, format);
+  opt.validate();  // before the model is loaded: a bad value costs nothing
   const std::string input = get<std::string>(vm, "input");
   // Typed at a terminal: answer every line at once unless told otherwise.
   const bool interactive = input == "-" && ::isatty(STDIN_FILENO) && !has(vm, "maxi-batch");
