@@ -76,7 +76,6 @@ int bench_train_command(const Args& args) {
   o.train.model = model_config_from(*vm);
   o.warmup = get<int>(*vm, "warmup");
   o.steps = get<int>(*vm, "steps");
-  if (o.steps < 1 || o.warmup < 0) throw UsageError("--steps must be >= 1 and --warmup >= 0");
   Context::get().set_threads(get<int>(*vm, "cpu-threads"));
   const BenchTrainReport report = bench_train(o);
   print_report(*vm, bench_train_text(report), bench_train_json(report));
@@ -114,7 +113,6 @@ int bench_translate_command(const Args& args) {
   o.int8 = parse_gemm_type(get<std::string>(*vm, "gemm-type"));
   if (vm->count("shortlist")) o.shortlist = get<std::string>(*vm, "shortlist");
   const int threads = get<int>(*vm, "cpu-threads");
-  if (o.mini_batch < 1) throw UsageError(cat("bench translate: --mini-batch must be at least 1, got ", o.mini_batch));
   if (threads < 0) throw UsageError(cat("bench translate: --cpu-threads must be >= 0, got ", threads));
   Context::get().set_threads(threads);
   const BenchTranslateReport report = bench_translate(o);
@@ -210,10 +208,15 @@ int bench_command(const Args& args) {
     return args.empty() ? 2 : 0;
   }
   const Args rest(args.begin() + 1, args.end());
-  if (args[0] == "train") return bench_train_command(rest);
-  if (args[0] == "translate") return bench_translate_command(rest);
-  if (args[0] == "matmul") return bench_matmul_command(rest);
-  throw UsageError(cat("nmt bench: unknown benchmark '", args[0], "' (expected train, translate or matmul)"));
+  const std::string& bench = args[0];
+  try {  // as cli::run does, naming the benchmark too
+    if (bench == "train") return bench_train_command(rest);
+    if (bench == "translate") return bench_translate_command(rest);
+    if (bench == "matmul") return bench_matmul_command(rest);
+  } catch (const OptionError& e) {
+    throw UsageError(cat("bench ", bench, ": ", e.what(), " (see nmt bench ", bench, " --help)"));
+  }
+  throw UsageError(cat("nmt bench: unknown benchmark '", bench, "' (expected train, translate or matmul)"));
 }
 
 }  // namespace nmt::cli

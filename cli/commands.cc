@@ -51,8 +51,16 @@ int run(int argc, char** argv) {
       std::cout << "nmt " NMT_VERSION "\n";
       return 0;
     }
-    for (const auto& s : subcommands())
-      if (sub == s.name) return s.main(Args(argv + 2, argv + argc));
+    for (const auto& s : subcommands()) {
+      if (sub != s.name) continue;
+      try {
+        return s.main(Args(argv + 2, argv + argc));
+      } catch (const OptionError& e) {
+        // Every option value a subcommand hands the library came from its command line
+        // (or --config file), so a value the library refuses is a usage error.
+        throw UsageError(cat(sub, ": ", e.what(), " (see nmt ", sub, " --help)"));
+      }
+    }
     throw UsageError(cat("unknown subcommand '", sub, "' (see nmt --help)"));
   } catch (const UsageError& e) {
     std::cerr << "nmt: " << e.what() << "\n";

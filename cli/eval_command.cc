@@ -44,90 +44,98 @@ UsageError bad(const std::string& what) { return UsageError(cat("eval: ", what, 
 
 std::string display(const std::string& path) { return path == "-" ? "<stdin>" : path; }
 
+// What to compute and print, from the command line.
+struct EvalRequest {
+  std::vector<std::string> ref_paths;
+  std::string hyp_path, src_path;  // src_path: only with --by-length
+  BleuOptions bleu;
+  ChrfOptions chrf;
+  bool want_bleu = false, want_chrf = false;
+  int width = 2;
+  int64_t bucket_size = 0;  // --by-length (0: no buckets)
+};
+
+// --metrics "bleu,chrf": which of the two, at least one.
+void parse_metrics(const std::string& list, EvalRequest& r) {
+  std::istringstream metrics(list);
+  for (std::string m; std::getline(metrics, m, ',');) {
+    if (m == "bleu") {
+      r.want_bleu = true;
+    } else if (m == "chrf") {
+      r.want_chrf = true;
+    } else {
+      throw bad(cat("--metrics takes bleu and/or chrf, got '", m, "'"));
+    }
+  }
+  if (!r.want_bleu && !r.want_chrf) throw bad("--metrics names no metric");
+}
+
+EvalRequest eval_request(const po::variables_map& vm) {
+  EvalRequest r;
+  r.ref_paths = get<std::vector<std::string>>(vm, "ref");
+  r.hyp_path = get<std::string>(vm, "hyp");
+  const auto tok = tokenizer_from_name(get<std::string>(vm, "tokenize"));
+  if (!tok) throw bad(cat("--tokenize must be 13a, intl or none, got '", get<std::string>(vm, "tokenize"), "'"));
+  r.bleu.tokenize = *tok;
+  r.bleu.lowercase = r.chrf.lowercase = get<bool>(vm, "lowercase");
+  r.width = get<int>(vm, "width");
+  if (r.width < 0 || r.width > 10) throw bad(cat("--width must be in [0, 10], got ", r.width));
+  parse_metrics(get<std::string>(vm, "metrics"), r);
+  if (vm.count("by-length")) {
+    r.bucket_size = get<int64_t>(vm, "by-length");
+    if (r.bucket_size < 1) throw bad(cat("--by-length must be at least 1, got ", r.bucket_size));
+    if (!vm.count("src")) throw bad("--by-length needs the source file (--src)");
+    r.src_path = get<std::string>(vm, "src");
+  } else if (vm.count("src")) {
+    throw bad("--src is only used with --by-length");
+  }
+  for (const auto& ref : r.ref_paths)
+    if (ref == "-" && r.hyp_path == "-")
+      throw bad("the hypotheses come from stdin: give --hyp to read a reference from stdin");
+  return r;
+}
+
+// The lines of `path`, which must have as many as the hypotheses (`what` names it).
+std::vector<std::string> read_aligned(const std::string& path, const std::string& what, const EvalRequest& r,
+                                      size_t hyps) {
+  std::vector<std::string> lines = read_lines(path);
+  if (lines.size() != hyps)
+    throw InputError(cat("eval: the hypotheses (", display(r.hyp_path), ") have ", hyps, " lines but the ", what, " ",
+                         display(path), " has ", lines.size()));
+  return lines;
+}
+
+void print_scores(const EvalRequest& r, const std::vector<std::string>& hyps,
+                  const std::vector<std::vector<std::string>>& refs, const std::vector<std::string>& sources) {
+  const int nrefs = static_cast<int>(refs.size());
+  std::string chrf_name;
+  if (r.want_bleu) std::cout << corpus_bleu_multi(hyps, refs, r.bleu).format(r.width) << "\n";
+  if (r.want_chrf) {
+    const ChrfResult c = corpus_chrf_multi(hyps, refs, r.chrf);
+    std::cout << c.format(r.width) << "\n";
+    chrf_name = c.name();
+  }
+  if (r.want_bleu) std::cout << "BLEU signature: " << bleu_signature(r.bleu, nrefs) << "\n";
+  if (r.want_chrf) std::cout << chrf_name << " signature: " << chrf_signature(r.chrf, nrefs) << "\n";
+  if (r.bucket_size == 0) return;
+  std::cout << "BLEU by source length (buckets of " << r.bucket_size << " words):\n";
+  for (const auto& b : bleu_by_source_length_multi(sources, hyps, refs, r.bucket_size, r.bleu))
+    std::cout << "  words " << b.min_words << "-" << b.max_words << ": sentences = " << b.sentences << " "
+              << b.bleu.format(r.width) << "\n";
+}
+
 }  // namespace
 
 int eval_command(const Args& args) {
   const auto parsed = parse(eval_spec(), args);
   if (!parsed) return 0;
-  const po::variables_map& vm = *parsed;
-
-  const auto ref_paths = get<std::vector<std::string>>(vm, "ref");
-  const std::string hyp_path = get<std::string>(vm, "hyp");
-  const auto tok = tokenizer_from_name(get<std::string>(vm, "tokenize"));
-  if (!tok) throw bad(cat("--tokenize must be 13a, intl or none, got '", get<std::string>(vm, "tokenize"), "'"));
-  const bool lowercase = get<bool>(vm, "lowercase");
-  const int width = get<int>(vm, "width");
-  if (width < 0 || width > 10) throw bad(cat("--width must be in [0, 10], got ", width));
-
-  bool want_bleu = false, want_chrf = false;
-  {
-    std::istringstream metrics(get<std::string>(vm, "metrics"));
-    for (std::string m; std::getline(metrics, m, ',');) {
-      if (m == "bleu") {
-        want_bleu = true;
-      } else if (m == "chrf") {
-        want_chrf = true;
-      } else {
-        throw bad(cat("--metrics takes bleu and/or chrf, got '", m, "'"));
-      }
-    }
-  }
-  if (!want_bleu && !want_chrf) throw bad("--metrics names no metric");
-
-  int64_t bucket_size = 0;
-  if (vm.count("by-length")) {
-    bucket_size = get<int64_t>(vm, "by-length");
-    if (bucket_size < 1) throw bad(cat("--by-length must be at least 1, got ", bucket_size));
-    if (!vm.count("src")) throw bad("--by-length needs the source file (--src)");
-  } else if (vm.count("src")) {
-    throw bad("--src is only used with --by-length");
-  }
-  for (const auto& r : ref_paths)
-    if (r == "-" && hyp_path == "-") throw bad("the hypotheses come from stdin: give --hyp to read a reference from stdin");
-
-  const std::vector<std::string> hyps = read_lines(hyp_path);
+  const EvalRequest r = eval_request(*parsed);
+  const std::vector<std::string> hyps = read_lines(r.hyp_path);
   std::vector<std::vector<std::string>> refs;
-  for (const auto& path : ref_paths) {
-    refs.push_back(read_lines(path));
-    if (refs.back().size() != hyps.size())
-      throw InputError(cat("eval: the hypotheses (", display(hyp_path), ") have ", hyps.size(),
-                           " lines but the reference ", display(path), " has ", refs.back().size()));
-  }
-  std::vector<std::string> sources;
-  if (bucket_size > 0) {
-    const std::string src_path = get<std::string>(vm, "src");
-    sources = read_lines(src_path);
-    if (sources.size() != hyps.size())
-      throw InputError(cat("eval: the hypotheses (", display(hyp_path), ") have ", hyps.size(),
-                           " lines but the source ", display(src_path), " has ", sources.size()));
-  }
-  const int nrefs = static_cast<int>(refs.size());
-
-  BleuOptions bleu_opts;
-  bleu_opts.tokenize = *tok;
-  bleu_opts.lowercase = lowercase;
-  ChrfOptions chrf_opts;
-  chrf_opts.lowercase = lowercase;
-
-  std::string chrf_name;
-  if (want_bleu) {
-    const BleuResult r = corpus_bleu_multi(hyps, refs, bleu_opts);
-    std::cout << r.format(width) << "\n";
-  }
-  if (want_chrf) {
-    const ChrfResult r = corpus_chrf_multi(hyps, refs, chrf_opts);
-    std::cout << r.format(width) << "\n";
-    chrf_name = r.name();
-  }
-  if (want_bleu) std::cout << "BLEU signature: " << bleu_signature(bleu_opts, nrefs) << "\n";
-  if (want_chrf) std::cout << chrf_name << " signature: " << chrf_signature(chrf_opts, nrefs) << "\n";
-
-  if (bucket_size > 0) {
-    std::cout << "BLEU by source length (buckets of " << bucket_size << " words):\n";
-    for (const auto& b : bleu_by_source_length_multi(sources, hyps, refs, bucket_size, bleu_opts))
-      std::cout << "  words " << b.min_words << "-" << b.max_words << ": sentences = " << b.sentences << " "
-                << b.bleu.format(width) << "\n";
-  }
+  for (const auto& path : r.ref_paths) refs.push_back(read_aligned(path, "reference", r, hyps.size()));
+  const std::vector<std::string> sources =
+      r.bucket_size > 0 ? read_aligned(r.src_path, "source", r, hyps.size()) : std::vector<std::string>();
+  print_scores(r, hyps, refs, sources);
   return 0;
 }
 

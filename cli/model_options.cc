@@ -1,7 +1,5 @@
 #include "cli/model_options.h"
 
-#include "core/error.h"
-
 namespace nmt::cli {
 
 po::options_description model_options() {
@@ -33,12 +31,7 @@ po::options_description model_options() {
 }
 
 ModelConfig model_config_from(const po::variables_map& vm) {
-  ModelConfig c;
-  try {
-    c = ModelConfig::preset(vm["type"].as<std::string>());
-  } catch (const InputError& e) {  // an unknown --type is a bad option value: exit code 2
-    throw UsageError(e.what());
-  }
+  ModelConfig c = ModelConfig::preset(vm["type"].as<std::string>());
   auto set = [&](const char* key, auto& field) {
     using T = std::decay_t<decltype(field)>;
     if (vm.count(key)) field = vm[key].as<T>();
@@ -63,11 +56,6 @@ ModelConfig model_config_from(const po::variables_map& vm) {
   set("transformer-dropout-attention", c.transformer_dropout_attention);
   set("transformer-positions", c.transformer_positions);
   set("max-positions", c.max_positions);
-  try {
-    c.validate();
-  } catch (const InputError& e) {
-    throw UsageError(e.what());
-  }
   return c;
 }
 

@@ -8,7 +8,8 @@
 namespace nmt::cli {
 
 po::options_description model_options();
-// The preset of --type, with every option the user gave on top.
+// The preset of --type, with every option the user gave on top; not validated (the
+// library does that: ModelConfig::validate).
 ModelConfig model_config_from(const po::variables_map& vm);
 
 }  // namespace nmt::cli

@@ -53,7 +53,7 @@ int score_command(const Args& args) {
   if (texts[0] == "-" && texts[1] == "-") throw bad("at most one of SRC and TRG can be stdin");
   ScoreOptions opt;
   opt.mini_batch = get<int>(vm, "mini-batch");
-  if (opt.mini_batch < 1) throw bad(cat("--mini-batch must be at least 1, got ", opt.mini_batch));
+  opt.validate();  // before the model is loaded: a bad value costs nothing
   const int threads = get<int>(vm, "cpu-threads");
   if (threads < 0) throw bad(cat("--cpu-threads must be >= 0, got ", threads));
   Context::get().set_threads(threads);

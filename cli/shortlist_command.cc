@@ -51,9 +51,7 @@ int shortlist_command(const Args& args) {
   o.first = get<int>(vm, "first");
   o.best = get<int>(vm, "best");
   o.iterations = get<int>(vm, "iterations");
-  if (o.first < 0) throw bad(cat("--first must be >= 0, got ", o.first));
-  if (o.best < 0) throw bad(cat("--best must be >= 0, got ", o.best));
-  if (o.iterations < 1) throw bad(cat("--iterations must be >= 1, got ", o.iterations));
+  o.validate();  // before the corpus is read: a bad value costs nothing
 
   std::shared_ptr<Vocab> src_vocab, trg_vocab;
   if (has(vm, "model")) {

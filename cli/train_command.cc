@@ -8,8 +8,9 @@
 #include "training/trainer.h"
 
 namespace nmt::cli {
+namespace {
 
-int train_command(const Args& args) {
+CommandSpec train_spec() {
   CommandSpec spec;
   spec.name = "train";
   spec.usage = "nmt train --train-sets SRC TRG --vocabs V.spm V.spm --model model.bin [options]";
@@ -63,55 +64,61 @@ int train_command(const Args& args) {
   out.add_options()
       ("log", po::value<std::string>()->default_value(""), "also write the log to this file");
   for (const auto& g : {data, model_options(), training, valid, out}) spec.groups.push_back(g);
+  return spec;
+}
 
-  auto vm = parse(spec, args);
-  if (!vm) return 0;
+// The library's options as given on the command line, with the defaults that depend on
+// the model (transformer or RNN); their rules are the library's (TrainOptions::validate).
+TrainOptions train_options(const po::variables_map& vm) {
   TrainOptions o;
-  o.train_sets = get<std::vector<std::string>>(*vm, "train-sets");
-  if (vm->count("valid-sets")) o.valid_sets = get<std::vector<std::string>>(*vm, "valid-sets");
-  o.vocabs = get<std::vector<std::string>>(*vm, "vocabs");
-  o.vocab_size = get<int>(*vm, "vocab-size");
-  o.model_path = get<std::string>(*vm, "model");
-  o.max_length = get<int>(*vm, "max-length");
-  try {
-    o.model = model_config_from(*vm);
-  } catch (const UsageError&) {
-    throw;
-  } catch (const InputError& e) {  // e.g. an unknown --type: a bad option value, exit code 2
-    throw UsageError(e.what());
-  }
+  o.train_sets = get<std::vector<std::string>>(vm, "train-sets");
+  if (vm.count("valid-sets")) o.valid_sets = get<std::vector<std::string>>(vm, "valid-sets");
+  o.vocabs = get<std::vector<std::string>>(vm, "vocabs");
+  o.vocab_size = get<int>(vm, "vocab-size");
+  o.model_path = get<std::string>(vm, "model");
+  o.max_length = get<int>(vm, "max-length");
+  o.model = model_config_from(vm);
   const bool transformer = o.model.dec_type == "transformer";
-  o.mini_batch_words = get<int64_t>(*vm, "mini-batch-words");
-  o.maxi_batch = get<int>(*vm, "maxi-batch");
-  if (vm->count("maxi-batch-sort")) o.maxi_batch_sort = get<std::string>(*vm, "maxi-batch-sort");
-  o.label_smoothing = get<float>(*vm, "label-smoothing");
-  o.learn_rate = vm->count("learn-rate") ? get<float>(*vm, "learn-rate") : (transformer ? 7e-4f : 1e-3f);
-  o.lr_warmup = vm->count("lr-warmup") ? get<int64_t>(*vm, "lr-warmup") : (transformer ? 800 : 0);
-  o.lr_decay_inv_sqrt = vm->count("lr-decay-inv-sqrt") ? get<bool>(*vm, "lr-decay-inv-sqrt") : transformer;
-  o.clip_norm = get<float>(*vm, "clip-norm");
-  o.optimizer_delay = get<int>(*vm, "optimizer-delay");
-  o.exponential_smoothing = get<float>(*vm, "exponential-smoothing");
-  o.rnn_recompute = get<bool>(*vm, "rnn-recompute");
-  if (vm->count("precision")) o.bf16 = bf16_precision(get<std::vector<std::string>>(*vm, "precision"));
-  if (vm->count("optimizer-params")) {
-    auto p = get<std::vector<float>>(*vm, "optimizer-params");
+  o.mini_batch_words = get<int64_t>(vm, "mini-batch-words");
+  o.maxi_batch = get<int>(vm, "maxi-batch");
+  if (vm.count("maxi-batch-sort")) o.maxi_batch_sort = get<std::string>(vm, "maxi-batch-sort");
+  o.label_smoothing = get<float>(vm, "label-smoothing");
+  o.learn_rate = vm.count("learn-rate") ? get<float>(vm, "learn-rate") : (transformer ? 7e-4f : 1e-3f);
+  o.lr_warmup = vm.count("lr-warmup") ? get<int64_t>(vm, "lr-warmup") : (transformer ? 800 : 0);
+  o.lr_decay_inv_sqrt = vm.count("lr-decay-inv-sqrt") ? get<bool>(vm, "lr-decay-inv-sqrt") : transformer;
+  o.clip_norm = get<float>(vm, "clip-norm");
+  o.optimizer_delay = get<int>(vm, "optimizer-delay");
+  o.exponential_smoothing = get<float>(vm, "exponential-smoothing");
+  o.rnn_recompute = get<bool>(vm, "rnn-recompute");
+  if (vm.count("precision")) o.bf16 = bf16_precision(get<std::vector<std::string>>(vm, "precision"));
+  if (vm.count("optimizer-params")) {
+    auto p = get<std::vector<float>>(vm, "optimizer-params");
     if (p.size() != 3) throw UsageError(cat("--optimizer-params takes 3 values (beta1 beta2 eps), got ", p.size()));
     o.adam = AdamConfig{p[0], p[1], p[2]};
   }
-  o.seed = get<uint64_t>(*vm, "seed");
-  o.after = get<std::string>(*vm, "after");
-  o.disp_freq = get<std::string>(*vm, "disp-freq");
-  o.save_freq = get<std::string>(*vm, "save-freq");
-  o.max_divergence = get<int>(*vm, "max-divergence");
-  o.valid_freq = get<std::string>(*vm, "valid-freq");
-  if (vm->count("valid-metrics")) o.valid_metrics = get<std::vector<std::string>>(*vm, "valid-metrics");
-  o.early_stopping = get<int>(*vm, "early-stopping");
-  o.valid_mini_batch = get<int>(*vm, "valid-mini-batch");
-  o.valid_max_sentences = get<int64_t>(*vm, "valid-max-sentences");
-  o.valid_translation_output = get<std::string>(*vm, "valid-translation-output");
-  o.log_file = get<std::string>(*vm, "log");
+  o.seed = get<uint64_t>(vm, "seed");
+  o.after = get<std::string>(vm, "after");
+  o.disp_freq = get<std::string>(vm, "disp-freq");
+  o.save_freq = get<std::string>(vm, "save-freq");
+  o.max_divergence = get<int>(vm, "max-divergence");
+  o.valid_freq = get<std::string>(vm, "valid-freq");
+  if (vm.count("valid-metrics")) o.valid_metrics = get<std::vector<std::string>>(vm, "valid-metrics");
+  o.early_stopping = get<int>(vm, "early-stopping");
+  o.valid_mini_batch = get<int>(vm, "valid-mini-batch");
+  o.valid_max_sentences = get<int64_t>(vm, "valid-max-sentences");
+  o.valid_translation_output = get<std::string>(vm, "valid-translation-output");
+  o.log_file = get<std::string>(vm, "log");
+  return o;
+}
+
+}  // namespace
+
+int train_command(const Args& args) {
+  const auto vm = parse(train_spec(), args);
+  if (!vm) return 0;
+  const TrainOptions options = train_options(*vm);
   Context::get().set_threads(get<int>(*vm, "cpu-threads"));
-  return nmt::train(o);
+  return nmt::train(options);
 }
 
 }  // namespace nmt::cli

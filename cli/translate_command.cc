@@ -89,38 +89,110 @@ class Output {
   std::ofstream file_;
 };
 
+// Warns on stderr about each input line longer than --max-input-length pieces.
+void warn_if_cut(const LineReader& reader, size_t pieces, int max_input_length) {
+  if (max_input_length > 0 && pieces > static_cast<size_t>(max_input_length))
+    std::cerr << "nmt: warning: " << reader.display_name() << ":" << reader.line_number() << ": " << pieces
+              << " pieces, translating only the first " << max_input_length << " (--max-input-length)\n";
+}
+
+// "translated N lines in S s" on one terminal line, rewritten as lines are done.
+class ProgressLine {
+ public:
+  void report(int64_t lines, bool last) const {
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    std::fprintf(stderr, "\rtranslated %lld lines in %.1f s (%.1f lines/s)%s", static_cast<long long>(lines), s,
+                 s > 0 ? lines / s : 0.0, last ? "\n" : "");
+    std::fflush(stderr);
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+// How each input line's result is written.
+struct OutputFormat {
+  bool nbest = false;
+  AlignmentFormat alignment = AlignmentFormat::None;
+  TextFormat text = TextFormat::Decoded;
+};
+
+OutputFormat output_format(const po::variables_map& vm) {
+  OutputFormat f;
+  f.nbest = get<bool>(vm, "n-best");
+  f.alignment = parse_alignment_format(get<std::string>(vm, "alignment"));
+  f.text = get<bool>(vm, "no-spm-decode") ? TextFormat::Pieces : TextFormat::Decoded;
+  return f;
+}
+
+// The library's options as given on the command line; their rules are the library's
+// (TranslateOptions::validate).
+TranslateOptions translate_options(const po::variables_map& vm, const OutputFormat& format) {
+  TranslateOptions opt;
+  SearchOptions& so = opt.search;
+  so.beam_size = get<int>(vm, "beam-size");
+  // One hypothesis is enough without n-best lists; a given --n-best-size is checked anyway.
+  const int n_best_default = format.nbest ? so.beam_size : 1;
+  so.n_best = vm.count("n-best-size") ? get<int>(vm, "n-best-size") : n_best_default;
+  so.normalize = get<float>(vm, "normalize");
+  so.max_length_factor = get<float>(vm, "max-length-factor");
+  so.max_length_offset = get<int>(vm, "max-length-offset");
+  so.allow_unk = get<bool>(vm, "allow-unk");
+  so.keep_alignment = format.alignment != AlignmentFormat::None;
+  opt.mini_batch = get<int>(vm, "mini-batch");
+  opt.max_input_length = get<int>(vm, "max-input-length");
+  opt.int8 = parse_gemm_type(get<std::string>(vm, "gemm-type"));
+  return opt;
+}
+
+// The output lines of one group of results, the first being input line `first_line`.
+std::string format_group(const std::vector<Translation>& results, int64_t first_line, const Vocab& trg_vocab,
+                         const OutputFormat& f) {
+  std::string text;
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (f.nbest) {
+      text += format_nbest(first_line + static_cast<int64_t>(i), results[i].hypotheses, trg_vocab, f.alignment, f.text);
+    } else {
+      text += format_best(results[i].hypotheses, trg_vocab, f.alignment, f.text);
+      text += '\n';
+    }
+  }
+  return text;
+}
+
+// Reads, translates and writes `maxi_batch` lines at a time, so that a pipe is answered
+// group by group; `lines_done` counts the lines written.
+void translate_groups(LineReader& reader, Output& out, const LoadedModel& loaded, const TranslateOptions& opt,
+                      const OutputFormat& format, int maxi_batch, int64_t& lines_done) {
+  std::vector<std::vector<int32_t>> group;
+  std::string line;
+  bool more = true;
+  while (more) {
+    group.clear();
+    while (static_cast<int>(group.size()) < maxi_batch && (more = reader.next(line))) {
+      group.push_back(loaded.src_vocab->encode(line));
+      warn_if_cut(reader, group.back().size(), opt.max_input_length);
+    }
+    if (group.empty()) break;
+    const std::vector<Translation> results = translate_ids(*loaded.model, group, opt);
+    out.write(format_group(results, lines_done, *loaded.trg_vocab, format));
+    out.flush();
+    lines_done += static_cast<int64_t>(group.size());
+  }
+}
+
 }  // namespace
 
 int translate_command(const Args& args) {
   const auto parsed = parse(translate_spec(), args);
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
-
-  TranslateOptions opt;
-  SearchOptions& so = opt.search;
-  so.beam_size = get<int>(vm, "beam-size");
-  if (so.beam_size < 1) throw bad(cat("--beam-size must be at least 1, got ", so.beam_size));
-  const bool nbest = get<bool>(vm, "n-best");
-  so.n_best = vm.count("n-best-size") ? get<int>(vm, "n-best-size") : so.beam_size;
-  if (so.n_best < 1 || so.n_best > so.beam_size)
-    throw bad(cat("--n-best-size must be in [1, --beam-size = ", so.beam_size, "], got ", so.n_best));
-  if (!nbest) so.n_best = 1;
-  so.normalize = get<float>(vm, "normalize");
-  if (!(so.normalize >= 0)) throw bad(cat("--normalize must be >= 0, got ", so.normalize));
-  so.max_length_factor = get<float>(vm, "max-length-factor");
-  if (!(so.max_length_factor >= 0)) throw bad(cat("--max-length-factor must be >= 0, got ", so.max_length_factor));
-  so.max_length_offset = get<int>(vm, "max-length-offset");
-  if (so.max_length_offset < 0) throw bad(cat("--max-length-offset must be >= 0, got ", so.max_length_offset));
-  so.allow_unk = get<bool>(vm, "allow-unk");
-  const AlignmentFormat align = parse_alignment_format(get<std::string>(vm, "alignment"));
-  so.keep_alignment = align != AlignmentFormat::None;
-  const TextFormat text_format = get<bool>(vm, "no-spm-decode") ? TextFormat::Pieces : TextFormat::Decoded;
-  opt.mini_batch = get<int>(vm, "mini-batch");
-  if (opt.mini_batch < 1) throw bad(cat("--mini-batch must be at least 1, got ", opt.mini_batch));
-  opt.max_input_length = get<int>(vm, "max-input-length");
-  if (opt.max_input_length < 0) throw bad(cat("--max-input-length must be >= 0, got ", opt.max_input_length));
+  const OutputFormat format = output_format(vm);
+  TranslateOptions opt = translate_options(vm, format);
+  opt.validate();  // before the model is loaded: a bad value costs nothing
+  const std::string input = get<std::string>(vm, "input");
   // Typed at a terminal: answer every line at once unless told otherwise.
-  const bool interactive = get<std::string>(vm, "input") == "-" && ::isatty(STDIN_FILENO) && !has(vm, "maxi-batch");
+  const bool interactive = input == "-" && ::isatty(STDIN_FILENO) && !has(vm, "maxi-batch");
   const int maxi_batch = interactive ? 1 : get<int>(vm, "maxi-batch");
   if (maxi_batch < 1) throw bad(cat("--maxi-batch must be at least 1, got ", maxi_batch));
   const int threads = get<int>(vm, "cpu-threads");
@@ -128,65 +200,30 @@ int translate_command(const Args& args) {
   Context::get().set_threads(threads);
   const std::unique_ptr<WorkerPool> workers = make_workers(get<int>(vm, "workers"));
   opt.workers = workers.get();
-  opt.int8 = parse_gemm_type(get<std::string>(vm, "gemm-type"));
 
   const std::string model_path = get<std::string>(vm, "model");
-  LoadedModel loaded = load_model(model_path);
-  Model& model = *loaded.model;
+  const LoadedModel loaded = load_model(model_path);
   Shortlist shortlist;
   if (has(vm, "shortlist")) {
     shortlist = Shortlist::load_for(get<std::string>(vm, "shortlist"), loaded.src_vocab->size(), loaded.trg_vocab->size());
-    so.shortlist = &shortlist;
+    opt.search.shortlist = &shortlist;
   }
-  if (so.keep_alignment && !model.decoder().has_attention())
-    throw InputError(cat("--alignment: ", model_path, " is a ", model.config().dec_type,
-                         " model: its decoder has no attention, so there are no alignments"));
+  try {
+    check_model_supports(*loaded.model, opt.search);
+  } catch (const InputError& e) {
+    throw InputError(cat("--alignment: ", model_path, ": ", e.what()));
+  }
 
-  const std::string input = get<std::string>(vm, "input");
   LineReader reader(input);
   Output out(get<std::string>(vm, "output"));
-
   // Progress on a terminal, when the input is a file (stdin may be that terminal).
   const bool show_progress = input != "-" && ::isatty(STDERR_FILENO);
-  const auto start = std::chrono::steady_clock::now();
+  const ProgressLine progress;
   int64_t lines_done = 0;
-  auto report = [&](int64_t lines, bool last) {
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::fprintf(stderr, "\rtranslated %lld lines in %.1f s (%.1f lines/s)%s", static_cast<long long>(lines), s,
-                 s > 0 ? lines / s : 0.0, last ? "\n" : "");
-    std::fflush(stderr);
-  };
-  if (show_progress) opt.progress = [&](size_t done) { report(lines_done + static_cast<int64_t>(done), false); };
-
-  std::vector<std::vector<int32_t>> group;
-  std::string line;
-  bool more = true;
-  while (more) {
-    group.clear();
-    const int64_t first_line = lines_done;
-    while (static_cast<int>(group.size()) < maxi_batch && (more = reader.next(line))) {
-      group.push_back(loaded.src_vocab->encode(line));
-      const auto pieces = group.back().size();
-      if (opt.max_input_length > 0 && pieces > static_cast<size_t>(opt.max_input_length))
-        std::cerr << "nmt: warning: " << reader.display_name() << ":" << reader.line_number() << ": " << pieces
-                  << " pieces, translating only the first " << opt.max_input_length << " (--max-input-length)\n";
-    }
-    if (group.empty()) break;
-    const std::vector<Translation> results = translate_ids(model, group, opt);
-    std::string text;
-    for (size_t i = 0; i < results.size(); ++i) {
-      if (nbest) {
-        text += format_nbest(first_line + static_cast<int64_t>(i), results[i].hypotheses, *loaded.trg_vocab, align, text_format);
-      } else {
-        text += format_best(results[i].hypotheses, *loaded.trg_vocab, align, text_format);
-        text += '\n';
-      }
-    }
-    out.write(text);
-    out.flush();
-    lines_done += static_cast<int64_t>(group.size());
-  }
-  if (show_progress) report(lines_done, true);
+  if (show_progress)
+    opt.progress = [&](size_t done) { progress.report(lines_done + static_cast<int64_t>(done), false); };
+  translate_groups(reader, out, loaded, opt, format, maxi_batch, lines_done);
+  if (show_progress) progress.report(lines_done, true);
   return 0;
 }
 

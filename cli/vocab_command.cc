@@ -42,16 +42,6 @@ VocabTrainOptions to_options(const po::variables_map& vm) {
   o.seed = get<uint64_t>(vm, "seed");
   o.character_coverage = get<float>(vm, "character-coverage");
   o.max_sentences = get<int64_t>(vm, "max-sentences");
-
-  const auto bad = [](const auto&... what) { return UsageError(cat("vocab: ", what..., " (see nmt vocab --help)")); };
-  if (o.inputs.empty()) throw bad("no input: give the corpus files with --train-sets");
-  if (o.model_path.empty()) throw bad("--output is empty");
-  if (o.vocab_size < 8) throw bad("--vocab-size must be at least 8, got ", o.vocab_size);
-  if (o.model_type != "unigram" && o.model_type != "bpe")
-    throw bad("--model-type must be unigram or bpe, got '", o.model_type, "'");
-  if (!(o.character_coverage >= 0.98f && o.character_coverage <= 1.0f))
-    throw bad("--character-coverage must be in [0.98, 1], got ", o.character_coverage);
-  if (o.max_sentences < 1) throw bad("--max-sentences must be at least 1, got ", o.max_sentences);
   return o;
 }
 

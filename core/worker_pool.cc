@@ -64,7 +64,7 @@ void WorkerPool::run(size_t n, const std::function<void(size_t)>& job) {
 }
 
 std::unique_ptr<WorkerPool> make_workers(int workers) {
-  if (workers < 0) throw UsageError(cat("--workers must be >= 0, got ", workers));
+  if (workers < 0) throw OptionError(cat("workers must be >= 0, got ", workers));
   const int threads = Context::get().threads();
   if (workers == 0) workers = threads;
   if (workers <= 1) return nullptr;

@@ -48,10 +48,10 @@ class WorkerPool {
   std::vector<std::thread> threads_;
 };
 
-// The workers for --workers W (nmt translate, nmt score): W threads (0: one per OpenMP
-// thread of the caller), each with an equal share of the caller's threads, at least one.
-// Null for a single worker: then the caller's thread does the work with all of its threads.
-// UsageError for W < 0.
+// The workers for the workers option W (nmt translate, nmt score): W threads (0: one per
+// OpenMP thread of the caller), each with an equal share of the caller's threads, at least
+// one. Null for a single worker: then the caller's thread does the work with all of its
+// threads. OptionError for W < 0.
 std::unique_ptr<WorkerPool> make_workers(int workers);
 
 }  // namespace nmt

@@ -95,16 +95,11 @@ Var TransformerDecoderLayer::step(const Var& x, KeyValueCache& cache, const Keys
 }
 
 TransformerDecoder::TransformerDecoder(ParamStore& params, const std::string& prefix,
-                                       const TransformerConfig& config, int64_t vocab, int64_t encoder_dim,
-                                       Var embeddings, Var output_weight)
+                                       const TransformerConfig& config, int64_t vocab, Var embeddings,
+                                       Var output_weight)
     : config_(config),
       vocab_(vocab),
       output_(params, prefix + ".output", vocab, config.dim, std::move(output_weight), /*bias=*/false) {
-  validate(config);
-  if (encoder_dim != config.dim)
-    throw InputError(cat("--dec-type transformer needs encoder states as wide as --dim-emb ", config.dim,
-                         ", but the encoder's are ", encoder_dim, " wide (with an RNN encoder set --dim-rnn ",
-                         config.dim, ")"));
   ParamMaker param = param_maker(params);
   embed_ = TransformerEmbedding(param, prefix, std::move(embeddings), config);
   for (int l = 0; l < config.layers; ++l) layers_.emplace_back(param, cat(prefix, ".l", l), config);

@@ -14,7 +14,7 @@
 // costs O(t)) and the cross-attention keys/values of the source, computed once in
 // start(); a step's positions are the step index, which the state counts.
 //
-// The encoder states must be dim wide (an RNN encoder needs --dim-rnn == --dim-emb).
+// The encoder states must be dim wide (an RNN encoder needs dim-rnn == dim-emb: ModelConfig::validate).
 #pragma once
 
 #include <memory>
@@ -54,10 +54,10 @@ class TransformerDecoderLayer {
 
 class TransformerDecoder : public Decoder {
  public:
-  // encoder_dim: width of the encoder states; InputError unless it equals config.dim.
+  // The encoder states it attends over must be config.dim wide (ModelConfig::validate).
   // output_weight: [vocab, dim] to tie (the target embeddings), or null for an own one.
   TransformerDecoder(ParamStore& params, const std::string& prefix, const TransformerConfig& config, int64_t vocab,
-                     int64_t encoder_dim, Var embeddings, Var output_weight);
+                     Var embeddings, Var output_weight);
 
   Var forward(const EncoderOutput& enc, const TargetBatch& trg, bool training, Rng& rng) override;
   // Fused with the output layer (ops/linear_cross_entropy.h): one [N * T, V] buffer.

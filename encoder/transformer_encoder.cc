@@ -28,7 +28,6 @@ Var TransformerEncoderLayer::operator()(const Var& x, const Tensor& mask, bool t
 TransformerEncoder::TransformerEncoder(ParamStore& params, const std::string& prefix,
                                        const TransformerConfig& config, Var embeddings)
     : config_(config) {
-  validate(config);
   ParamMaker param = param_maker(params);
   embed_ = TransformerEmbedding(param, prefix, std::move(embeddings), config);
   for (int l = 0; l < config.layers; ++l) layers_.emplace_back(param, cat(prefix, ".l", l), config);

@@ -72,12 +72,6 @@ const char* smooth_name(BleuSmooth s) {
   return "?";
 }
 
-std::optional<BleuSmooth> smooth_from_name(const std::string& name) {
-  for (auto s : {BleuSmooth::kExp, BleuSmooth::kNone, BleuSmooth::kFloor, BleuSmooth::kAddK})
-    if (name == smooth_name(s)) return s;
-  return std::nullopt;
-}
-
 BleuStats& BleuStats::operator+=(const BleuStats& o) {
   if (o.correct.size() != correct.size() || o.total.size() != total.size())
     throw Error(cat("BleuStats: adding statistics of ", o.correct.size(), " orders to ", correct.size()));

@@ -21,7 +21,6 @@ enum class BleuSmooth {
 };
 
 const char* smooth_name(BleuSmooth s);  // "exp", "none", "floor", "add-k"
-std::optional<BleuSmooth> smooth_from_name(const std::string& name);
 
 struct BleuOptions {
   BleuTokenizer tokenize = BleuTokenizer::k13a;

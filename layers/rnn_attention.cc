@@ -17,16 +17,7 @@ AttentionKind parse_attention_kind(const std::string& name) {
   if (name == "dot") return AttentionKind::Dot;
   if (name == "general") return AttentionKind::General;
   if (name == "mlp") return AttentionKind::Mlp;
-  throw InputError(cat("unknown attention '", name, "' (expected dot, general or mlp)"));
-}
-
-std::string attention_kind_name(AttentionKind kind) {
-  switch (kind) {
-    case AttentionKind::Dot: return "dot";
-    case AttentionKind::General: return "general";
-    case AttentionKind::Mlp: return "mlp";
-  }
-  return "?";
+  throw OptionError(cat("attention must be dot, general or mlp, got '", name, "'"));
 }
 
 Attention::Attention(ParamStore& params, const std::string& prefix, AttentionKind kind, int64_t dim_query,
@@ -37,7 +28,7 @@ Attention::Attention(ParamStore& params, const std::string& prefix, AttentionKin
     case AttentionKind::Dot:
       if (dim_query != dim_key)
         throw InputError(cat("dot attention needs equal decoder and encoder state sizes, got ", dim_query,
-                             " and ", dim_key, " (use --attention general or mlp)"));
+                             " and ", dim_key, " (use attention general or mlp)"));
       break;
     case AttentionKind::General:
       w_key_ = params.add(prefix + ".w_key", {dim_query, dim_key}, uniform(dim_key));

@@ -15,8 +15,8 @@
 namespace nmt {
 
 enum class AttentionKind { Dot, General, Mlp };
+// The attention option: dot, general or mlp; OptionError otherwise.
 AttentionKind parse_attention_kind(const std::string& name);
-std::string attention_kind_name(AttentionKind kind);
 
 class Attention {
  public:

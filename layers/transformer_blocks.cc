@@ -30,25 +30,13 @@ ParamMaker param_maker(ParamStore& store) {
 NormPlacement parse_norm_placement(const std::string& name) {
   if (name == "pre") return NormPlacement::Pre;
   if (name == "post") return NormPlacement::Post;
-  throw InputError(cat("--transformer-norm '", name, "' is not one of: pre, post"));
+  throw OptionError(cat("transformer-norm must be pre or post, got '", name, "'"));
 }
 
 PositionKind parse_position_kind(const std::string& name) {
   if (name == "sinusoidal") return PositionKind::Sinusoidal;
   if (name == "learned") return PositionKind::Learned;
-  throw InputError(cat("--transformer-positions '", name, "' is not one of: sinusoidal, learned"));
-}
-
-void validate(const TransformerConfig& c) {
-  if (c.layers < 1) throw InputError(cat("transformer depth must be >= 1, got ", c.layers));
-  if (c.dim < 1 || c.heads < 1 || c.dim % c.heads)
-    throw InputError(cat("--dim-emb ", c.dim, " must be a positive multiple of --transformer-heads ", c.heads));
-  if (c.dim_ffn < 1) throw InputError(cat("--transformer-dim-ffn must be >= 1, got ", c.dim_ffn));
-  if (!(c.dropout >= 0 && c.dropout < 1) || !(c.dropout_attention >= 0 && c.dropout_attention < 1))
-    throw InputError(cat("--transformer-dropout ", c.dropout, " and --transformer-dropout-attention ",
-                         c.dropout_attention, " must be in [0, 1)"));
-  if (c.positions == PositionKind::Learned && c.max_positions < 1)
-    throw InputError(cat("--max-positions must be >= 1 with learned positions, got ", c.max_positions));
+  throw OptionError(cat("transformer-positions must be sinusoidal or learned, got '", name, "'"));
 }
 
 LayerNormParams::LayerNormParams(const ParamMaker& param, const std::string& prefix, int64_t dim)
@@ -88,7 +76,7 @@ TransformerEmbedding::TransformerEmbedding(const ParamMaker& param, const std::s
 Var TransformerEmbedding::positions(int64_t first, int64_t T) const {
   if (kind_ == PositionKind::Sinusoidal) return leaf(sinusoidal_positions(T, dim_, first));
   if (first + T > max_positions_)
-    throw InputError(cat("position ", first + T - 1, " is beyond --max-positions ", max_positions_,
+    throw InputError(cat("position ", first + T - 1, " is beyond max-positions ", max_positions_,
                          " of the learned position table"));
   return slice(learned_, 0, first, first + T);
 }

@@ -23,7 +23,7 @@ ParamMaker param_maker(ParamStore& store);
 
 enum class NormPlacement { Pre, Post };
 enum class PositionKind { Sinusoidal, Learned };
-// Parse the --transformer-norm / --transformer-positions values; InputError otherwise.
+// Parse the transformer-norm / transformer-positions option values; OptionError otherwise.
 NormPlacement parse_norm_placement(const std::string& name);
 PositionKind parse_position_kind(const std::string& name);
 
@@ -39,8 +39,6 @@ struct TransformerConfig {
   PositionKind positions = PositionKind::Sinusoidal;
   int max_positions = 1024;        // rows of the learned position table
 };
-// Throws InputError naming the options when the sizes do not fit (heads divide dim, ...).
-void validate(const TransformerConfig& config);
 
 // y = LayerNorm(x) over the last axis with gamma = 1, beta = 0 at init (eps 1e-5, as torch).
 struct LayerNormParams {

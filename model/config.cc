@@ -4,6 +4,9 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "layers/rnn_attention.h"
+#include "layers/transformer_blocks.h"
+#include "ops/rnn.h"
 
 namespace nmt {
 namespace {
@@ -84,7 +87,7 @@ ModelConfig ModelConfig::preset(const std::string& type) {
     c.enc_depth = c.dec_depth = 3;
     c.dropout = 0.1f;
   } else if (type != "custom") {
-    throw InputError(cat("unknown model type '", type, "' (expected bottleneck, attention, transformer)"));
+    throw OptionError(cat("type must be bottleneck, attention or transformer, got '", type, "'"));
   }
   return c;
 }
@@ -106,44 +109,68 @@ ModelConfig ModelConfig::from_map(const std::map<std::string, std::string>& m) {
   return c;
 }
 
+// The checks of single options' rules, naming the option by its key.
+namespace {
+
+void check_one_of(const char* key, const std::string& value, const char* allowed,
+                  std::initializer_list<const char*> values) {
+  for (const char* v : values)
+    if (value == v) return;
+  throw OptionError(cat(key, " must be ", allowed, ", got '", value, "'"));
+}
+
+void check_at_least_one(const char* key, int64_t value) {
+  if (value < 1) throw OptionError(cat(key, " must be >= 1, got ", value));
+}
+
+void check_probability(const char* key, float value) {
+  if (!(value >= 0 && value < 1)) throw OptionError(cat(key, " must be in [0, 1), got ", value));
+}
+
+void validate_transformer(const ModelConfig& c) {
+  check_at_least_one("transformer-heads", c.transformer_heads);
+  if (c.dim_emb % c.transformer_heads)  // each head attends over dim-emb / heads columns
+    throw OptionError(cat("dim-emb must be a multiple of transformer-heads, got ", c.dim_emb,
+                          " with transformer-heads ", c.transformer_heads));
+  check_at_least_one("transformer-dim-ffn", c.transformer_dim_ffn);
+  check_probability("transformer-dropout", c.transformer_dropout);
+  check_probability("transformer-dropout-attention", c.transformer_dropout_attention);
+  if (c.transformer_positions == "learned" && c.max_positions < 1)
+    throw OptionError(cat("max-positions must be >= 1 with learned positions, got ", c.max_positions));
+}
+
+}  // namespace
+
 void ModelConfig::validate() const {
-  auto one_of = [](const std::string& key, const std::string& v, std::initializer_list<const char*> allowed) {
-    for (const char* a : allowed)
-      if (v == a) return;
-    std::string list;
-    for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-    throw InputError(cat("--", key, " '", v, "' is not one of: ", list));
-  };
-  one_of("enc-type", enc_type, {"rnn", "transformer"});
-  one_of("dec-type", dec_type, {"bottleneck", "attention", "transformer"});
-  one_of("cell", cell, {"lstm", "gru", "rnn"});
-  one_of("attention", attention, {"dot", "general", "mlp"});
-  one_of("transformer-norm", transformer_norm, {"pre", "post"});
-  one_of("transformer-positions", transformer_positions, {"sinusoidal", "learned"});
-  if (enc_depth < 1 || dec_depth < 1)
-    throw InputError(cat("--enc-depth and --dec-depth must be >= 1, got ", enc_depth, " and ", dec_depth));
-  if (dim_emb < 1 || dim_rnn < 1) throw InputError(cat("--dim-emb ", dim_emb, " and --dim-rnn ", dim_rnn, " must be >= 1"));
+  check_one_of("enc-type", enc_type, "rnn or transformer", {"rnn", "transformer"});
+  check_one_of("dec-type", dec_type, "bottleneck, attention or transformer",
+               {"bottleneck", "attention", "transformer"});
+  parse_cell(cell);
+  parse_attention_kind(attention);
+  parse_norm_placement(transformer_norm);
+  parse_position_kind(transformer_positions);
+  check_at_least_one("enc-depth", enc_depth);
+  check_at_least_one("dec-depth", dec_depth);
+  check_at_least_one("dim-emb", dim_emb);
+  check_at_least_one("dim-rnn", dim_rnn);
+  check_probability("dropout", dropout);
   if (enc_type == "rnn" && enc_bidirectional && dim_rnn % 2)
-    throw InputError(cat("--dim-rnn ", dim_rnn, " must be even with a bidirectional encoder (half per direction)"));
-  if (dropout < 0 || dropout >= 1) throw InputError(cat("--dropout ", dropout, " must be in [0, 1)"));
-  if (dec_type == "transformer" || enc_type == "transformer") {
-    if (transformer_heads < 1 || dim_emb % transformer_heads)
-      throw InputError(cat("--dim-emb ", dim_emb, " must be a multiple of --transformer-heads ", transformer_heads));
-    if (transformer_dim_ffn < 1)
-      throw InputError(cat("--transformer-dim-ffn must be >= 1, got ", transformer_dim_ffn));
-    if (!(transformer_dropout >= 0 && transformer_dropout < 1) ||
-        !(transformer_dropout_attention >= 0 && transformer_dropout_attention < 1))
-      throw InputError(cat("--transformer-dropout ", transformer_dropout, " and --transformer-dropout-attention ",
-                           transformer_dropout_attention, " must be in [0, 1)"));
-    if (transformer_positions == "learned" && max_positions < 1)
-      throw InputError(cat("--max-positions must be >= 1 with learned positions, got ", max_positions));
-  }
+    throw OptionError(cat("dim-rnn must be even with a bidirectional RNN encoder (half per direction), got ", dim_rnn));
+  if (enc_type == "transformer" || dec_type == "transformer") validate_transformer(*this);
+  // A transformer decoder's cross-attention is as wide as its layers, dim-emb.
   if (dec_type == "transformer" && enc_type == "rnn" && dim_rnn != dim_emb)
-    throw InputError(cat("--dec-type transformer attends over encoder states as wide as --dim-emb ", dim_emb,
-                         ", but the RNN encoder's are --dim-rnn ", dim_rnn, " wide: set --dim-rnn ", dim_emb));
+    throw OptionError(cat("dim-rnn must equal dim-emb with an RNN encoder under a transformer decoder, got ", dim_rnn,
+                          " with dim-emb ", dim_emb));
   if (tied_embeddings_all && src_vocab_size && trg_vocab_size && src_vocab_size != trg_vocab_size)
-    throw InputError(cat("--tied-embeddings-all needs one joint vocabulary, got sizes ", src_vocab_size, " and ",
-                         trg_vocab_size));
+    throw OptionError(cat("tied-embeddings-all must be false with two vocabularies, got vocabulary sizes ",
+                          src_vocab_size, " and ", trg_vocab_size));
+}
+
+CellType parse_cell(const std::string& name) {
+  if (name == "lstm") return CellType::LSTM;
+  if (name == "gru") return CellType::GRU;
+  if (name == "rnn") return CellType::Tanh;
+  throw OptionError(cat("cell must be lstm, gru or rnn, got '", name, "'"));
 }
 
 }  // namespace nmt

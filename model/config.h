@@ -36,12 +36,18 @@ struct ModelConfig {
   int64_t src_vocab_size = 0;
   int64_t trg_vocab_size = 0;
 
-  // The preset for `--type` (bottleneck, attention, transformer): fills every field.
+  // The preset of the type option (bottleneck, attention, transformer; custom leaves the
+  // defaults): fills every field. OptionError for another name.
   static ModelConfig preset(const std::string& type);
   std::map<std::string, std::string> to_map() const;
   static ModelConfig from_map(const std::map<std::string, std::string>& m);
-  // Throws InputError for an inconsistent configuration, naming the options.
+  // Throws OptionError naming the first option that breaks its rule, by the key it has
+  // in to_map (and on the command line). Model's constructor calls it.
   void validate() const;
 };
+
+enum class CellType;  // ops/rnn.h
+// The cell option: lstm, gru or rnn (vanilla tanh); OptionError otherwise.
+CellType parse_cell(const std::string& name);
 
 }  // namespace nmt

@@ -12,13 +12,6 @@
 namespace nmt {
 namespace {
 
-CellType parse_cell(const std::string& s) {
-  if (s == "lstm") return CellType::LSTM;
-  if (s == "gru") return CellType::GRU;
-  if (s == "rnn") return CellType::Tanh;
-  throw InputError(cat("unknown --cell '", s, "' (expected lstm, gru or rnn)"));
-}
-
 TransformerConfig transformer_config(const ModelConfig& c, int layers) {
   TransformerConfig t;
   t.layers = layers;
@@ -64,7 +57,7 @@ Model::Model(const ModelConfig& config, uint64_t seed) : config_(config) {
                                                     src_embeddings_);
     enc_shape = EncoderShape{encoder_->output_dim(), 0, 0};  // no final states: RNN decoders bridge from the mean
   } else {
-    throw InputError(cat("--enc-type ", config_.enc_type, " is not available"));
+    throw Error(cat("Model: enc-type '", config_.enc_type, "' passed validate() but has no encoder"));
   }
 
   if (config_.dec_type == "bottleneck" || config_.dec_type == "attention") {
@@ -81,10 +74,9 @@ Model::Model(const ModelConfig& config, uint64_t seed) : config_(config) {
     decoder_ = std::make_unique<RnnDecoder>(params_, "decoder", dc, enc_shape, trg_embeddings_, output_weight);
   } else if (config_.dec_type == "transformer") {
     decoder_ = std::make_unique<TransformerDecoder>(params_, "decoder", transformer_config(config_, config_.dec_depth),
-                                                    config_.trg_vocab_size, enc_shape.dim, trg_embeddings_,
-                                                    output_weight);
+                                                    config_.trg_vocab_size, trg_embeddings_, output_weight);
   } else {
-    throw InputError(cat("--dec-type ", config_.dec_type, " is not available"));
+    throw Error(cat("Model: dec-type '", config_.dec_type, "' passed validate() but has no decoder"));
   }
 
   params_.allocate(seed);
@@ -116,7 +108,12 @@ LoadedModel model_from_file(const ModelFile& file, const std::string& path) {
     throw InputError(cat(path, ": model file has no vocabularies"));
   m.src_vocab = std::make_shared<Vocab>(Vocab::from_bytes(src->second));
   m.trg_vocab = std::make_shared<Vocab>(Vocab::from_bytes(trg->second));
-  ModelConfig config = ModelConfig::from_map(file.config);
+  ModelConfig config;
+  try {  // a bad configuration in a file is bad input, not a bad option value
+    config = ModelConfig::from_map(file.config);
+  } catch (const OptionError& e) {
+    throw InputError(cat(path, ": model configuration: ", e.what()));
+  }
   m.model = std::make_unique<Model>(config, 1);
   get_params(file, m.model->params());
   return m;

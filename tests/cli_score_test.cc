@@ -150,7 +150,7 @@ TEST_F(CliScoreTest, Errors) {
   const Result bad_workers = nmt("score " + model_arg() + " --workers -1 -t '" + path("src.txt") + "' '" +
                                  path("trg.txt") + "'");
   EXPECT_EQ(bad_workers.code, 2);
-  EXPECT_TRUE(contains_text(bad_workers.err, "--workers")) << bad_workers.err;
+  EXPECT_TRUE(contains_text(bad_workers.err, "workers must be >= 0, got -1")) << bad_workers.err;
 }
 
 }  // namespace

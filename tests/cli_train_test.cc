@@ -145,27 +145,30 @@ TEST_F(CliTrainTest, InvalidUtf8NamesFileAndLine) {
 
 TEST_F(CliTrainTest, BadOptionValuesExitTwoBeforeDoingAnything) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"--type foo", "unknown model type 'foo'"},
-      {"--after 10x", "--after '10x': unit 'x'"},
-      {"--after 60s", "--after '60s': unit 's'"},
-      {"--after -3u", "--after '-3u'"},
-      {"--optimizer-delay 0", "--optimizer-delay must be >= 1, got 0"},
-      {"--valid-metrics foo", "unknown metric 'foo'"},
-      {"--valid-freq 5x", "--valid-freq '5x'"},
-      {"--mini-batch-words 0", "--mini-batch-words must be >= 1, got 0"},
-      {"--maxi-batch 0", "--maxi-batch must be >= 1, got 0"},
-      {"--maxi-batch-sort length", "--maxi-batch-sort must be src, trg or max, got 'length'"},
-      {"--label-smoothing 1.5", "--label-smoothing must be in [0, 1), got 1.5"},
-      {"--learn-rate -1", "--learn-rate must be a finite number >= 0, got -1"},
-      {"--max-divergence 0", "--max-divergence must be >= 1, got 0"},
-      {"--exponential-smoothing 1.5", "--exponential-smoothing must be in [0, 1] (0: off), got 1.5"},
+      {"--type foo", "type must be bottleneck, attention or transformer, got 'foo'"},
+      {"--after 10x", "after must be amounts like 10e or 10e,500u"},
+      {"--after 10x", "got '10x': unknown unit 'x'"},
+      {"--after 60s", "got '60s': unknown unit 's'"},
+      {"--after -3u", "got '-3u': '-3u' is not a number >= 0 with a unit"},
+      {"--optimizer-delay 0", "optimizer-delay must be >= 1, got 0"},
+      {"--valid-metrics foo", "valid-metrics must be among ce, perplexity, bleu, got 'foo'"},
+      {"--valid-freq 5x", "valid-freq must be amounts like 10e or 10e,500u"},
+      {"--valid-freq 1e,5u", "valid-freq must be one amount (like 500u), got '1e,5u'"},
+      {"--mini-batch-words 0", "mini-batch-words must be >= 1, got 0"},
+      {"--maxi-batch 0", "maxi-batch must be >= 1, got 0"},
+      {"--maxi-batch-sort length", "maxi-batch-sort must be src, trg or max, got 'length'"},
+      {"--label-smoothing 1.5", "label-smoothing must be in [0, 1), got 1.5"},
+      {"--learn-rate -1", "learn-rate must be a finite number >= 0, got -1"},
+      {"--max-divergence 0", "max-divergence must be >= 1, got 0"},
+      {"--exponential-smoothing 1.5", "exponential-smoothing must be in [0, 1] (0: off), got 1.5"},
       {"--learn-rate abc", "--learn-rate"},
-      {"--cell lstn", "--cell 'lstn'"},
+      {"--cell lstn", "cell must be lstm, gru or rnn, got 'lstn'"},
+      {"--type transformer --transformer-heads 3", "dim-emb must be a multiple of transformer-heads, got 8 with transformer-heads 3"},
       {"--no-such-option 3", "no-such-option"},
-      {"--valid-sets one_file", "--valid-sets needs 2 files"},
-      {"--precision float16", "--precision: unknown type 'float16' (float32 or bfloat16)"},
-      {"--precision bfloat16 bfloat16", "--precision: the optimizer type must be float32"},
-      {"--precision float32 float32 float32", "--precision takes one or two types"},
+      {"--valid-sets one_file", "valid-sets must be 2 files (SRC TRG), got 1"},
+      {"--precision float16", "precision must be float32 or bfloat16, got 'float16'"},
+      {"--precision bfloat16 bfloat16", "precision's optimizer type must be float32"},
+      {"--precision float32 float32 float32", "precision must be one or two types"},
   };
   for (const auto& [extra, message] : cases) {
     const RunResult r = train((contains(extra, "--after") ? "" : "--after 2u ") + extra);
@@ -385,8 +388,8 @@ TEST_F(CliTrainTest, PrecisionBfloat16WithoutAvx512ExitsTwo) {
   const RunResult r = train("--after 2u --precision bfloat16");
   unsetenv("ONEDNN_MAX_CPU_ISA");
   EXPECT_EQ(r.code, 2) << r.err;
-  EXPECT_TRUE(contains(r.err, "--precision bfloat16 needs a CPU with AVX-512")) << r.err;
-  EXPECT_TRUE(contains(r.err, "oneDNN at avx2")) << r.err;
+  EXPECT_TRUE(contains(r.err, "precision must be float32 on this CPU, oneDNN at avx2")) << r.err;
+  EXPECT_TRUE(contains(r.err, "bfloat16 matmuls need AVX-512")) << r.err;
   EXPECT_FALSE(fs::exists(vocab_));
   EXPECT_FALSE(fs::exists(model_));
 }
@@ -432,7 +435,7 @@ TEST_F(CliTrainTest, ValidTranslationOutputWritesOneLinePerValidationLine) {
   EXPECT_FALSE(fs::exists(ckpt_));
   bad = train("--after 2u --valid-translation-output '" + dir_.path("v.out") + "'");
   EXPECT_EQ(bad.code, 2);
-  EXPECT_TRUE(contains(bad.err, "--valid-translation-output needs --valid-sets")) << bad.err;
+  EXPECT_TRUE(contains(bad.err, "valid-translation-output must be empty without valid-sets")) << bad.err;
 }
 
 TEST_F(CliTrainTest, EarlyStoppingStopsAndStaysStopped) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli_helpers.h"
+#include "io/model_file.h"
 #include "translate/shortlist.h"
 #include "translate/translator.h"
 
@@ -217,7 +218,8 @@ TEST_F(CliTranslateTest, NBestFormatAndCount) {
   EXPECT_EQ(split_lines(two.out).size(), 2 * non_empty + (kInput.size() - non_empty));
   const Result too_many = nmt("translate " + model_arg() + " -b 2 --n-best --n-best-size 3 -i '" + path("in.txt") + "'");
   EXPECT_EQ(too_many.code, 2);
-  EXPECT_TRUE(contains_text(too_many.err, "--n-best-size")) << too_many.err;
+  EXPECT_TRUE(contains_text(too_many.err, "n-best-size must be in [1, beam-size], got 3 with beam-size 2"))
+      << too_many.err;
 }
 
 // Parses "w,w,w w,w,w" into rows.
@@ -303,6 +305,16 @@ TEST_F(CliTranslateTest, BadInputs) {
   EXPECT_EQ(corrupt.code, 1);
   EXPECT_TRUE(contains_text(corrupt.err, path("corrupt.bin"))) << corrupt.err;
   EXPECT_EQ(corrupt.out, "");
+
+  // A configuration in a model file that breaks a rule is bad input (exit 1) naming the
+  // file, not a bad command line, though the same value given as an option would be.
+  ModelFile odd = load_model_file(path("attention.bin"));
+  odd.config["dim-rnn"] = "15";
+  save_model_file(path("odd.bin"), odd);
+  const Result odd_config = nmt("translate -m '" + path("odd.bin") + "' -i '" + path("in.txt") + "'");
+  EXPECT_EQ(odd_config.code, 1);
+  EXPECT_TRUE(contains_text(odd_config.err, path("odd.bin") + ": model configuration: dim-rnn must be even"))
+      << odd_config.err;
 
   const Result no_model = nmt("translate -i '" + path("in.txt") + "'");
   EXPECT_EQ(no_model.code, 2);

@@ -70,7 +70,7 @@ TEST_F(CliVocabTest, BadOptionsExitTwo) {
     EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
     EXPECT_NE(r.err.find("vocab"), std::string::npos) << r.err;
   }
-  EXPECT_NE(nmt("vocab" + in + out + " --model-type word").err.find("--model-type must be unigram or bpe, got 'word'"),
+  EXPECT_NE(nmt("vocab" + in + out + " --model-type word").err.find("model-type must be unigram or bpe, got 'word'"),
             std::string::npos);
   EXPECT_FALSE(fs::exists(path("v.spm")));
 }

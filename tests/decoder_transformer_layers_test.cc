@@ -205,15 +205,9 @@ TEST(SinusoidalPositions, MatchFormula) {
   EXPECT_THROW(sinusoidal_positions(3, 0), Error);
 }
 
-TEST(TransformerConfigCheck, BadSizesThrow) {
-  TransformerConfig c = tiny(NormPlacement::Pre);
-  c.heads = 3;
-  EXPECT_THROW(validate(c), InputError);
-  c = tiny(NormPlacement::Pre);
-  c.layers = 0;
-  EXPECT_THROW(validate(c), InputError);
-  EXPECT_THROW(parse_norm_placement("middle"), InputError);
-  EXPECT_THROW(parse_position_kind("rotary"), InputError);
+TEST(TransformerConfigNames, ParseOrThrowNamingTheOption) {
+  EXPECT_THROW(parse_norm_placement("middle"), OptionError);
+  EXPECT_THROW(parse_position_kind("rotary"), OptionError);
   EXPECT_EQ(parse_norm_placement("post"), NormPlacement::Post);
   EXPECT_EQ(parse_position_kind("learned"), PositionKind::Learned);
 }

@@ -118,14 +118,14 @@ TEST(Batcher, SortNamesAndDefaults) {
   try {
     parse_batch_sort("length");
     FAIL() << "no throw";
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("--maxi-batch-sort must be src, trg or max, got 'length'"), std::string::npos)
+  } catch (const OptionError& e) {
+    EXPECT_NE(std::string(e.what()).find("maxi-batch-sort must be src, trg or max, got 'length'"), std::string::npos)
         << e.what();
   }
   EXPECT_EQ(batch_sort_for("", "rnn"), BatchSort::kSource);
   EXPECT_EQ(batch_sort_for("", "transformer"), BatchSort::kLonger);
   EXPECT_EQ(batch_sort_for("trg", "transformer"), BatchSort::kTarget);
-  EXPECT_THROW(batch_sort_for("bad", "rnn"), UsageError);
+  EXPECT_THROW(batch_sort_for("bad", "rnn"), OptionError);
 }
 
 }  // namespace

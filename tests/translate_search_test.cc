@@ -188,7 +188,7 @@ TEST_P(SearchTest, BeamHypothesesAreRankedAndDistinct) {
     for (const auto& h : hyps)
       EXPECT_NEAR(h.normalized_score, h.score / std::pow(static_cast<float>(h.tokens.size() + 1), 0.6f), 1e-5);
   }
-  // n_best above the beam size is clamped to it; below, it cuts the list.
+  // n_best below the beam size cuts the list.
   o.n_best = 2;
   for (const auto& hyps : search(*model, SourceBatch::from(sources({4}, 3)), o)) EXPECT_EQ(hyps.size(), 2u);
 }
@@ -321,15 +321,24 @@ TEST(SearchErrors, BadOptionsAndBottleneckAlignment) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("bottleneck"), std::string::npos) << e.what();
   }
-  SearchOptions b;
-  b.beam_size = 0;
-  EXPECT_THROW(search(*model, src, b), InputError);
-  b = SearchOptions{};
-  b.normalize = -1;
-  EXPECT_THROW(search(*model, src, b), InputError);
-  b = SearchOptions{};
-  b.max_length_offset = -1;
-  EXPECT_THROW(search(*model, src, b), InputError);
+  // Each bad value is refused naming its option and the value.
+  const std::vector<std::pair<void (*)(SearchOptions&), std::string>> cases = {
+      {[](SearchOptions& b) { b.beam_size = 0; }, "beam-size must be >= 1, got 0"},
+      {[](SearchOptions& b) { b.n_best = 2; }, "n-best-size must be in [1, beam-size], got 2 with beam-size 1"},
+      {[](SearchOptions& b) { b.normalize = -1; }, "normalize must be >= 0, got -1"},
+      {[](SearchOptions& b) { b.max_length_factor = -1; }, "max-length-factor must be >= 0, got -1"},
+      {[](SearchOptions& b) { b.max_length_offset = -1; }, "max-length-offset must be >= 0, got -1"},
+  };
+  for (const auto& [change, message] : cases) {
+    SearchOptions b;
+    change(b);
+    try {
+      search(*model, src, b);
+      ADD_FAILURE() << "no OptionError: " << message;
+    } catch (const OptionError& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+  }
 }
 
 // Beam search's selection equals sorting every expansion, over rows of several scan blocks

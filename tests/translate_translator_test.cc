@@ -97,7 +97,7 @@ TEST(TranslateIds, Int8IsTheSameAloneOrInABatch) {
   }
   EXPECT_TRUE(parse_gemm_type("int8"));
   EXPECT_FALSE(parse_gemm_type("float32"));
-  EXPECT_THROW(parse_gemm_type("int4"), UsageError);
+  EXPECT_THROW(parse_gemm_type("int4"), OptionError);
 }
 
 // fp32 translation reads packed weights (ops/linear_packed.h): a sentence's result is
@@ -161,7 +161,7 @@ TEST(TranslateIds, WorkersTranslateAsTheCallerDoes) {
     }
   }
   EXPECT_EQ(make_workers(1), nullptr);
-  EXPECT_THROW(make_workers(-1), UsageError);
+  EXPECT_THROW(make_workers(-1), OptionError);
 }
 
 TEST(TranslateIds, TruncatesLongInputsInPlace) {
@@ -183,10 +183,10 @@ TEST(TranslateIds, TruncatesLongInputsInPlace) {
   TranslateOptions plain;
   EXPECT_EQ(translate_ids(*model, cut, plain)[0].hypotheses[0].tokens, t[3].hypotheses[0].tokens);
   o.max_input_length = -1;
-  EXPECT_THROW(translate_ids(*model, src, o), InputError);
+  EXPECT_THROW(translate_ids(*model, src, o), OptionError);
   o.max_input_length = 0;
   o.mini_batch = 0;
-  EXPECT_THROW(translate_ids(*model, src, o), InputError);
+  EXPECT_THROW(translate_ids(*model, src, o), OptionError);
 }
 
 // log p(target | source) summed over steps with the decoder's step(): the reference.
@@ -242,7 +242,7 @@ TEST(OutputFormat, SoftAndHardAlignments) {
   EXPECT_EQ(parse_alignment_format("soft"), AlignmentFormat::Soft);
   EXPECT_EQ(parse_alignment_format("hard"), AlignmentFormat::Hard);
   EXPECT_EQ(parse_alignment_format(""), AlignmentFormat::None);
-  EXPECT_THROW(parse_alignment_format("0.5"), UsageError);
+  EXPECT_THROW(parse_alignment_format("0.5"), OptionError);
 }
 
 }  // namespace

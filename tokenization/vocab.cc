@@ -36,18 +36,6 @@ constexpr int kTrainThreads = 4;
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-void check_options(const VocabTrainOptions& o) {
-  if (o.inputs.empty()) throw InputError("vocabulary training: no input files");
-  if (o.model_path.empty()) throw InputError("vocabulary training: no output path");
-  if (o.vocab_size < 8) throw InputError(cat("vocabulary training: vocab size must be at least 8, got ", o.vocab_size));
-  if (o.model_type != "unigram" && o.model_type != "bpe")
-    throw InputError(cat("vocabulary training: model type must be unigram or bpe, got '", o.model_type, "'"));
-  if (!(o.character_coverage >= 0.98f && o.character_coverage <= 1.0f))
-    throw InputError(cat("vocabulary training: character coverage must be in [0.98, 1], got ", o.character_coverage));
-  if (o.max_sentences < 1)
-    throw InputError(cat("vocabulary training: max sentences must be at least 1, got ", o.max_sentences));
-}
-
 std::string parent_dir(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";
@@ -118,8 +106,19 @@ std::string float_str(float v) {
 
 }  // namespace
 
+void VocabTrainOptions::validate() const {
+  if (inputs.empty()) throw OptionError("train-sets must name at least one corpus file, got none");
+  if (model_path.empty()) throw OptionError("output must be a file name, got an empty one");
+  if (vocab_size < 8) throw OptionError(cat("vocab-size must be >= 8, got ", vocab_size));
+  if (model_type != "unigram" && model_type != "bpe")
+    throw OptionError(cat("model-type must be unigram or bpe, got '", model_type, "'"));
+  if (!(character_coverage >= 0.98f && character_coverage <= 1.0f))
+    throw OptionError(cat("character-coverage must be in [0.98, 1], got ", character_coverage));
+  if (max_sentences < 1) throw OptionError(cat("max-sentences must be >= 1, got ", max_sentences));
+}
+
 VocabTrainStats train_vocab(const VocabTrainOptions& o) {
-  check_options(o);
+  o.validate();
   check_writable(o.model_path);
   VocabTrainStats stats;
 

@@ -21,14 +21,15 @@ BatchSort parse_batch_sort(const std::string& name) {
   if (name == "src") return BatchSort::kSource;
   if (name == "trg") return BatchSort::kTarget;
   if (name == "max") return BatchSort::kLonger;
-  throw InputError(cat("--maxi-batch-sort must be src, trg or max, got '", name, "'"));
+  throw OptionError(cat("maxi-batch-sort must be src, trg or max, got '", name, "'"));
 }
 
 Batcher::Batcher(const ParallelCorpus& corpus, int64_t mini_batch_words, int maxi_batch, uint64_t seed,
                  BatchSort sort)
     : corpus_(corpus), mini_batch_words_(mini_batch_words), maxi_batch_(maxi_batch), seed_(seed), sort_(sort) {
-  if (mini_batch_words < 1) throw InputError(cat("--mini-batch-words must be >= 1, got ", mini_batch_words));
-  if (maxi_batch < 1) throw InputError(cat("--maxi-batch must be >= 1, got ", maxi_batch));
+  // TrainOptions::validate refuses such options: reaching this is a bug in the caller.
+  if (mini_batch_words < 1 || maxi_batch < 1)
+    throw Error(cat("Batcher: mini_batch_words ", mini_batch_words, " and maxi_batch ", maxi_batch, " must be >= 1"));
 }
 
 void Batcher::set_position(const BatchPosition& p) {

@@ -30,7 +30,7 @@ struct BatchPosition {
 
 enum class BatchSort { kSource, kTarget, kLonger };
 
-// "src", "trg", "max" -> BatchSort; throws nmt::InputError naming the value otherwise.
+// The maxi-batch-sort option: "src", "trg", "max" -> BatchSort; OptionError otherwise.
 BatchSort parse_batch_sort(const std::string& name);
 
 class Batcher {

@@ -67,11 +67,15 @@ void describe_run(BenchTrainReport& r, const BenchTrainOptions& o, const std::st
 
 }  // namespace
 
+void BenchTrainOptions::validate() const {
+  train.validate_updates();
+  if (warmup < 0) throw OptionError(cat("warmup must be >= 0, got ", warmup));
+  if (steps < 1) throw OptionError(cat("steps must be >= 1, got ", steps));
+}
+
 BenchTrainReport bench_train(const BenchTrainOptions& o) {
+  o.validate();
   const TrainOptions& t = o.train;
-  if (t.train_sets.size() != 2 || t.vocabs.size() != 2)
-    throw UsageError(cat("bench train needs 2 training files and 2 vocabularies, got ", t.train_sets.size(), " and ",
-                         t.vocabs.size()));
   check_bf16_support(t.bf16);
   Vocab src_vocab = Vocab::load(t.vocabs[0]);
   Vocab trg_vocab = Vocab::load(t.vocabs[1]);

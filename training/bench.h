@@ -20,6 +20,10 @@ struct BenchTrainOptions {
   TrainOptions train;   // model, data, batching, optimiser
   int warmup = 5;       // updates before timing starts (first pass)
   int steps = 40;       // timed updates per pass
+
+  // Throws OptionError naming the first option that breaks its rule (those of
+  // TrainOptions::validate_updates, warmup and steps). bench_train calls it.
+  void validate() const;
 };
 
 // One timed pass over the `steps` mini-batches.

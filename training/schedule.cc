@@ -29,8 +29,8 @@ std::vector<Amount> parse_amounts(const std::string& spec, const std::string& op
       a.unit = last;
       number.pop_back();
     } else if (!std::isdigit(static_cast<unsigned char>(last))) {
-      throw UsageError(cat("--", option, " '", spec, "': unit '", last,
-                           "' is not one of e (epochs), u (updates), t (tokens), m (minutes)"));
+      throw OptionError(cat(option, " must be amounts like 10e or 10e,500u (units e epochs, u updates, t target tokens, ",
+                            "m minutes), got '", spec, "': unknown unit '", last, "'"));
     }
     size_t used = 0;
     try {
@@ -39,7 +39,8 @@ std::vector<Amount> parse_amounts(const std::string& spec, const std::string& op
       used = 0;
     }
     if (used != number.size() || a.value < 0 || number.empty())
-      throw UsageError(cat("--", option, " '", spec, "': '", part, "' is not a number with a unit (like 10e or 500u)"));
+      throw OptionError(cat(option, " must be amounts like 10e or 10e,500u, got '", spec, "': '", part,
+                            "' is not a number >= 0 with a unit"));
     if (a.value > 0) out.push_back(a);
   }
   return out;

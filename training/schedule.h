@@ -23,7 +23,8 @@ struct Amount {
   double of(const Progress& p) const;  // p's count in this unit
 };
 
-// "10e,20000u" -> {10 e, 20000 u}; "0" or "" -> none. Throws UsageError naming `option`.
+// "10e,20000u" -> {10 e, 20000 u}; "0" or "" -> none. Throws OptionError naming `option`
+// (the key: after, valid-freq, ...).
 std::vector<Amount> parse_amounts(const std::string& spec, const std::string& option);
 
 // True when any budget is reached.

@@ -78,7 +78,7 @@ std::pair<std::shared_ptr<Vocab>, std::shared_ptr<Vocab>> prepare_vocabs(const T
   return {std::make_shared<Vocab>(Vocab::load(src_path)), std::make_shared<Vocab>(Vocab::load(trg_path))};
 }
 
-// --valid-translation-output: PATTERN with {U} and {E} replaced by the update and the
+// valid-translation-output: PATTERN with {U} and {E} replaced by the update and the
 // epoch (as Marian).
 void write_validation_translations(const std::string& pattern, const std::vector<std::string>& lines,
                                    int64_t updates, int64_t epoch) {
@@ -98,7 +98,7 @@ struct TrainState {
   std::map<std::string, double> best;  // metric -> best value
   int stalls = 0;                      // validations without improvement of the first metric
   int64_t validations = 0;
-  int divergent = 0;  // non-finite updates in a row (--max-divergence)
+  int divergent = 0;  // non-finite updates in a row (max-divergence)
 };
 
 const std::string kCkptPrefix = "train.";
@@ -146,12 +146,44 @@ TrainState get_state(const ModelFile& f, const std::string& path) {
   return s;
 }
 
+// The schedule's amounts, parsed from the options (TrainOptions::validate has checked them).
+struct Schedule {
+  std::vector<Amount> budget;                // after
+  std::vector<Amount> valid, save, display;  // at most one amount each
+};
+
+Schedule schedule_of(const TrainOptions& o) {
+  Schedule s;
+  s.budget = parse_amounts(o.after, "after");
+  s.valid = parse_amounts(o.valid_freq, "valid-freq");
+  s.save = parse_amounts(o.save_freq.empty() ? o.valid_freq : o.save_freq, "save-freq");
+  s.display = parse_amounts(o.disp_freq, "disp-freq");
+  return s;
+}
+
+// True when `freq` (empty: never) has a multiple between the two progress points.
+bool due(const std::vector<Amount>& freq, const Progress& before, const Progress& now) {
+  return !freq.empty() && crossed(freq[0], before, now);
+}
+
 class Trainer {
  public:
   explicit Trainer(const TrainOptions& o) : o_(o), log_(o.log_file), rng_(o.seed) {}
   int run();
 
  private:
+  void check_output_directory() const;
+  void read_corpus();
+  void resume_from_checkpoint();
+  void start_new_model();
+  void log_setup();
+  bool stalled() const { return validator_ && o_.early_stopping > 0 && state_.stalls >= o_.early_stopping; }
+  // Runs updates until the budget is spent or validation stops early; false when a signal
+  // stopped training (the checkpoint is saved).
+  bool train_until_done(const Schedule& schedule);
+  // Displays, validates and saves as the update that moved progress from `before` is due
+  // to; true when its validation stopped training early.
+  bool after_update(const Schedule& schedule, const Progress& before, Clock::time_point& disp_started);
   void save_checkpoint();
   // counted = false: the validation at the end of a run that had none. It is logged and
   // may write MODEL.best-*, but leaves the training state (validation count, best values,
@@ -169,7 +201,7 @@ class Trainer {
   std::unique_ptr<Batcher> batcher_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<Adam> adam_;
-  std::unique_ptr<ExponentialSmoothing> smoothing_;  // null without --exponential-smoothing
+  std::unique_ptr<ExponentialSmoothing> smoothing_;  // null without exponential smoothing
   std::unique_ptr<Validator> validator_;
   TrainState state_;
   std::string ckpt_path_;
@@ -180,160 +212,143 @@ class Trainer {
 };
 
 int Trainer::run() {
-  if (o_.train_sets.size() != 2) throw UsageError(cat("--train-sets needs 2 files (SRC TRG), got ", o_.train_sets.size()));
-  if (o_.vocabs.size() != 2) throw UsageError(cat("--vocabs needs 2 files (SRC TRG), got ", o_.vocabs.size()));
-  if (!o_.valid_sets.empty() && o_.valid_sets.size() != 2)
-    throw UsageError(cat("--valid-sets needs 2 files (SRC TRG), got ", o_.valid_sets.size()));
-  if (o_.model_path.empty()) throw UsageError("--model is required");
-  if (o_.optimizer_delay < 1) throw UsageError(cat("--optimizer-delay must be >= 1, got ", o_.optimizer_delay));
-  // Every other numeric option is checked here too, before any vocabulary is trained or
-  // corpus read, so that a typo costs nothing and exits with the usage code.
-  if (o_.mini_batch_words < 1) throw UsageError(cat("--mini-batch-words must be >= 1, got ", o_.mini_batch_words));
-  if (o_.maxi_batch < 1) throw UsageError(cat("--maxi-batch must be >= 1, got ", o_.maxi_batch));
-  batch_sort_for(o_.maxi_batch_sort, o_.model.enc_type);  // a bad --maxi-batch-sort fails here
-  check_bf16_support(o_.bf16);
-  if (o_.valid_mini_batch < 1) throw UsageError(cat("--valid-mini-batch must be >= 1, got ", o_.valid_mini_batch));
-  if (o_.valid_max_sentences < 0)
-    throw UsageError(cat("--valid-max-sentences must be >= 0, got ", o_.valid_max_sentences));
-  if (o_.max_divergence < 1) throw UsageError(cat("--max-divergence must be >= 1, got ", o_.max_divergence));
-  if (o_.early_stopping < 0) throw UsageError(cat("--early-stopping must be >= 0, got ", o_.early_stopping));
-  if (!(o_.label_smoothing >= 0 && o_.label_smoothing < 1))
-    throw UsageError(cat("--label-smoothing must be in [0, 1), got ", o_.label_smoothing));
-  if (!(o_.learn_rate >= 0) || !std::isfinite(o_.learn_rate))
-    throw UsageError(cat("--learn-rate must be a finite number >= 0, got ", o_.learn_rate));
-  if (o_.lr_warmup < 0) throw UsageError(cat("--lr-warmup must be >= 0, got ", o_.lr_warmup));
-  if (!(o_.exponential_smoothing >= 0 && o_.exponential_smoothing <= 1))
-    throw UsageError(cat("--exponential-smoothing must be in [0, 1] (0: off), got ", o_.exponential_smoothing));
-  if (!(o_.clip_norm >= 0)) throw UsageError(cat("--clip-norm must be >= 0 (0: off), got ", o_.clip_norm));
-  if (o_.valid_metrics.empty()) throw UsageError("--valid-metrics needs at least one metric (ce, perplexity, bleu)");
-  for (const std::string& m : o_.valid_metrics)
-    if (m != "ce" && m != "perplexity" && m != "bleu")
-      throw UsageError(cat("--valid-metrics: unknown metric '", m, "' (expected ce, perplexity, bleu)"));
-  if (!o_.valid_translation_output.empty()) {
-    if (o_.valid_sets.empty()) throw UsageError("--valid-translation-output needs --valid-sets");
-    const fs::path dir = fs::path(o_.valid_translation_output).parent_path();
-    if (!dir.empty() && !fs::is_directory(dir))
-      throw InputError(cat("--valid-translation-output ", o_.valid_translation_output, ": no directory ",
-                           dir.string()));
-  }
-  const auto budget = parse_amounts(o_.after, "after");
-  const auto valid_freq = parse_amounts(o_.valid_freq, "valid-freq");
-  const auto save_freq = parse_amounts(o_.save_freq.empty() ? o_.valid_freq : o_.save_freq, "save-freq");
-  const auto disp_freq = parse_amounts(o_.disp_freq, "disp-freq");
-  if (valid_freq.size() > 1 || save_freq.size() > 1 || disp_freq.size() > 1)
-    throw UsageError("--valid-freq, --save-freq and --disp-freq take one amount each (like 500u)");
-
-  // The corpus is read (and checked) before a missing vocabulary is trained on it.
-  corpus_ = std::make_unique<ParallelCorpus>();
-  {
-    const ParallelText text = read_parallel_text(o_.train_sets[0], o_.train_sets[1]);
-    std::tie(src_vocab_, trg_vocab_) = prepare_vocabs(o_, log_);
-    *corpus_ = encode_parallel_corpus(text, *src_vocab_, *trg_vocab_, o_.max_length, true);
-  }
-  log_.line(cat("training corpus: ", corpus_->size(), " sentence pairs; dropped ", corpus_->dropped_long,
-                " longer than ", o_.max_length, " pieces and ", corpus_->dropped_empty, " with an empty side"));
+  check_output_directory();
+  const Schedule schedule = schedule_of(o_);
+  read_corpus();
   if (!o_.valid_sets.empty())
     validator_ = std::make_unique<Validator>(o_.valid_sets[0], o_.valid_sets[1], *src_vocab_, *trg_vocab_,
                                              o_.valid_mini_batch, o_.valid_max_sentences);
-
   ckpt_path_ = o_.model_path + ".ckpt";
-  if (fs::exists(ckpt_path_)) {
-    ModelFile f = load_model_file(ckpt_path_);
-    LoadedModel lm = model_from_file(f, ckpt_path_);
-    model_ = std::move(lm.model);
-    adam_ = std::make_unique<Adam>(model_->params(), o_.adam);
-    // Checkpoints before put_adam_state kept the step count as train.adam-steps.
-    if (!f.config.count("adam.steps") && f.config.count(kCkptPrefix + "adam-steps"))
-      f.config["adam.steps"] = f.config.at(kCkptPrefix + "adam-steps");
-    try {
-      get_adam_state(f, *adam_);
-    } catch (const InputError& e) {
-      throw InputError(cat(ckpt_path_, ": ", e.what()));
-    }
-    state_ = get_state(f, ckpt_path_);
-    rng_.set_state(f.blobs.at("train.rng"));
-    if (o_.exponential_smoothing > 0) {
-      smoothing_ = std::make_unique<ExponentialSmoothing>(model_->params(), o_.exponential_smoothing);
-      if (const Tensor* avg = f.find_tensor(kSmoothingTensor))
-        smoothing_->average().copy_from(*avg);
-      else
-        log_.line(cat(ckpt_path_, " has no smoothed parameters (trained without --exponential-smoothing): ",
-                      "the average starts from the current parameters"));
-    }
-    log_.line(cat("resuming from ", ckpt_path_, ": epoch ", state_.position.epoch, ", update ",
-                  state_.progress.updates, " (its model configuration is used; model options given now are ignored)"));
-  } else {
-    ModelConfig config = o_.model;
-    config.src_vocab_size = src_vocab_->size();
-    config.trg_vocab_size = trg_vocab_->size();
-    if (config.tied_embeddings_all && src_vocab_ != trg_vocab_ &&
-        src_vocab_->serialized() != trg_vocab_->serialized()) {
-      log_.line("source and target vocabularies differ: not tying source embeddings (--tied-embeddings-all off)");
-      config.tied_embeddings_all = false;
-    }
-    model_ = std::make_unique<Model>(config, o_.seed);
-    adam_ = std::make_unique<Adam>(model_->params(), o_.adam);
-    if (o_.exponential_smoothing > 0)
-      smoothing_ = std::make_unique<ExponentialSmoothing>(model_->params(), o_.exponential_smoothing);
-  }
+  if (fs::exists(ckpt_path_))
+    resume_from_checkpoint();
+  else
+    start_new_model();
   batcher_ = std::make_unique<Batcher>(*corpus_, o_.mini_batch_words, o_.maxi_batch, o_.seed,
                                        batch_sort_for(o_.maxi_batch_sort, model_->config().enc_type));
   batcher_->set_position(state_.position);
-
-  {
-    std::ostringstream os;
-    for (const auto& [k, v] : model_->config().to_map()) os << " " << k << "=" << v;
-    log_.line(cat("model:", os.str()));
-  }
-  log_.line(cat("parameters: ", model_->params().size(), " floats; ", Context::get().threads(), " threads; ",
-                batcher_->batches_in_epoch(), " batches an epoch",
-                o_.rnn_recompute ? "; RNN workspaces recomputed in the backward (--rnn-recompute)" : ""));
-  if (o_.bf16)
-    log_.line(cat("matrix products in bfloat16 with fp32 accumulation (--precision bfloat16); weights, gradients and "
-                  "Adam in fp32",
-                  bf16_support() == Bf16Support::native
-                      ? ""
-                      : "; warning: this CPU has no native bfloat16 products, so they are emulated and slower than fp32"));
-
-  install_stop_handlers();
-  auto started = Clock::now();
-  const double minutes_before = state_.progress.minutes;
-  auto disp_started = Clock::now();
-  // Rerunning a command whose training already stopped early must not train on.
-  bool stopped_early = validator_ && o_.early_stopping > 0 && state_.stalls >= o_.early_stopping;
-  if (stopped_early)
-    log_.line(cat("early stopping: ", o_.valid_metrics[0], " did not improve for ", state_.stalls,
-                  " validations (training had already stopped)"));
-  while (!stopped_early && !reached(budget, state_.progress)) {
-    if (stop_requested()) {
-      log_.line(cat("signal ", stop_signal(), ": saving checkpoint and stopping; run the same command to resume"));
-      save_checkpoint();
-      return 0;
-    }
-    Progress before = state_.progress;
-    step();
-    state_.progress.minutes = minutes_before + std::chrono::duration<double>(Clock::now() - started).count() / 60.0;
-    const Progress& now = state_.progress;
-    if (!disp_freq.empty() && crossed(disp_freq[0], before, now)) {
-      display(std::chrono::duration<double>(Clock::now() - disp_started).count());
-      disp_started = Clock::now();
-    }
-    bool validated = false;
-    if (validator_ && !valid_freq.empty() && crossed(valid_freq[0], before, now)) {
-      validate();
-      validated = true;
-    }
-    if (!save_freq.empty() && crossed(save_freq[0], before, now)) save_checkpoint();
-    if (validated && o_.early_stopping > 0 && state_.stalls >= o_.early_stopping) {
-      log_.line(cat("early stopping: ", o_.valid_metrics[0], " did not improve for ", state_.stalls, " validations"));
-      break;
-    }
-  }
+  log_setup();
+  if (!train_until_done(schedule)) return 0;
   if (validator_ && state_.validations == 0) validate(false);
   save_checkpoint();
   log_.line(cat("training finished: ", state_.progress.updates, " updates, ", state_.progress.epochs, " epochs, ",
                 fixed(state_.progress.minutes, 2), " minutes; peak memory ", fixed(peak_rss_mib(), 0), " MiB"));
   return 0;
+}
+
+// The validation translations' file is refused before training when its directory is
+// missing: finding out at the first validation would waste the updates before it.
+void Trainer::check_output_directory() const {
+  if (o_.valid_translation_output.empty()) return;
+  const fs::path dir = fs::path(o_.valid_translation_output).parent_path();
+  if (!dir.empty() && !fs::is_directory(dir))
+    throw InputError(cat("valid-translation-output ", o_.valid_translation_output, ": no directory ", dir.string()));
+}
+
+// The corpus is read (and checked) before a missing vocabulary is trained on it.
+void Trainer::read_corpus() {
+  corpus_ = std::make_unique<ParallelCorpus>();
+  const ParallelText text = read_parallel_text(o_.train_sets[0], o_.train_sets[1]);
+  std::tie(src_vocab_, trg_vocab_) = prepare_vocabs(o_, log_);
+  *corpus_ = encode_parallel_corpus(text, *src_vocab_, *trg_vocab_, o_.max_length, true);
+  log_.line(cat("training corpus: ", corpus_->size(), " sentence pairs; dropped ", corpus_->dropped_long,
+                " longer than ", o_.max_length, " pieces and ", corpus_->dropped_empty, " with an empty side"));
+}
+
+// The checkpoint's model, optimizer, smoothing and training state; its model configuration
+// wins over the options given now.
+void Trainer::resume_from_checkpoint() {
+  ModelFile f = load_model_file(ckpt_path_);
+  LoadedModel lm = model_from_file(f, ckpt_path_);
+  model_ = std::move(lm.model);
+  adam_ = std::make_unique<Adam>(model_->params(), o_.adam);
+  // Checkpoints before put_adam_state kept the step count as train.adam-steps.
+  if (!f.config.count("adam.steps") && f.config.count(kCkptPrefix + "adam-steps"))
+    f.config["adam.steps"] = f.config.at(kCkptPrefix + "adam-steps");
+  try {
+    get_adam_state(f, *adam_);
+  } catch (const InputError& e) {
+    throw InputError(cat(ckpt_path_, ": ", e.what()));
+  }
+  state_ = get_state(f, ckpt_path_);
+  rng_.set_state(f.blobs.at("train.rng"));
+  if (o_.exponential_smoothing > 0) {
+    smoothing_ = std::make_unique<ExponentialSmoothing>(model_->params(), o_.exponential_smoothing);
+    if (const Tensor* avg = f.find_tensor(kSmoothingTensor))
+      smoothing_->average().copy_from(*avg);
+    else
+      log_.line(cat(ckpt_path_, " has no smoothed parameters (trained without exponential-smoothing): ",
+                    "the average starts from the current parameters"));
+  }
+  log_.line(cat("resuming from ", ckpt_path_, ": epoch ", state_.position.epoch, ", update ",
+                state_.progress.updates, " (its model configuration is used; model options given now are ignored)"));
+}
+
+void Trainer::start_new_model() {
+  ModelConfig config = o_.model;
+  config.src_vocab_size = src_vocab_->size();
+  config.trg_vocab_size = trg_vocab_->size();
+  if (config.tied_embeddings_all && src_vocab_ != trg_vocab_ && src_vocab_->serialized() != trg_vocab_->serialized()) {
+    log_.line("source and target vocabularies differ: not tying source embeddings (tied-embeddings-all off)");
+    config.tied_embeddings_all = false;
+  }
+  model_ = std::make_unique<Model>(config, o_.seed);
+  adam_ = std::make_unique<Adam>(model_->params(), o_.adam);
+  if (o_.exponential_smoothing > 0)
+    smoothing_ = std::make_unique<ExponentialSmoothing>(model_->params(), o_.exponential_smoothing);
+}
+
+void Trainer::log_setup() {
+  std::ostringstream os;
+  for (const auto& [k, v] : model_->config().to_map()) os << " " << k << "=" << v;
+  log_.line(cat("model:", os.str()));
+  log_.line(cat("parameters: ", model_->params().size(), " floats; ", Context::get().threads(), " threads; ",
+                batcher_->batches_in_epoch(), " batches an epoch",
+                o_.rnn_recompute ? "; RNN workspaces recomputed in the backward (rnn-recompute)" : ""));
+  if (o_.bf16)
+    log_.line(cat("matrix products in bfloat16 with fp32 accumulation (precision bfloat16); weights, gradients and "
+                  "Adam in fp32",
+                  bf16_support() == Bf16Support::native
+                      ? ""
+                      : "; warning: this CPU has no native bfloat16 products, so they are emulated and slower than fp32"));
+}
+
+bool Trainer::train_until_done(const Schedule& schedule) {
+  install_stop_handlers();
+  const auto started = Clock::now();
+  const double minutes_before = state_.progress.minutes;
+  auto disp_started = Clock::now();
+  // Rerunning a command whose training already stopped early must not train on.
+  if (stalled()) {
+    log_.line(cat("early stopping: ", o_.valid_metrics[0], " did not improve for ", state_.stalls,
+                  " validations (training had already stopped)"));
+    return true;
+  }
+  while (!reached(schedule.budget, state_.progress)) {
+    if (stop_requested()) {
+      log_.line(cat("signal ", stop_signal(), ": saving checkpoint and stopping; run the same command to resume"));
+      save_checkpoint();
+      return false;
+    }
+    const Progress before = state_.progress;
+    step();
+    state_.progress.minutes = minutes_before + std::chrono::duration<double>(Clock::now() - started).count() / 60.0;
+    if (after_update(schedule, before, disp_started)) break;
+  }
+  return true;
+}
+
+bool Trainer::after_update(const Schedule& schedule, const Progress& before, Clock::time_point& disp_started) {
+  const Progress& now = state_.progress;
+  if (due(schedule.display, before, now)) {
+    display(std::chrono::duration<double>(Clock::now() - disp_started).count());
+    disp_started = Clock::now();
+  }
+  const bool validated = validator_ && due(schedule.valid, before, now);
+  if (validated) validate();
+  if (due(schedule.save, before, now)) save_checkpoint();
+  if (!validated || !stalled()) return false;
+  log_.line(cat("early stopping: ", o_.valid_metrics[0], " did not improve for ", state_.stalls, " validations"));
+  return true;
 }
 
 bool Trainer::step() {
@@ -376,7 +391,7 @@ bool Trainer::step() {
                   "); update skipped (", state_.divergent, " in a row)"));
     if (state_.divergent >= o_.max_divergence)
       throw Error(cat("training diverged: ", state_.divergent, " updates in a row had a non-finite loss or gradient; ",
-                      "the last good checkpoint is ", ckpt_path_, " (try a lower --learn-rate or --clip-norm)"));
+                      "the last good checkpoint is ", ckpt_path_, " (try a lower learn-rate or clip-norm)"));
     return false;
   }
   state_.divergent = 0;
@@ -465,33 +480,87 @@ void Trainer::save_checkpoint() {
 
 bool bf16_precision(const std::vector<std::string>& values) {
   if (values.empty() || values.size() > 2)
-    throw UsageError(cat("--precision takes one or two types (forward/backward, optimizer), got ", values.size()));
+    throw OptionError(cat("precision must be one or two types (forward/backward, then optimizer), got ", values.size()));
   if (values.size() == 2 && values[1] != "float32")
-    throw UsageError(cat("--precision: the optimizer type must be float32 (master weights, gradients and Adam stay fp32), got '",
-                         values[1], "'"));
+    throw OptionError(cat("precision's optimizer type must be float32 (master weights, gradients and Adam stay fp32), "
+                          "got '", values[1], "'"));
   const std::string& t = values[0];
   if (t == "float32") return false;
   if (t == "bfloat16" || t == "bf16") return true;
-  throw UsageError(cat("--precision: unknown type '", t, "' (float32 or bfloat16)"));
+  throw OptionError(cat("precision must be float32 or bfloat16, got '", t, "'"));
 }
 
 void check_bf16_support(bool bf16) {
   if (bf16 && bf16_support() == Bf16Support::none)
-    throw UsageError(cat("--precision bfloat16 needs a CPU with AVX-512 (oneDNN 2.6 has no bfloat16 matmul below it); "
-                         "this one runs oneDNN at ",
-                         onednn_isa_name(), ": use --precision float32"));
+    throw OptionError(cat("precision must be float32 on this CPU, oneDNN at ", onednn_isa_name(),
+                          " (bfloat16 matmuls need AVX-512 in oneDNN 2.6), got bfloat16"));
 }
 
 BatchSort batch_sort_for(const std::string& requested, const std::string& enc_type) {
   if (requested.empty()) return enc_type == "transformer" ? BatchSort::kLonger : BatchSort::kSource;
-  try {
-    return parse_batch_sort(requested);
-  } catch (const InputError& e) {
-    throw UsageError(e.what());
-  }
+  return parse_batch_sort(requested);
+}
+
+namespace {
+
+void check_pair(const char* key, const std::vector<std::string>& files) {
+  if (files.size() != 2) throw OptionError(cat(key, " must be 2 files (SRC TRG), got ", files.size()));
+}
+
+void check_at_least(const char* key, int64_t value, int64_t least) {
+  if (value < least) throw OptionError(cat(key, " must be >= ", least, ", got ", value));
+}
+
+// A frequency is one amount ("500u"); parse_amounts checks the amounts themselves.
+void check_frequency(const char* key, const std::string& spec) {
+  if (parse_amounts(spec, key).size() > 1)
+    throw OptionError(cat(key, " must be one amount (like 500u), got '", spec, "'"));
+}
+
+}  // namespace
+
+void TrainOptions::validate_updates() const {
+  check_pair("train-sets", train_sets);
+  check_pair("vocabs", vocabs);
+  model.validate();
+  check_at_least("mini-batch-words", mini_batch_words, 1);
+  check_at_least("maxi-batch", maxi_batch, 1);
+  batch_sort_for(maxi_batch_sort, model.enc_type);
+  check_at_least("optimizer-delay", optimizer_delay, 1);
+  if (!(label_smoothing >= 0 && label_smoothing < 1))
+    throw OptionError(cat("label-smoothing must be in [0, 1), got ", label_smoothing));
+  if (!(learn_rate >= 0) || !std::isfinite(learn_rate))
+    throw OptionError(cat("learn-rate must be a finite number >= 0, got ", learn_rate));
+  check_at_least("lr-warmup", lr_warmup, 0);
+  if (!(clip_norm >= 0)) throw OptionError(cat("clip-norm must be >= 0 (0: off), got ", clip_norm));
+  check_bf16_support(bf16);
+}
+
+void TrainOptions::validate() const {
+  validate_updates();
+  if (!valid_sets.empty()) check_pair("valid-sets", valid_sets);
+  if (model_path.empty()) throw OptionError("model must be a file name, got an empty one");
+  if (!(exponential_smoothing >= 0 && exponential_smoothing <= 1))
+    throw OptionError(cat("exponential-smoothing must be in [0, 1] (0: off), got ", exponential_smoothing));
+  check_at_least("max-divergence", max_divergence, 1);
+  parse_amounts(after, "after");
+  check_frequency("valid-freq", valid_freq);
+  check_frequency("save-freq", save_freq);
+  check_frequency("disp-freq", disp_freq);
+  check_at_least("valid-mini-batch", valid_mini_batch, 1);
+  check_at_least("valid-max-sentences", valid_max_sentences, 0);
+  check_at_least("early-stopping", early_stopping, 0);
+  if (valid_metrics.empty()) throw OptionError("valid-metrics must name at least one of ce, perplexity, bleu, got none");
+  for (const std::string& m : valid_metrics)
+    if (m != "ce" && m != "perplexity" && m != "bleu")
+      throw OptionError(cat("valid-metrics must be among ce, perplexity, bleu, got '", m, "'"));
+  if (!valid_translation_output.empty() && valid_sets.empty())
+    throw OptionError(cat("valid-translation-output must be empty without valid-sets, got '", valid_translation_output,
+                          "'"));
 }
 
 int train(const TrainOptions& options) {
+  options.validate();  // before any vocabulary is trained or corpus read: a typo costs nothing
   Trainer t(options);
   return t.run();
 }

@@ -21,6 +21,8 @@
 
 namespace nmt {
 
+// Named in messages by the keys of nmt train's options (train-sets, vocabs, model for
+// model_path, mini-batch-words, ...: the field's name with dashes, as in --dump-config).
 struct TrainOptions {
   // Data
   std::vector<std::string> train_sets;  // SRC TRG
@@ -59,23 +61,30 @@ struct TrainOptions {
   int max_divergence = 10;          // consecutive non-finite updates before giving up
   // Output
   std::string log_file;
-  bool quiet_progress = false;
+
+  // Throws OptionError naming the first option that breaks its rule. train() calls it
+  // before any file is read or written.
+  void validate() const;
+  // The rules of the options that updates alone need (corpus and vocabulary files, model,
+  // batching, optimizer, precision): all that nmt bench train uses. validate() includes them.
+  void validate_updates() const;
 };
 
-// Marian's --precision: the type of the forward and backward pass, then optionally that of
-// the optimizer. "float32" or "bfloat16" (also "bf16"), then "float32" (the master weights,
-// gradients and Adam are always fp32). Returns true for bfloat16; throws nmt::UsageError
-// naming the value otherwise.
+// The precision option, as Marian's: the type of the forward and backward pass, then
+// optionally that of the optimizer. "float32" or "bfloat16" (also "bf16"), then "float32"
+// (the master weights, gradients and Adam are always fp32). Returns true for bfloat16;
+// throws OptionError naming the value otherwise.
 bool bf16_precision(const std::vector<std::string>& values);
-// Throws nmt::UsageError when bf16 is requested on a CPU whose oneDNN has no bfloat16 products.
+// Throws OptionError when bf16 is requested on a CPU whose oneDNN has no bfloat16 products.
 void check_bf16_support(bool bf16);
 
-// Runs training; returns the process exit code. Throws on bad input.
+// Validates the options, then runs training; returns the process exit code. Throws on bad
+// options (OptionError) and bad input.
 int train(const TrainOptions& options);
 
-// The maxi-batch sort to use: `requested` (--maxi-batch-sort) when not empty, else `max` for
+// The maxi-batch sort to use: `requested` (maxi-batch-sort) when not empty, else `max` for
 // a transformer encoder (it pads both sides alike) and `src` for an RNN encoder (one exact
-// source length per batch runs as one RNN primitive). Throws nmt::UsageError on a bad name.
+// source length per batch runs as one RNN primitive). Throws OptionError on a bad name.
 BatchSort batch_sort_for(const std::string& requested, const std::string& enc_type);
 
 }  // namespace nmt

@@ -53,9 +53,22 @@ JsonObject search_json(const BenchSearch& s, int64_t sentences) {
   return j;
 }
 
+// The options of one timed search (beam 1: greedy).
+TranslateOptions search_options(const BenchTranslateOptions& b, int beam, const Shortlist* shortlist,
+                                WorkerPool* workers) {
+  TranslateOptions opt;
+  opt.mini_batch = b.mini_batch;
+  opt.search.beam_size = beam;
+  opt.int8 = b.int8;
+  opt.search.shortlist = shortlist;
+  opt.workers = workers;
+  return opt;
+}
+
 }  // namespace
 
 BenchTranslateReport bench_translate(const BenchTranslateOptions& o) {
+  search_options(o, 5, nullptr, nullptr).validate();  // before the model is loaded: a bad value costs nothing
   const std::unique_ptr<WorkerPool> workers = make_workers(o.workers);
   LoadedModel loaded = load_model(o.model);
   const Shortlist shortlist = o.shortlist.empty() ? Shortlist()
@@ -77,12 +90,7 @@ BenchTranslateReport bench_translate(const BenchTranslateOptions& o) {
   r.int8 = o.int8;
   r.int8_weight_bits = o.int8 ? (int8_weight_levels() == 127 ? 8 : 7) : 0;
   for (int beam : {1, 5}) {
-    TranslateOptions opt;
-    opt.mini_batch = o.mini_batch;
-    opt.search.beam_size = beam;
-    opt.int8 = o.int8;
-    opt.search.shortlist = o.shortlist.empty() ? nullptr : &shortlist;
-    opt.workers = workers.get();
+    const TranslateOptions opt = search_options(o, beam, o.shortlist.empty() ? nullptr : &shortlist, workers.get());
     // Warm-up: builds the primitives of the most common shapes, a batch per worker.
     const size_t n_warm = static_cast<size_t>(o.mini_batch) * r.workers;
     const std::vector<std::vector<int32_t>> warm(sources.begin(), sources.begin() + std::min(sources.size(), n_warm));

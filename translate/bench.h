@@ -39,8 +39,9 @@ struct BenchTranslateReport {
   double peak_rss_mib = 0, tensors_mib = 0;  // peak resident memory; peak tensor pool in use
 };
 
-// Throws InputError for a bad model, input or shortlist file, or an input without a
-// non-empty line; UsageError for workers < 0; InputError for a mini-batch below 1 (translate_ids).
+// Option values that break their rules (TranslateOptions::validate, make_workers) throw
+// OptionError before the model is loaded; a bad model, input or shortlist file, or an input
+// without a non-empty line, throws InputError.
 BenchTranslateReport bench_translate(const BenchTranslateOptions& options);
 
 // The human-readable report: the machine, the model and input, a line per search, the memory.

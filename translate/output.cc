@@ -12,7 +12,7 @@ AlignmentFormat parse_alignment_format(const std::string& name) {
   if (name.empty()) return AlignmentFormat::None;
   if (name == "soft") return AlignmentFormat::Soft;
   if (name == "hard") return AlignmentFormat::Hard;
-  throw UsageError(cat("--alignment must be soft or hard, got '", name, "'"));
+  throw OptionError(cat("alignment must be soft or hard, got '", name, "'"));
 }
 
 std::string format_alignment(const std::vector<std::vector<float>>& alignment, AlignmentFormat format) {

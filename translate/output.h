@@ -21,7 +21,7 @@ namespace nmt {
 
 enum class AlignmentFormat { None, Soft, Hard };
 
-// "soft", "hard" or "" (none); anything else throws UsageError.
+// The alignment option: "soft", "hard" or "" (none); anything else throws OptionError.
 AlignmentFormat parse_alignment_format(const std::string& name);
 
 std::string format_alignment(const std::vector<std::vector<float>>& alignment, AlignmentFormat format);

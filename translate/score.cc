@@ -37,11 +37,15 @@ void score_batch(Model& model, const std::vector<std::vector<int32_t>>& sources,
 
 }  // namespace
 
+void ScoreOptions::validate() const {
+  if (mini_batch < 1) throw OptionError(cat("mini-batch must be >= 1, got ", mini_batch));
+}
+
 std::vector<SentenceScore> score_ids(Model& model, const std::vector<std::vector<int32_t>>& sources,
                                      const std::vector<std::vector<int32_t>>& targets, const ScoreOptions& options) {
   if (sources.size() != targets.size())
     throw Error(cat("score_ids: ", sources.size(), " sources but ", targets.size(), " targets"));
-  if (options.mini_batch < 1) throw InputError(cat("--mini-batch must be >= 1, got ", options.mini_batch));
+  options.validate();
   std::vector<SentenceScore> out(sources.size());
   std::vector<int32_t> order(sources.size());
   std::iota(order.begin(), order.end(), 0);

@@ -18,18 +18,6 @@ namespace {
 constexpr int32_t kPad = Vocab::kPad, kUnk = Vocab::kUnk, kBos = Vocab::kBos, kEos = Vocab::kEos;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-void check_options(Model& model, const SearchOptions& o) {
-  if (o.beam_size < 1) throw InputError(cat("--beam-size must be >= 1, got ", o.beam_size));
-  if (o.n_best < 1) throw InputError(cat("--n-best-size must be >= 1, got ", o.n_best));
-  if (!(o.normalize >= 0)) throw InputError(cat("--normalize must be >= 0, got ", o.normalize));
-  if (!(o.max_length_factor >= 0))
-    throw InputError(cat("--max-length-factor must be >= 0, got ", o.max_length_factor));
-  if (o.max_length_offset < 0) throw InputError(cat("--max-length-offset must be >= 0, got ", o.max_length_offset));
-  if (o.keep_alignment && !model.decoder().has_attention())
-    throw InputError(cat("alignments need attention, and this model's decoder (dec-type ", model.config().dec_type,
-                         ") has none"));
-}
-
 float length_penalty(const SearchOptions& o, size_t tokens_with_eos) {
   return o.normalize > 0 ? std::pow(static_cast<float>(tokens_with_eos), o.normalize) : 1.0f;
 }
@@ -129,7 +117,116 @@ size_t select_bucketed(DecoderState& state, std::vector<int32_t> live, size_t ro
   return rows;
 }
 
+// Beam search's state of one sentence. Its hypotheses form a tree of nodes (token +
+// parent); an alive hypothesis is a leaf, with one decoder state row.
+struct Node {
+  int32_t parent;  // -1: the empty prefix
+  int32_t token;
+  std::vector<float> alignment;  // attention of the step that produced token
+};
+struct Alive {
+  int32_t node;  // -1: the empty prefix
+  float score;
+  int length;    // tokens so far
+};
+struct Beam {
+  std::vector<Node> nodes;
+  std::vector<Alive> alive;
+  std::vector<Hypothesis> finished;
+};
+
+// The hypothesis that ends at `node` with </s>: its tokens (and alignment rows) read back
+// from the tree.
+Hypothesis finished_hypothesis(const Beam& beam, int32_t node, float score, std::vector<float> eos_alignment,
+                               const SearchOptions& options) {
+  Hypothesis h;
+  h.score = score;
+  for (int32_t i = node; i >= 0; i = beam.nodes[i].parent) {
+    h.tokens.push_back(beam.nodes[i].token);
+    if (options.keep_alignment) h.alignment.push_back(beam.nodes[i].alignment);
+  }
+  std::reverse(h.tokens.begin(), h.tokens.end());
+  std::reverse(h.alignment.begin(), h.alignment.end());
+  if (options.keep_alignment) h.alignment.push_back(std::move(eos_alignment));
+  h.normalized_score = h.score / length_penalty(options, h.tokens.size() + 1);
+  return h;
+}
+
+// For each of the `rows` state rows: whether it may only end (its hypothesis has the most
+// tokens its source allows). Filler rows are not forced.
+std::vector<char> rows_at_length_limit(const std::vector<Beam>& beams, const std::vector<int32_t>& active,
+                                       const SourceBatch& src, const SearchOptions& options, size_t rows) {
+  std::vector<char> force;
+  for (int32_t n : active) {
+    const int limit = max_output_length(options, src.lengths[n]);
+    for (const Alive& a : beams[n].alive) force.push_back(a.length >= limit);
+  }
+  force.resize(rows, 0);
+  return force;
+}
+
+// The state rows kept for the next step, in order, with their tokens; and the sentences
+// still searched.
+struct NextStep {
+  std::vector<int32_t> rows, previous, active;
+};
+
+// One step of one sentence's beam, whose alive hypotheses are the rows from `first_row` of
+// the step's log-probabilities `lp` (and attention `att`): the best K - |finished|
+// expansions survive; those ending in </s> move to the finished list, the others become
+// the alive hypotheses, their rows and tokens appended to `next`.
+void expand_beam(Beam& beam, const Tensor& lp, int64_t first_row, const Tensor& att, int source_length, size_t K,
+                 const Columns& columns, const SearchOptions& options, NextStep& next) {
+  const int64_t V = lp.dim(1);
+  std::vector<float> base;
+  for (const Alive& a : beam.alive) base.push_back(a.score);
+  std::vector<Expansion> cands = best_expansions(lp.data() + first_row * V, V, base, K - beam.finished.size());
+  for (Expansion& c : cands) c.token = columns.id(c.token);  // ascending ids: the ranking holds
+  std::vector<Alive> next_alive;
+  for (const Expansion& c : cands) {
+    const Alive& parent = beam.alive[c.hyp];
+    const int64_t row = first_row + c.hyp;
+    std::vector<float> alignment =
+        options.keep_alignment ? attention_row(att, row, source_length) : std::vector<float>();
+    if (c.token == kEos) {
+      beam.finished.push_back(finished_hypothesis(beam, parent.node, c.score, std::move(alignment), options));
+      continue;
+    }
+    beam.nodes.push_back(Node{parent.node, c.token, std::move(alignment)});
+    next_alive.push_back(Alive{static_cast<int32_t>(beam.nodes.size() - 1), c.score, parent.length + 1});
+    next.rows.push_back(static_cast<int32_t>(row));
+    next.previous.push_back(c.token);
+  }
+  beam.alive = std::move(next_alive);
+}
+
+// The `n_best` best finished hypotheses by normalized score, best first (stable: equal
+// scores keep the order they finished in).
+std::vector<Hypothesis> best_finished(Beam& beam, size_t n_best) {
+  std::vector<Hypothesis>& fin = beam.finished;
+  std::stable_sort(fin.begin(), fin.end(),
+                   [](const Hypothesis& a, const Hypothesis& b) { return a.normalized_score > b.normalized_score; });
+  if (fin.size() > n_best) fin.resize(n_best);
+  return std::move(fin);
+}
+
 }  // namespace
+
+void SearchOptions::validate() const {
+  if (beam_size < 1) throw OptionError(cat("beam-size must be >= 1, got ", beam_size));
+  if (n_best < 1 || n_best > beam_size)
+    throw OptionError(cat("n-best-size must be in [1, beam-size], got ", n_best, " with beam-size ", beam_size));
+  if (!(normalize >= 0)) throw OptionError(cat("normalize must be >= 0, got ", normalize));
+  if (!(max_length_factor >= 0)) throw OptionError(cat("max-length-factor must be >= 0, got ", max_length_factor));
+  if (max_length_offset < 0) throw OptionError(cat("max-length-offset must be >= 0, got ", max_length_offset));
+}
+
+void check_model_supports(Model& model, const SearchOptions& options) {
+  // Alignments are the decoder's attention weights: a decoder without attention has none.
+  if (options.keep_alignment && !model.decoder().has_attention())
+    throw InputError(cat("alignments are attention weights, and this model's decoder (dec-type ",
+                         model.config().dec_type, ") has no attention"));
+}
 
 size_t row_bucket(size_t n) {
   if (n <= 4) return n;
@@ -189,7 +286,8 @@ std::vector<Expansion> best_expansions(const float* lp, int64_t V, const std::ve
 }
 
 std::vector<Hypothesis> greedy_search(Model& model, const SourceBatch& src, const SearchOptions& options) {
-  check_options(model, options);
+  options.validate();
+  check_model_supports(model, options);
   std::vector<Hypothesis> out(src.batch);
   if (src.batch == 0) return out;
   NoGradScope no_grad;
@@ -247,7 +345,8 @@ std::vector<Hypothesis> greedy_search(Model& model, const SourceBatch& src, cons
 
 std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch& src,
                                                  const SearchOptions& options) {
-  check_options(model, options);
+  options.validate();
+  check_model_supports(model, options);
   const size_t K = static_cast<size_t>(options.beam_size);
   std::vector<std::vector<Hypothesis>> out(src.batch);
   if (src.batch == 0) return out;
@@ -257,37 +356,6 @@ std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch
   std::unique_ptr<DecoderState> state = model.decoder().start(enc);
   const Columns columns = start_columns(model, *state, src, options);
 
-  // Each sentence's hypotheses form a tree of nodes (token + parent); an alive
-  // hypothesis is a leaf, with one state row.
-  struct Node {
-    int32_t parent;  // -1: the empty prefix
-    int32_t token;
-    std::vector<float> alignment;  // attention of the step that produced token
-  };
-  struct Alive {
-    int32_t node;  // -1: the empty prefix
-    float score;
-    int length;    // tokens so far
-  };
-  struct Beam {
-    std::vector<Node> nodes;
-    std::vector<Alive> alive;
-    std::vector<Hypothesis> finished;
-  };
-  auto finish = [&](const Beam& beam, int32_t node, float score, std::vector<float> eos_alignment) {
-    Hypothesis h;
-    h.score = score;
-    for (int32_t i = node; i >= 0; i = beam.nodes[i].parent) {
-      h.tokens.push_back(beam.nodes[i].token);
-      if (options.keep_alignment) h.alignment.push_back(beam.nodes[i].alignment);
-    }
-    std::reverse(h.tokens.begin(), h.tokens.end());
-    std::reverse(h.alignment.begin(), h.alignment.end());
-    if (options.keep_alignment) h.alignment.push_back(std::move(eos_alignment));
-    h.normalized_score = h.score / length_penalty(options, h.tokens.size() + 1);
-    return h;
-  };
-
   std::vector<Beam> beams(src.batch);
   for (Beam& b : beams) b.alive.push_back(Alive{-1, 0.0f, 0});
   std::vector<int32_t> active(src.batch);  // sentences with alive hypotheses, in row order
@@ -295,65 +363,30 @@ std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch
   size_t rows = active.size();
   const size_t most_rows = K * active.size();
   std::vector<int32_t> previous(rows, kBos);
-
   while (!active.empty()) {
-    std::vector<char> force;
-    for (int32_t n : active) {
-      const int limit = max_output_length(options, src.lengths[n]);
-      for (const Alive& a : beams[n].alive) force.push_back(a.length >= limit);
-    }
-    force.resize(rows, 0);  // filler rows
+    const std::vector<char> force = rows_at_length_limit(beams, active, src, options, rows);
     const Tensor lp = step_log_probs(model, *state, previous, force, columns);
     const Tensor att = options.keep_alignment ? step_attention(*state, previous.size()) : Tensor();
-    const int64_t V = lp.dim(1);
-    std::vector<int32_t> next_rows, next_active, next_previous;
+    NextStep next;
     int64_t first_row = 0;
     for (int32_t n : active) {
       Beam& beam = beams[n];
-      std::vector<float> base;
-      for (const Alive& a : beam.alive) base.push_back(a.score);
-      std::vector<Expansion> cands = best_expansions(lp.data() + first_row * V, V, base, K - beam.finished.size());
-      for (Expansion& c : cands) c.token = columns.id(c.token);  // ascending ids: the ranking holds
-
-      std::vector<Alive> next_alive;
-      for (const Expansion& c : cands) {
-        const Alive& parent = beam.alive[c.hyp];
-        const int64_t row = first_row + c.hyp;
-        std::vector<float> alignment =
-            options.keep_alignment ? attention_row(att, row, src.lengths[n]) : std::vector<float>();
-        if (c.token == kEos) {
-          beam.finished.push_back(finish(beam, parent.node, c.score, std::move(alignment)));
-          continue;
-        }
-        beam.nodes.push_back(Node{parent.node, c.token, std::move(alignment)});
-        next_alive.push_back(Alive{static_cast<int32_t>(beam.nodes.size() - 1), c.score, parent.length + 1});
-        next_rows.push_back(static_cast<int32_t>(row));
-        next_previous.push_back(c.token);
-      }
-      first_row += static_cast<int64_t>(beam.alive.size());
-      beam.alive = std::move(next_alive);
-      if (!beam.alive.empty()) next_active.push_back(n);  // else K finished, or nothing left to expand
+      const size_t alive_rows = beam.alive.size();
+      expand_beam(beam, lp, first_row, att, src.lengths[n], K, columns, options, next);
+      first_row += static_cast<int64_t>(alive_rows);
+      if (!beam.alive.empty()) next.active.push_back(n);  // else K finished, or nothing left to expand
     }
-    if (next_rows.empty()) break;
-    rows = select_bucketed(*state, std::move(next_rows), rows, most_rows);
-    next_previous.resize(rows, kEos);
-    active = std::move(next_active);
-    previous = std::move(next_previous);
+    if (next.rows.empty()) break;
+    rows = select_bucketed(*state, std::move(next.rows), rows, most_rows);
+    next.previous.resize(rows, kEos);
+    active = std::move(next.active);
+    previous = std::move(next.previous);
   }
-
-  const size_t n_best = std::min(static_cast<size_t>(options.n_best), K);
-  for (int64_t n = 0; n < src.batch; ++n) {
-    auto& fin = beams[n].finished;
-    std::stable_sort(fin.begin(), fin.end(),
-                     [](const Hypothesis& a, const Hypothesis& b) { return a.normalized_score > b.normalized_score; });
-    if (fin.size() > n_best) fin.resize(n_best);
-    out[n] = std::move(fin);
-  }
+  for (int64_t n = 0; n < src.batch; ++n) out[n] = best_finished(beams[n], static_cast<size_t>(options.n_best));
   return out;
 }
 
 std::vector<std::vector<Hypothesis>> search(Model& model, const SourceBatch& src, const SearchOptions& options) {
-  check_options(model, options);
   if (options.beam_size > 1) return beam_search(model, src, options);
   std::vector<std::vector<Hypothesis>> out;
   out.reserve(src.batch);

@@ -27,9 +27,11 @@ namespace nmt {
 
 class Shortlist;
 
+// The keys that name these options in messages (core/error.h, OptionError): beam-size,
+// n-best-size, normalize, max-length-factor, max-length-offset.
 struct SearchOptions {
   int beam_size = 1;
-  int n_best = 1;                  // hypotheses returned per sentence (<= beam_size)
+  int n_best = 1;                  // hypotheses returned per sentence, in [1, beam_size]
   float normalize = 0.6f;          // length normalisation exponent (0: none)
   float max_length_factor = 2.0f;  // at most factor * source pieces + max_length_offset tokens
   int max_length_offset = 5;
@@ -37,6 +39,9 @@ struct SearchOptions {
   bool keep_alignment = false;     // keep the attention weights of every step
   // Score only each batch's shortlist vocabulary (translate/shortlist.h); null: all of it.
   const Shortlist* shortlist = nullptr;
+
+  // Throws OptionError naming the first option that breaks its rule. search() calls it.
+  void validate() const;
 };
 
 struct Hypothesis {
@@ -47,6 +52,10 @@ struct Hypothesis {
   // rows), each the attention weights over the source positions (</s> included).
   std::vector<std::vector<float>> alignment;
 };
+
+// Throws InputError when `model` cannot give what `options` ask for: alignments
+// (keep_alignment) from a decoder without attention. The searches below call it.
+void check_model_supports(Model& model, const SearchOptions& options);
 
 // The number of decoder state rows kept for n live hypotheses: n up to 4, then the
 // next of 6, 8, 12, 16, 24, 32, ... Finished rows stay as filler until the live ones fit
@@ -71,15 +80,16 @@ struct Expansion {
 // enter, so most of a row costs one vectorised maximum.)
 std::vector<Expansion> best_expansions(const float* lp, int64_t V, const std::vector<float>& base, size_t capacity);
 
-// Hypotheses per sentence of `src`, best first (min(n_best, beam_size) of them; fewer
-// only if fewer could be made). beam_size 1 runs greedy_search.
+// Hypotheses per sentence of `src`, best first (n_best of them; fewer only if fewer could
+// be made). beam_size 1 runs greedy_search. Validates `options` (OptionError), and throws
+// InputError for keep_alignment with a decoder that has no attention.
 std::vector<std::vector<Hypothesis>> search(Model& model, const SourceBatch& src, const SearchOptions& options);
 
 // Beam search as described above, whatever beam_size is (1 included).
 std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch& src, const SearchOptions& options);
 
 // Greedy search (argmax at every step, ties to the lowest id); equals beam search with
-// beam_size 1. Ignores beam_size and n_best.
+// beam_size 1. Uses neither beam_size nor n_best (both are still validated).
 std::vector<Hypothesis> greedy_search(Model& model, const SourceBatch& src, const SearchOptions& options);
 
 }  // namespace nmt

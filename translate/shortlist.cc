@@ -38,14 +38,20 @@ std::vector<int32_t> top_ids(const Map& weights, int n) {
 
 }  // namespace
 
+void ShortlistOptions::validate() const {
+  if (first < 0) throw OptionError(cat("first must be >= 0, got ", first));
+  if (best < 0) throw OptionError(cat("best must be >= 0, got ", best));
+  if (iterations < 1) throw OptionError(cat("iterations must be >= 1, got ", iterations));
+}
+
 Shortlist Shortlist::build(const std::vector<std::vector<int32_t>>& sources,
                            const std::vector<std::vector<int32_t>>& targets, int source_vocab, int target_vocab,
                            const ShortlistOptions& options) {
   if (sources.size() != targets.size())
     throw Error(cat("Shortlist: ", sources.size(), " source sentences but ", targets.size(), " targets"));
-  if (source_vocab < 1 || target_vocab < 1 || options.first < 0 || options.best < 0 || options.iterations < 1)
-    throw Error(cat("Shortlist: vocabularies ", source_vocab, " and ", target_vocab, ", first ", options.first,
-                    ", best ", options.best, ", iterations ", options.iterations, " (need >= 1, >= 1, >= 0, >= 0, >= 1)"));
+  options.validate();
+  if (source_vocab < 1 || target_vocab < 1)
+    throw Error(cat("Shortlist: vocabulary sizes ", source_vocab, " and ", target_vocab, " must be >= 1"));
   Shortlist s;
   s.source_vocab_ = source_vocab;
   s.target_vocab_ = target_vocab;

@@ -14,14 +14,18 @@ namespace nmt {
 bool parse_gemm_type(const std::string& name) {
   if (name == "float32") return false;
   if (name == "int8") return true;
-  throw UsageError(cat("--gemm-type must be float32 or int8, got '", name, "'"));
+  throw OptionError(cat("gemm-type must be float32 or int8, got '", name, "'"));
+}
+
+void TranslateOptions::validate() const {
+  if (mini_batch < 1) throw OptionError(cat("mini-batch must be >= 1, got ", mini_batch));
+  if (max_input_length < 0) throw OptionError(cat("max-input-length must be >= 0, got ", max_input_length));
+  search.validate();
 }
 
 std::vector<Translation> translate_ids(Model& model, const std::vector<std::vector<int32_t>>& sources,
                                        const TranslateOptions& options) {
-  if (options.mini_batch < 1) throw InputError(cat("--mini-batch must be >= 1, got ", options.mini_batch));
-  if (options.max_input_length < 0)
-    throw InputError(cat("--max-input-length must be >= 0, got ", options.max_input_length));
+  options.validate();
   std::vector<Translation> out(sources.size());
   std::vector<int32_t> order;  // the non-empty inputs
   for (size_t i = 0; i < sources.size(); ++i) {

@@ -21,15 +21,19 @@
 
 namespace nmt {
 
+// Named in messages by the keys mini-batch and max-input-length (and those of SearchOptions).
 struct TranslateOptions {
   SearchOptions search;
   int mini_batch = 64;        // sentences per batch
   int max_input_length = 0;   // pieces; longer inputs are cut to it (0: no limit)
-  bool int8 = false;          // linear layers in int8 (ops/linear_int8.h), --gemm-type int8
+  bool int8 = false;          // linear layers in int8 (ops/linear_int8.h): gemm-type int8
   WorkerPool* workers = nullptr;  // run mini-batches on these threads (null: on the caller's)
   // Called after each mini-batch with the number of sentences translated so far (from one
   // thread at a time, maybe not the caller's).
   std::function<void(size_t)> progress;
+
+  // Throws OptionError naming the first option that breaks its rule. translate_ids calls it.
+  void validate() const;
 };
 
 struct Translation {
@@ -38,7 +42,7 @@ struct Translation {
   bool truncated = false;              // the input had more than max_input_length pieces
 };
 
-// --gemm-type: "float32" (false) or "int8" (true); anything else throws UsageError.
+// The gemm-type option: "float32" (false) or "int8" (true); anything else throws OptionError.
 bool parse_gemm_type(const std::string& name);
 
 // `sources` are piece ids without </s>.
