@@ -7,8 +7,8 @@
 #include "core/error.h"
 #include "core/format.h"
 #include "io/json.h"
-#include "ops/flops.h"
 #include "ops/bf16.h"
+#include "ops/flops.h"
 #include "training/bench.h"
 #include "training/trainer.h"
 #include "translate/bench.h"
@@ -41,6 +41,8 @@ int bench_train_command(const Args& args) {
   spec.usage = "nmt bench train --type T --train-sets SRC TRG --vocabs V.spm V.spm [options]";
   spec.summary = "Measures training throughput (source+target tokens/s) and peak memory.";
   po::options_description data("Bench options");
+  // One option a line, as a table:
+  // clang-format off
   data.add_options()
       ("train-sets,t", po::value<std::vector<std::string>>()->multitoken()->required(), "SRC TRG training files")
       ("vocabs,v", po::value<std::vector<std::string>>()->multitoken()->required(), "SRC TRG SentencePiece models")
@@ -57,6 +59,7 @@ int bench_train_command(const Args& args) {
       ("precision", po::value<std::vector<std::string>>()->multitoken(),
        "matrix products in float32 (default) or bfloat16 (as nmt train --precision)")
       ("cpu-threads", po::value<int>()->default_value(0), "threads (0: all cores)");
+  // clang-format on
   spec.groups.push_back(data);
   spec.groups.push_back(model_options());
   spec.groups.push_back(report_options());
@@ -91,6 +94,8 @@ int bench_translate_command(const Args& args) {
       "warm-up, and reports sentences/s and target tokens/s (</s> included) for each, the peak resident\n"
       "memory, the thread count and the CPU.";
   po::options_description opts("Bench options");
+  // One option a line, as a table:
+  // clang-format off
   opts.add_options()
       ("model,m", po::value<std::string>()->required(), "model file")
       ("input,i", po::value<std::string>()->required(), "source sentences, one a line, plain or gzip")
@@ -101,6 +106,7 @@ int bench_translate_command(const Args& args) {
        "(0: one per thread)")
       ("gemm-type", po::value<std::string>()->default_value("float32"), "float32 or int8, as nmt translate --gemm-type")
       ("shortlist", po::value<std::string>(), "score only each batch's shortlist vocabulary, as nmt translate --shortlist");
+  // clang-format on
   spec.groups.push_back(opts);
   spec.groups.push_back(report_options());
   auto vm = parse(spec, args);
@@ -172,10 +178,13 @@ int bench_matmul_command(const Args& args) {
       "Measures one oneDNN matmul [M,K]x[K,N] -> fp32 in f32, bf16 and int8 (u8 x s8) inputs: GFLOP/s with the\n"
       "activations already in that type, and with their conversion from fp32 included.";
   po::options_description opts("Bench options");
+  // One option a line, as a table:
+  // clang-format off
   opts.add_options()
       ("shape", po::value<std::vector<int64_t>>()->multitoken()->default_value({2048, 1024, 1024}, "2048 1024 1024"),
        "M N K")
       ("cpu-threads", po::value<int>()->default_value(0), "threads (0: all cores)");
+  // clang-format on
   spec.groups.push_back(opts);
   spec.groups.push_back(report_options());
   auto vm = parse(spec, args);

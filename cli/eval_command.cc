@@ -17,8 +17,9 @@ namespace {
 CommandSpec eval_spec() {
   CommandSpec spec;
   spec.name = "eval";
-  spec.usage = "nmt eval --ref REF [--ref REF2 ...] [--hyp HYP] [--tokenize 13a|intl|none] [--lowercase]\n"
-               "                [--metrics bleu,chrf] [--by-length N --src SRC]";
+  spec.usage =
+      "nmt eval --ref REF [--ref REF2 ...] [--hyp HYP] [--tokenize 13a|intl|none] [--lowercase]\n"
+      "                [--metrics bleu,chrf] [--by-length N --src SRC]";
   spec.summary =
       "Scores detokenized hypotheses (one sentence a line, from --hyp or stdin; plain or gzip)\n"
       "against references with corpus BLEU and chrF, computed exactly as sacreBLEU 2.x does with\n"
@@ -26,6 +27,8 @@ CommandSpec eval_spec() {
       "Prints one line per metric, then each metric's signature. --by-length adds BLEU per bucket\n"
       "of N source words (words of the --src line, split at whitespace).";
   po::options_description g("Evaluation options");
+  // One option a line, as a table:
+  // clang-format off
   g.add_options()
       ("ref,r", po::value<std::vector<std::string>>()->multitoken()->required(),
        "reference file(s); several give multi-reference scores")
@@ -36,6 +39,7 @@ CommandSpec eval_spec() {
       ("width,w", po::value<int>()->default_value(2), "decimals of the printed scores (0..10)")
       ("by-length", po::value<int64_t>(), "also print BLEU per bucket of N source words (needs --src)")
       ("src,s", po::value<std::string>(), "source file, for --by-length");
+  // clang-format on
   spec.groups.push_back(g);
   return spec;
 }

@@ -4,6 +4,8 @@ namespace nmt::cli {
 
 po::options_description model_options() {
   po::options_description g("Model options");
+  // One option a line, as a table:
+  // clang-format off
   g.add_options()
       ("type", po::value<std::string>()->default_value("attention"),
        "model preset: bottleneck, attention, transformer (fills the options below; any given explicitly wins)")
@@ -27,6 +29,7 @@ po::options_description model_options() {
       ("transformer-dropout-attention", po::value<float>(), "dropout on attention weights")
       ("transformer-positions", po::value<std::string>(), "position encodings: sinusoidal | learned")
       ("max-positions", po::value<int>(), "longest sequence learned positions cover");
+  // clang-format on
   return g;
 }
 

@@ -41,11 +41,14 @@ std::string value_str(const boost::any& v) {
 
 po::options_description common_group() {
   po::options_description g("General options");
+  // One option a line, as a table:
+  // clang-format off
   g.add_options()
       ("help,h", "print this help and exit")
       ("config,c", po::value<std::string>(), "read options from a config file of `key = value` lines; "
                                              "command-line options override it")
       ("dump-config", "print the merged configuration (config file + command line) and exit");
+  // clang-format on
   return g;
 }
 

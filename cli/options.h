@@ -36,8 +36,6 @@ template <typename T>
 T get(const po::variables_map& vm, const std::string& key) {
   return vm[key].as<T>();
 }
-inline bool has(const po::variables_map& vm, const std::string& key) {
-  return vm.count(key) && !vm[key].defaulted();
-}
+inline bool has(const po::variables_map& vm, const std::string& key) { return vm.count(key) && !vm[key].defaulted(); }
 
 }  // namespace nmt::cli

@@ -25,6 +25,8 @@ CommandSpec score_spec() {
       "Scores target sentences given their sources (forced decoding). Prints, for each line, the total\n"
       "natural-log probability of the target (its pieces and </s>) and the average per target token.";
   po::options_description g("Scoring options");
+  // One option a line, as a table:
+  // clang-format off
   g.add_options()
       ("model,m", po::value<std::string>()->required(), "model file")
       ("texts,t", po::value<std::vector<std::string>>()->multitoken()->required(),
@@ -34,6 +36,7 @@ CommandSpec score_spec() {
       ("cpu-threads", po::value<int>()->default_value(0), "threads (0: all cores)")
       ("workers", po::value<int>()->default_value(0),
        "batches scored side by side, each on its share of --cpu-threads (0: one per thread)");
+  // clang-format on
   spec.groups.push_back(g);
   return spec;
 }

@@ -24,6 +24,8 @@ CommandSpec shortlist_spec() {
       "of the corpus, and for every source piece its --best translations by IBM Model 1 probabilities\n"
       "(EM on the corpus). The vocabularies are the model's (-m) or given (--vocabs).";
   po::options_description g("Shortlist options");
+  // One option a line, as a table:
+  // clang-format off
   g.add_options()
       ("train-sets,t", po::value<std::vector<std::string>>()->multitoken(), "SRC TRG parallel corpus (plain or gzip)")
       ("model,m", po::value<std::string>(), "take the vocabularies from this model file")
@@ -32,6 +34,7 @@ CommandSpec shortlist_spec() {
       ("first", po::value<int>()->default_value(100), "most frequent target pieces always kept")
       ("best", po::value<int>()->default_value(50), "translations kept per source piece")
       ("iterations", po::value<int>()->default_value(5), "EM iterations");
+  // clang-format on
   spec.groups.push_back(g);
   return spec;
 }
@@ -44,7 +47,8 @@ int shortlist_command(const Args& args) {
   const auto parsed = parse(shortlist_spec(), args);
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
-  const auto sets = vm.count("train-sets") ? get<std::vector<std::string>>(vm, "train-sets") : std::vector<std::string>{};
+  const auto sets =
+      vm.count("train-sets") ? get<std::vector<std::string>>(vm, "train-sets") : std::vector<std::string>{};
   if (sets.size() != 2) throw bad(cat("--train-sets takes two files, SRC TRG; got ", sets.size()));
   if (has(vm, "model") == has(vm, "vocabs")) throw bad("give either -m MODEL or --vocabs SRC.spm TRG.spm");
   ShortlistOptions o;

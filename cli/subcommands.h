@@ -28,5 +28,4 @@ int translate_command(const Args& args);
 int score_command(const Args& args);
 int shortlist_command(const Args& args);
 
-
 }  // namespace nmt::cli

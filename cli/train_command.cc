@@ -19,6 +19,8 @@ CommandSpec train_spec() {
       "(one joint vocabulary when both --vocabs paths are the same). Running the same command again resumes "
       "from MODEL.ckpt.";
   po::options_description data("Data options");
+  // One option a line, as a table:
+  // clang-format off
   data.add_options()
       ("train-sets,t", po::value<std::vector<std::string>>()->multitoken()->required(), "SRC TRG training files (plain or .gz)")
       ("valid-sets", po::value<std::vector<std::string>>()->multitoken(), "SRC TRG validation files")
@@ -26,7 +28,10 @@ CommandSpec train_spec() {
       ("vocab-size", po::value<int>()->default_value(8000), "pieces of a vocabulary trained here")
       ("model,m", po::value<std::string>()->required(), "model file to write")
       ("max-length", po::value<int>()->default_value(100), "drop training pairs with a side longer than this (pieces)");
+  // clang-format on
   po::options_description training("Training options");
+  // One option a line, as a table:
+  // clang-format off
   training.add_options()
       ("mini-batch-words", po::value<int64_t>()->default_value(2000), "target tokens per mini-batch")
       ("maxi-batch", po::value<int>()->default_value(100), "mini-batches read and sorted by length together")
@@ -52,7 +57,10 @@ CommandSpec train_spec() {
       ("save-freq", po::value<std::string>()->default_value(""), "checkpoint every N (default: with validation)")
       ("max-divergence", po::value<int>()->default_value(10), "stop after N non-finite updates in a row")
       ("cpu-threads", po::value<int>()->default_value(0), "threads (0: all cores)");
+  // clang-format on
   po::options_description valid("Validation options");
+  // One option a line, as a table:
+  // clang-format off
   valid.add_options()
       ("valid-freq", po::value<std::string>()->default_value("1e"), "validate every N (units as --after)")
       ("valid-metrics", po::value<std::vector<std::string>>()->multitoken(), "ce, perplexity, bleu (default perplexity bleu); the first decides early stopping")
@@ -60,9 +68,13 @@ CommandSpec train_spec() {
       ("valid-mini-batch", po::value<int>()->default_value(64), "sentences per validation batch")
       ("valid-translation-output", po::value<std::string>()->default_value(""), "write the validation translations (greedy) to this file; {U} and {E} become the update and the epoch")
       ("valid-max-sentences", po::value<int64_t>()->default_value(0), "translate at most N validation sentences for BLEU (0: all)");
+  // clang-format on
   po::options_description out("Output options");
+  // One option a line, as a table:
+  // clang-format off
   out.add_options()
       ("log", po::value<std::string>()->default_value(""), "also write the log to this file");
+  // clang-format on
   for (const auto& g : {data, model_options(), training, valid, out}) spec.groups.push_back(g);
   return spec;
 }

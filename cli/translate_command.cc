@@ -33,6 +33,8 @@ CommandSpec translate_spec() {
       "than --max-input-length pieces are cut (with a warning naming the line). With --n-best, each input\n"
       "line gives --n-best-size lines `ID ||| TEXT ||| F0= SCORE ||| NORMALIZED` (ID 0-based), as Marian.";
   po::options_description io("Input/output options");
+  // One option a line, as a table:
+  // clang-format off
   io.add_options()
       ("model,m", po::value<std::string>()->required(), "model file")
       ("input,i", po::value<std::string>()->default_value("-"), "input file, plain or gzip ('-' = stdin)")
@@ -48,7 +50,10 @@ CommandSpec translate_spec() {
        "float32, or int8: linear and LSTM layers on 8-bit integers (weights per output row, activations per row)")
       ("shortlist", po::value<std::string>(),
        "score only the target pieces of this lexical shortlist (nmt shortlist) for each mini-batch's sources");
+  // clang-format on
   po::options_description search("Search options");
+  // One option a line, as a table:
+  // clang-format off
   search.add_options()
       ("beam-size,b", po::value<int>()->default_value(5), "beam size (1: greedy search)")
       ("normalize,n", po::value<float>()->default_value(0.6f), "rank hypotheses by score / length^ALPHA (0: raw score)")
@@ -59,14 +64,13 @@ CommandSpec translate_spec() {
       ("n-best-size", po::value<int>(), "hypotheses per n-best list (default: the beam size)")
       ("alignment", po::value<std::string>()->default_value(""), "append alignments: soft or hard (attention models only)")
       ("no-spm-decode", po::bool_switch(), "print SentencePiece pieces separated by spaces instead of detokenized text");
+  // clang-format on
   spec.groups.push_back(io);
   spec.groups.push_back(search);
   return spec;
 }
 
-UsageError bad(const std::string& what) {
-  return UsageError(cat("translate: ", what, " (see nmt translate --help)"));
-}
+UsageError bad(const std::string& what) { return UsageError(cat("translate: ", what, " (see nmt translate --help)")); }
 
 // Writes to a file or stdout; write failures are reported once, at flush().
 class Output {
@@ -205,7 +209,8 @@ int translate_command(const Args& args) {
   const LoadedModel loaded = load_model(model_path);
   Shortlist shortlist;
   if (has(vm, "shortlist")) {
-    shortlist = Shortlist::load_for(get<std::string>(vm, "shortlist"), loaded.src_vocab->size(), loaded.trg_vocab->size());
+    shortlist =
+        Shortlist::load_for(get<std::string>(vm, "shortlist"), loaded.src_vocab->size(), loaded.trg_vocab->size());
     opt.search.shortlist = &shortlist;
   }
   try {

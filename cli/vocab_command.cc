@@ -19,6 +19,8 @@ CommandSpec vocab_spec() {
       "plain or gzip, '-' = stdin). Special ids: <pad> 0, <unk> 1, <s> 2, </s> 3. The same options\n"
       "and seed give a byte-identical file.";
   po::options_description g("Vocabulary options");
+  // One option a line, as a table:
+  // clang-format off
   g.add_options()
       ("train-sets,t", po::value<std::vector<std::string>>()->multitoken(), "corpus files to train on, read jointly")
       ("output,o", po::value<std::string>()->required(), "the SentencePiece model to write (.spm)")
@@ -29,6 +31,7 @@ CommandSpec vocab_spec() {
        "fraction of the characters the vocabulary covers, in [0.98, 1]; rarer ones become <unk>")
       ("max-sentences", po::value<int64_t>()->default_value(2000000),
        "train on a uniform sample of at most this many non-empty lines");
+  // clang-format on
   spec.groups.push_back(g);
   return spec;
 }
@@ -54,8 +57,8 @@ int vocab_command(const Args& args) {
   o.log = [](const std::string& msg) { std::cerr << "nmt vocab: " << msg << std::endl; };
   const VocabTrainStats s = train_vocab(o);
   std::cerr << "nmt vocab: wrote " << o.model_path << " (" << o.vocab_size << " pieces, " << s.model_bytes
-            << " bytes) in " << std::fixed << std::setprecision(1) << s.read_seconds + s.train_seconds
-            << " s (reading " << s.read_seconds << " s, training " << s.train_seconds << " s)" << std::endl;
+            << " bytes) in " << std::fixed << std::setprecision(1) << s.read_seconds + s.train_seconds << " s (reading "
+            << s.read_seconds << " s, training " << s.train_seconds << " s)" << std::endl;
   return 0;
 }
 

@@ -19,7 +19,7 @@ size_t size_class(size_t bytes) {
   if (bytes <= 256) return 256;
   size_t top = 1;
   while ((top << 1) <= bytes) top <<= 1;  // highest power of two <= bytes
-  size_t step = top / 8;  // aligned_alloc needs a multiple of the alignment (64)
+  size_t step = top / 8;                  // aligned_alloc needs a multiple of the alignment (64)
   if (step < 64) step = 64;
   return (bytes + step - 1) / step * step;
 }
@@ -74,8 +74,8 @@ struct Pool {
   std::mutex mu;
   std::map<size_t, std::vector<void*>> free_lists;  // block size -> cached blocks
   std::unordered_map<void*, size_t> block_size;     // every block we handed out
-  size_t held = 0;    // bytes of all blocks, in use or cached
-  size_t cached = 0;  // bytes of cached blocks
+  size_t held = 0;                                  // bytes of all blocks, in use or cached
+  size_t cached = 0;                                // bytes of cached blocks
   size_t peak_in_use = 0;
   size_t peak_held = 0;
   size_t from_system = 0;  // running total of system_alloc bytes
@@ -164,7 +164,8 @@ void pool_trace_report() {
                pl.held / 1048576.0);
   std::fprintf(stderr, "pool: peak %.1f MiB in use; blocks in use at the peak, by size:\n", pl.peak_in_use / 1048576.0);
   for (auto it = pl.at_peak.rbegin(); it != pl.at_peak.rend(); ++it)
-    std::fprintf(stderr, "  %10zu bytes x %4d = %7.1f MiB\n", it->first, it->second, it->first * it->second / 1048576.0);
+    std::fprintf(stderr, "  %10zu bytes x %4d = %7.1f MiB\n", it->first, it->second,
+                 it->first * it->second / 1048576.0);
 }
 
 void pool_release() {

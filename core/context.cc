@@ -52,8 +52,7 @@ dnnl::memory::desc plain_md(const Shape& shape) {
   dnnl::memory::dims dims(shape.begin(), shape.end());
   Shape strides(shape.size(), 1);
   for (int i = static_cast<int>(shape.size()) - 2; i >= 0; --i) strides[i] = strides[i + 1] * shape[i + 1];
-  return dnnl::memory::desc(dims, dnnl::memory::data_type::f32,
-                            dnnl::memory::dims(strides.begin(), strides.end()));
+  return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, dnnl::memory::dims(strides.begin(), strides.end()));
 }
 
 dnnl::memory::desc strided_md(const Shape& shape, const Shape& strides) {

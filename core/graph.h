@@ -70,7 +70,7 @@ using NodeRef = std::shared_ptr<Node>;
 class Var {
  public:
   Var() noexcept = default;
-  Var(std::nullptr_t) noexcept {}  // NOLINT: implicit, like shared_ptr
+  Var(std::nullptr_t) noexcept {}               // NOLINT: implicit, like shared_ptr
   Var(NodeRef n) noexcept : n_(std::move(n)) {  // NOLINT
     if (n_) ++n_->handles;
   }

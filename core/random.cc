@@ -73,8 +73,8 @@ std::string Rng::state() const {
   uint32_t spare_bits;
   std::memcpy(&spare_bits, &spare_, sizeof spare_bits);
   std::ostringstream os;
-  os << kStateTag << ' ' << s_[0] << ' ' << s_[1] << ' ' << s_[2] << ' ' << s_[3] << ' ' << (has_spare_ ? 1 : 0)
-     << ' ' << spare_bits;
+  os << kStateTag << ' ' << s_[0] << ' ' << s_[1] << ' ' << s_[2] << ' ' << s_[3] << ' ' << (has_spare_ ? 1 : 0) << ' '
+     << spare_bits;
   return os.str();
 }
 
@@ -86,8 +86,7 @@ void Rng::set_state(const std::string& s) {
   uint32_t spare_bits = 0;
   is >> tag >> w[0] >> w[1] >> w[2] >> w[3] >> has_spare >> spare_bits;
   std::string rest;
-  if (!is || tag != kStateTag || (has_spare != 0 && has_spare != 1) || (is >> rest) ||
-      (w[0] | w[1] | w[2] | w[3]) == 0)
+  if (!is || tag != kStateTag || (has_spare != 0 && has_spare != 1) || (is >> rest) || (w[0] | w[1] | w[2] | w[3]) == 0)
     throw InputError(cat("malformed random generator state: \"", s, "\""));
   std::memcpy(s_, w, sizeof s_);
   has_spare_ = has_spare == 1;

@@ -80,8 +80,7 @@ int64_t Tensor::dim(int i) const {
 }
 
 Tensor Tensor::reshape(Shape shape) const {
-  if (nmt::numel(shape) != numel())
-    throw Error(cat("cannot reshape ", shape_str(shape_), " to ", shape_str(shape)));
+  if (nmt::numel(shape) != numel()) throw Error(cat("cannot reshape ", shape_str(shape_), " to ", shape_str(shape)));
   Tensor t = *this;
   t.shape_ = std::move(shape);
   return t;
@@ -102,8 +101,7 @@ Tensor Tensor::clone() const {
 }
 
 void Tensor::copy_from(const Tensor& other) {
-  if (other.numel() != numel())
-    throw Error(cat("copy_from: ", shape_str(other.shape_), " into ", shape_str(shape_)));
+  if (other.numel() != numel()) throw Error(cat("copy_from: ", shape_str(other.shape_), " into ", shape_str(shape_)));
   fill_or_copy(data_, other.data_, numel());
 }
 

@@ -10,8 +10,7 @@ namespace nmt {
 
 WorkerPool::WorkerPool(int workers, int threads_each) : threads_each_(threads_each) {
   if (workers < 1 || threads_each < 1)
-    throw Error(cat("WorkerPool: need at least one worker of at least one thread, got ", workers, " x ",
-                    threads_each));
+    throw Error(cat("WorkerPool: need at least one worker of at least one thread, got ", workers, " x ", threads_each));
   threads_.reserve(workers);
   for (int w = 0; w < workers; ++w) threads_.emplace_back([this] { loop(); });
 }

@@ -94,8 +94,7 @@ Var self_attention_step(const MultiHeadAttention& att, const Var& x, KeyValueCac
   if (att.kind() != MultiHeadAttention::Kind::Self) throw Error("self_attention_step on a cross-attention module");
   if (x->value.rank() != 3 || x->value.dim(1) != 1 || x->value.dim(2) != att.dim())
     throw Error(cat("a step takes x [R, 1, ", att.dim(), "], got ", shape_str(x->value.shape())));
-  if (att.records_gradient(x))
-    throw Error("self_attention_step records no gradient (use it under a NoGradScope)");
+  if (att.records_gradient(x)) throw Error("self_attention_step records no gradient (use it under a NoGradScope)");
   const int64_t R = x->value.dim(0), H = att.heads(), dh = att.dim() / att.heads();
   const Tensor qkv = att.project_in(x)->value;  // [R, 1, 3d]: q, k, v, each [H, dh]
   append(cache, qkv, H);
@@ -125,15 +124,13 @@ Var cross_attention_step(const MultiHeadAttention& att, const Var& x, const Keys
                     shape_str(x->value.shape()), ", ", groups.group.size(), " groups, ", groups.slot.size(), " slots"));
   const Tensor& mk = memory.k->value;
   if (mk.rank() != 4 || mk.dim(0) != groups.groups || mk.dim(1) != H || mk.dim(3) != dh)
-    throw Error(cat("memory ", shape_str(mk.shape()), " for ", groups.groups, " groups of ", H,
-                    " heads of ", dh));
+    throw Error(cat("memory ", shape_str(mk.shape()), " for ", groups.groups, " groups of ", H, " heads of ", dh));
   if (att.records_gradient(x) || Tape::current().recording({&memory.k, &memory.v}))
     throw Error("cross_attention_step records no gradient (use it under a NoGradScope)");
   const int64_t G = groups.groups, K = groups.slots, S = mk.dim(2);
   for (int64_t r = 0; r < R; ++r)
     if (groups.group[r] < 0 || groups.group[r] >= G || groups.slot[r] < 0 || groups.slot[r] >= K)
-      throw Error(cat("row ", r, " in group ", groups.group[r], " slot ", groups.slot[r], " of ", G,
-                      " x ", K));
+      throw Error(cat("row ", r, " in group ", groups.group[r], " slot ", groups.slot[r], " of ", G, " x ", K));
   // Row r's heads -> q[group, h, slot]; empty slots stay zero (uniform weights, never read).
   const Tensor q = att.project_in(x)->value;  // [R, 1, H * dh]
   Tensor qg = Tensor::zeros({G, H, K, dh});

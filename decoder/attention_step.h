@@ -57,7 +57,7 @@ Var self_attention_step(const MultiHeadAttention& att, const Var& x, KeyValueCac
 // memory [groups, H, S, dh] (key_mask [groups, S] or empty). Equals att.cross_attention() of
 // each row over its group's memory. *weights (if asked) gets the weights [R, H, 1, S].
 // Records no gradient: Error if the tape would record one.
-Var cross_attention_step(const MultiHeadAttention& att, const Var& x, const KeysValues& memory,
-                         const Tensor& key_mask, const QueryGroups& groups, Var* weights = nullptr);
+Var cross_attention_step(const MultiHeadAttention& att, const Var& x, const KeysValues& memory, const Tensor& key_mask,
+                         const QueryGroups& groups, Var* weights = nullptr);
 
 }  // namespace nmt

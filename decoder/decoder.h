@@ -8,19 +8,19 @@
 
 #include "core/graph.h"
 #include "core/random.h"
-#include "layers/output_layer.h"
 #include "encoder/encoder.h"
+#include "layers/output_layer.h"
 
 namespace nmt {
 
 // Target sentences of one batch: input = <s> y1..yn, output = y1..yn </s>, padded with 0.
 struct TargetBatch {
-  int64_t batch = 0;          // N
-  int64_t length = 0;         // T = longest sentence + 1
+  int64_t batch = 0;            // N
+  int64_t length = 0;           // T = longest sentence + 1
   std::vector<int32_t> input;   // [N, T] batch-major
   std::vector<int32_t> output;  // [N, T] batch-major
-  std::vector<int> lengths;   // N, each = len(y) + 1
-  int64_t tokens = 0;         // sum of lengths (what the loss is averaged over)
+  std::vector<int> lengths;     // N, each = len(y) + 1
+  int64_t tokens = 0;           // sum of lengths (what the loss is averaged over)
 
   // `sentences` are the target ids without <s> and </s>.
   static TargetBatch from(const std::vector<std::vector<int32_t>>& sentences);

@@ -3,13 +3,13 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "decoder/sentence_rows.h"
 #include "ops/dropout.h"
 #include "ops/eltwise.h"
 #include "ops/embedding.h"
 #include "ops/linear.h"
 #include "ops/matmul.h"
 #include "ops/shape_ops.h"
-#include "decoder/sentence_rows.h"
 
 namespace nmt {
 namespace {
@@ -41,7 +41,7 @@ class RnnDecoderState : public DecoderState {
   EncoderOutput source, enc;
   Var source_keys, keys;
   SentenceRows rows_of{0};
-  Tensor attention;       // [rows, S] of the last step
+  Tensor attention;  // [rows, S] of the last step
 
   void select(const std::vector<int32_t>& rows) override {
     for (Var& v : h) v = index_select(v, 1, rows);
@@ -96,8 +96,7 @@ void RnnDecoder::initial_states(const EncoderOutput& enc, std::vector<Var>& h, s
   if (direct_init_) {
     for (size_t l = 0; l < layers_.size(); ++l) {
       h.push_back(directions_side_by_side(enc.final_h[l]));
-      c.push_back(config_.cell == CellType::LSTM && enc.final_c[l] ? directions_side_by_side(enc.final_c[l])
-                                                                    : Var());
+      c.push_back(config_.cell == CellType::LSTM && enc.final_c[l] ? directions_side_by_side(enc.final_c[l]) : Var());
     }
     return;
   }
@@ -108,8 +107,8 @@ void RnnDecoder::initial_states(const EncoderOutput& enc, std::vector<Var>& h, s
   }
 }
 
-Var RnnDecoder::pre_output(const Var& rnn_out, const Var& keys, const EncoderOutput& enc, bool training,
-                           Rng& rng, Var* weights) const {
+Var RnnDecoder::pre_output(const Var& rnn_out, const Var& keys, const EncoderOutput& enc, bool training, Rng& rng,
+                           Var* weights) const {
   if (!attention_) return linear(dropout(rnn_out, config_.dropout, training, rng), out_w_, out_b_);
   return combine(rnn_out, attention_->context(rnn_out, keys, enc.states, enc.mask, weights));
 }
@@ -185,8 +184,8 @@ Var RnnDecoder::step(DecoderState& state, const std::vector<int32_t>& previous) 
   const Var ctx = attention_->context(leaf(g.to_groups(rnn_out->value)), st.keys, st.enc.states, st.enc.mask,
                                       &weights);  // [groups, slots, C]
   st.attention = g.to_rows(weights->value);
-  return reshape(output_.logits(combine(rnn_out, leaf(g.to_rows(ctx->value).reshape({N, 1, ctx->value.dim(2)}))), slice),
-                 {N, V});
+  return reshape(
+      output_.logits(combine(rnn_out, leaf(g.to_rows(ctx->value).reshape({N, 1, ctx->value.dim(2)}))), slice), {N, V});
 }
 
 }  // namespace nmt

@@ -18,11 +18,11 @@
 #include <string>
 #include <vector>
 
-#include "ops/rnn.h"
 #include "core/params.h"
-#include "layers/rnn_attention.h"
 #include "decoder/decoder.h"
 #include "layers/output_layer.h"
+#include "layers/rnn_attention.h"
+#include "ops/rnn.h"
 
 namespace nmt {
 
@@ -47,8 +47,8 @@ struct EncoderShape {
 
 class RnnDecoder : public Decoder {
  public:
-  RnnDecoder(ParamStore& params, const std::string& prefix, const RnnDecoderConfig& config,
-             const EncoderShape& encoder, Var embeddings, Var output_weight);
+  RnnDecoder(ParamStore& params, const std::string& prefix, const RnnDecoderConfig& config, const EncoderShape& encoder,
+             Var embeddings, Var output_weight);
 
   Var forward(const EncoderOutput& enc, const TargetBatch& trg, bool training, Rng& rng) override;
   Var token_losses(const EncoderOutput& enc, const TargetBatch& trg, float label_smoothing, bool training,

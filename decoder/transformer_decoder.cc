@@ -3,9 +3,9 @@
 #include <algorithm>
 
 #include "core/error.h"
-#include "ops/shape_ops.h"
 #include "decoder/attention_step.h"
 #include "decoder/sentence_rows.h"
+#include "ops/shape_ops.h"
 
 namespace nmt {
 namespace {
@@ -24,7 +24,7 @@ Tensor mean_over_heads(const Tensor& w) {
 
 class TransformerDecoderState : public DecoderState {
  public:
-  int64_t steps = 0;                // positions decoded so far
+  int64_t steps = 0;                 // positions decoded so far
   std::vector<KeyValueCache> cache;  // per layer: self-attention keys/values of the steps so far
   std::vector<KeysValues> memory;    // per layer: cross-attention keys/values [groups, H, S, dh]
   Tensor src_mask;                   // [groups, S]
@@ -54,8 +54,8 @@ TransformerDecoderLayer::TransformerDecoderLayer(const ParamMaker& param, const 
     : config_(config),
       self_attention_(param, prefix + ".self_attention", MultiHeadAttention::Kind::Self, config.dim, config.heads,
                       config.dropout_attention),
-      cross_attention_(param, prefix + ".cross_attention", MultiHeadAttention::Kind::Cross, config.dim,
-                       config.heads, config.dropout_attention),
+      cross_attention_(param, prefix + ".cross_attention", MultiHeadAttention::Kind::Cross, config.dim, config.heads,
+                       config.dropout_attention),
       ffn_(param, prefix + ".ffn", config.dim, config.dim_ffn),
       norm1_(param, prefix + ".norm1", config.dim),
       norm2_(param, prefix + ".norm2", config.dim),
@@ -65,8 +65,8 @@ KeysValues TransformerDecoderLayer::memory(const Var& enc_states) const {
   return cross_attention_.memory_keys_values(enc_states);
 }
 
-Var TransformerDecoderLayer::operator()(const Var& x, const KeysValues& memory, const Tensor& src_mask,
-                                        bool training, Rng& rng, Var* attention) const {
+Var TransformerDecoderLayer::operator()(const Var& x, const KeysValues& memory, const Tensor& src_mask, bool training,
+                                        Rng& rng, Var* attention) const {
   const TransformerConfig& c = config_;
   Var y = residual(
       c.norm, norm1_, x, [&](const Var& v) { return self_attention_.self_attention(v, Tensor(), true, training, rng); },
@@ -84,8 +84,8 @@ Var TransformerDecoderLayer::step(const Var& x, KeyValueCache& cache, const Keys
   const TransformerConfig& c = config_;
   Rng unused(0);
   Var y = residual(
-      c.norm, norm1_, x, [&](const Var& v) { return self_attention_step(self_attention_, v, cache); }, c.dropout,
-      false, unused);
+      c.norm, norm1_, x, [&](const Var& v) { return self_attention_step(self_attention_, v, cache); }, c.dropout, false,
+      unused);
   y = residual(
       c.norm, norm2_, y,
       [&](const Var& v) { return cross_attention_step(cross_attention_, v, memory, src_mask, groups, attention); },
@@ -94,9 +94,8 @@ Var TransformerDecoderLayer::step(const Var& x, KeyValueCache& cache, const Keys
       c.norm, norm3_, y, [&](const Var& v) { return ffn_(v, c.dropout, false, unused); }, c.dropout, false, unused);
 }
 
-TransformerDecoder::TransformerDecoder(ParamStore& params, const std::string& prefix,
-                                       const TransformerConfig& config, int64_t vocab, Var embeddings,
-                                       Var output_weight)
+TransformerDecoder::TransformerDecoder(ParamStore& params, const std::string& prefix, const TransformerConfig& config,
+                                       int64_t vocab, Var embeddings, Var output_weight)
     : config_(config),
       vocab_(vocab),
       output_(params, prefix + ".output", vocab, config.dim, std::move(output_weight), /*bias=*/false) {
@@ -144,7 +143,8 @@ Var TransformerDecoder::step(DecoderState& state, const std::vector<int32_t>& pr
   Var x = embed_(previous, R, 1, st.steps, false, unused);
   Var weights;
   for (size_t l = 0; l < layers_.size(); ++l)
-    x = layers_[l].step(x, st.cache[l], st.memory[l], st.src_mask, groups, l + 1 == layers_.size() ? &weights : nullptr);
+    x = layers_[l].step(x, st.cache[l], st.memory[l], st.src_mask, groups,
+                        l + 1 == layers_.size() ? &weights : nullptr);
   if (config_.norm == NormPlacement::Pre) x = final_norm_(x);
   st.attention = mean_over_heads(weights->value);
   ++st.steps;

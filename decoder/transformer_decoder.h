@@ -24,8 +24,8 @@
 #include "core/params.h"
 #include "decoder/attention_step.h"
 #include "decoder/decoder.h"
-#include "layers/output_layer.h"
 #include "layers/multi_head_attention.h"
+#include "layers/output_layer.h"
 #include "layers/transformer_blocks.h"
 
 namespace nmt {

@@ -14,10 +14,10 @@ namespace nmt {
 // Source sentences of one batch, padded with id 0 to the longest. Each sentence
 // already ends with </s>.
 struct SourceBatch {
-  int64_t batch = 0;               // N
-  int64_t length = 0;              // S, the longest sentence
-  std::vector<int32_t> ids;        // [N, S] batch-major
-  std::vector<int> lengths;        // N real lengths, 1..S
+  int64_t batch = 0;         // N
+  int64_t length = 0;        // S, the longest sentence
+  std::vector<int32_t> ids;  // [N, S] batch-major
+  std::vector<int> lengths;  // N real lengths, 1..S
 
   static SourceBatch from(const std::vector<std::vector<int32_t>>& sentences);
   // [N, S]: 1 at real tokens, 0 at padding.
@@ -27,8 +27,8 @@ struct SourceBatch {
 };
 
 struct EncoderOutput {
-  Var states;              // [N, S, C], zero at padding
-  Tensor mask;             // [N, S]
+  Var states;   // [N, S, C], zero at padding
+  Tensor mask;  // [N, S]
   std::vector<int> lengths;
   // Per encoder layer, the final state(s) of each direction: [D, N, H] (RNN encoders only).
   std::vector<Var> final_h, final_c;

@@ -9,8 +9,7 @@
 
 namespace nmt {
 
-RnnEncoder::RnnEncoder(ParamStore& params, const std::string& prefix, const RnnEncoderConfig& config,
-                       Var embeddings)
+RnnEncoder::RnnEncoder(ParamStore& params, const std::string& prefix, const RnnEncoderConfig& config, Var embeddings)
     : config_(config), embeddings_(std::move(embeddings)) {
   if (config.layers < 1) throw Error(cat("encoder depth must be >= 1, got ", config.layers));
   const Init init{Init::Uniform, 1.0f / std::sqrt(static_cast<float>(config.dim_rnn))};

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "ops/rnn.h"
 #include "core/params.h"
 #include "encoder/encoder.h"
+#include "ops/rnn.h"
 
 namespace nmt {
 

@@ -25,8 +25,8 @@ Var TransformerEncoderLayer::operator()(const Var& x, const Tensor& mask, bool t
       c.norm, norm2_, y, [&](const Var& v) { return ffn_(v, c.dropout, training, rng); }, c.dropout, training, rng);
 }
 
-TransformerEncoder::TransformerEncoder(ParamStore& params, const std::string& prefix,
-                                       const TransformerConfig& config, Var embeddings)
+TransformerEncoder::TransformerEncoder(ParamStore& params, const std::string& prefix, const TransformerConfig& config,
+                                       Var embeddings)
     : config_(config) {
   ParamMaker param = param_maker(params);
   embed_ = TransformerEmbedding(param, prefix, std::move(embeddings), config);

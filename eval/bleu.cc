@@ -45,13 +45,10 @@ int order_of(const std::u32string& key) {
 
 double my_log(double x) { return x == 0.0 ? -9999999999.0 : std::log(x); }
 
-double default_smooth_value(BleuSmooth s) {
-  return s == BleuSmooth::kFloor ? 0.1 : s == BleuSmooth::kAddK ? 1.0 : 0.0;
-}
+double default_smooth_value(BleuSmooth s) { return s == BleuSmooth::kFloor ? 0.1 : s == BleuSmooth::kAddK ? 1.0 : 0.0; }
 
 void check_options(const BleuOptions& opts) {
-  if (opts.max_ngram_order < 1)
-    throw InputError(cat("BLEU: max_ngram_order must be >= 1, got ", opts.max_ngram_order));
+  if (opts.max_ngram_order < 1) throw InputError(cat("BLEU: max_ngram_order must be >= 1, got ", opts.max_ngram_order));
 }
 
 std::string fixed(double v, int digits) {
@@ -64,10 +61,14 @@ std::string fixed(double v, int digits) {
 
 const char* smooth_name(BleuSmooth s) {
   switch (s) {
-    case BleuSmooth::kExp: return "exp";
-    case BleuSmooth::kNone: return "none";
-    case BleuSmooth::kFloor: return "floor";
-    case BleuSmooth::kAddK: return "add-k";
+    case BleuSmooth::kExp:
+      return "exp";
+    case BleuSmooth::kNone:
+      return "none";
+    case BleuSmooth::kFloor:
+      return "floor";
+    case BleuSmooth::kAddK:
+      return "add-k";
   }
   return "?";
 }
@@ -96,8 +97,7 @@ std::string bleu_preprocess(const std::string& segment, const BleuOptions& opts)
   return unicode::encode_utf8(preprocess(segment, opts));
 }
 
-BleuStats bleu_segment_stats(const std::string& hyp, const std::vector<std::string>& refs,
-                             const BleuOptions& opts) {
+BleuStats bleu_segment_stats(const std::string& hyp, const std::vector<std::string>& refs, const BleuOptions& opts) {
   check_options(opts);
   if (refs.empty()) throw InputError("BLEU: a hypothesis needs at least one reference, got none");
   const int max_order = opts.max_ngram_order;
@@ -161,9 +161,8 @@ BleuResult compute_bleu(const BleuStats& stats, const BleuOptions& opts) {
 
   r.bp = 1.0;
   if (stats.hyp_len < stats.ref_len)
-    r.bp = stats.hyp_len > 0
-               ? std::exp(1.0 - static_cast<double>(stats.ref_len) / static_cast<double>(stats.hyp_len))
-               : 0.0;
+    r.bp = stats.hyp_len > 0 ? std::exp(1.0 - static_cast<double>(stats.ref_len) / static_cast<double>(stats.hyp_len))
+                             : 0.0;
 
   // No match at all: 0 (sacreBLEU #141), whatever the smoothing.
   bool any = false;
@@ -207,8 +206,8 @@ BleuResult corpus_bleu_multi(const std::vector<std::string>& hyps,
   if (ref_streams.empty()) throw InputError("BLEU: no reference stream given");
   for (size_t k = 0; k < ref_streams.size(); ++k)
     if (ref_streams[k].size() != hyps.size())
-      throw InputError(cat("BLEU: ", hyps.size(), " hypotheses but ", ref_streams[k].size(), " lines in reference ",
-                           k + 1));
+      throw InputError(
+          cat("BLEU: ", hyps.size(), " hypotheses but ", ref_streams[k].size(), " lines in reference ", k + 1));
   BleuStats total(opts.max_ngram_order);
   std::vector<std::string> refs(ref_streams.size());
   for (size_t i = 0; i < hyps.size(); ++i) {

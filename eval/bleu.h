@@ -34,20 +34,20 @@ struct BleuOptions {
 // Sufficient statistics; they add up over segments.
 struct BleuStats {
   int64_t hyp_len = 0;
-  int64_t ref_len = 0;             // closest reference length (ties: the shorter)
-  std::vector<int64_t> correct;    // clipped matches per order 1..max_ngram_order
-  std::vector<int64_t> total;      // hypothesis n-grams per order
+  int64_t ref_len = 0;           // closest reference length (ties: the shorter)
+  std::vector<int64_t> correct;  // clipped matches per order 1..max_ngram_order
+  std::vector<int64_t> total;    // hypothesis n-grams per order
   explicit BleuStats(int max_order = 4) : correct(max_order, 0), total(max_order, 0) {}
   BleuStats& operator+=(const BleuStats& o);
 };
 
 struct BleuResult {
-  double score = 0;                 // 0..100
-  std::vector<double> counts;       // matches per order (add-k smoothing included)
-  std::vector<double> totals;       // n-grams per order (add-k smoothing included)
-  std::vector<double> precisions;   // 0..100 per order
-  double bp = 0;                    // brevity penalty
-  double ratio = 0;                 // hyp_len / ref_len (0 when ref_len is 0)
+  double score = 0;                // 0..100
+  std::vector<double> counts;      // matches per order (add-k smoothing included)
+  std::vector<double> totals;      // n-grams per order (add-k smoothing included)
+  std::vector<double> precisions;  // 0..100 per order
+  double bp = 0;                   // brevity penalty
+  double ratio = 0;                // hyp_len / ref_len (0 when ref_len is 0)
   int64_t hyp_len = 0;
   int64_t ref_len = 0;
   // sacreBLEU's text line: "BLEU = 48.53 82.4/50.0/45.5/37.5 (BP = 0.943 ratio = 0.944
@@ -60,8 +60,7 @@ struct BleuResult {
 std::string bleu_preprocess(const std::string& segment, const BleuOptions& opts);
 
 // Statistics of one hypothesis against its references (at least one).
-BleuStats bleu_segment_stats(const std::string& hyp, const std::vector<std::string>& refs,
-                             const BleuOptions& opts);
+BleuStats bleu_segment_stats(const std::string& hyp, const std::vector<std::string>& refs, const BleuOptions& opts);
 
 // The score from (summed) statistics: sacreBLEU's BLEU.compute_bleu.
 BleuResult compute_bleu(const BleuStats& stats, const BleuOptions& opts);

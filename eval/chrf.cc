@@ -93,8 +93,7 @@ double chrf_f_score(const ChrfStats& stats, const ChrfOptions& opts) {
   return 0.0;
 }
 
-ChrfStats chrf_segment_stats(const std::string& hyp, const std::vector<std::string>& refs,
-                             const ChrfOptions& opts) {
+ChrfStats chrf_segment_stats(const std::string& hyp, const std::vector<std::string>& refs, const ChrfOptions& opts) {
   check_options(opts);
   if (refs.empty()) throw InputError("chrF: a hypothesis needs at least one reference, got none");
   const CharNgrams h = extract(hyp, opts);
@@ -133,8 +132,8 @@ ChrfResult corpus_chrf_multi(const std::vector<std::string>& hyps,
   if (ref_streams.empty()) throw InputError("chrF: no reference stream given");
   for (size_t k = 0; k < ref_streams.size(); ++k)
     if (ref_streams[k].size() != hyps.size())
-      throw InputError(cat("chrF: ", hyps.size(), " hypotheses but ", ref_streams[k].size(), " lines in reference ",
-                           k + 1));
+      throw InputError(
+          cat("chrF: ", hyps.size(), " hypotheses but ", ref_streams[k].size(), " lines in reference ", k + 1));
   ChrfStats total(opts.char_order);
   std::vector<std::string> refs(ref_streams.size());
   for (size_t i = 0; i < hyps.size(); ++i) {

@@ -29,13 +29,12 @@ struct ChrfStats {
 struct ChrfResult {
   double score = 0;  // 0..100
   int beta = 2;
-  std::string name() const;                  // "chrF2"
-  std::string format(int width = 2) const;   // "chrF2 = 55.12"
+  std::string name() const;                 // "chrF2"
+  std::string format(int width = 2) const;  // "chrF2 = 55.12"
 };
 
 // Statistics of one hypothesis against its references (the one with the best F wins).
-ChrfStats chrf_segment_stats(const std::string& hyp, const std::vector<std::string>& refs,
-                             const ChrfOptions& opts);
+ChrfStats chrf_segment_stats(const std::string& hyp, const std::vector<std::string>& refs, const ChrfOptions& opts);
 
 // sacreBLEU's CHRF._compute_f_score, 0..100.
 double chrf_f_score(const ChrfStats& stats, const ChrfOptions& opts);

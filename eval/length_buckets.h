@@ -15,7 +15,7 @@ struct LengthBucket {
   int64_t min_words = 0;  // inclusive
   int64_t max_words = 0;  // inclusive
   int64_t sentences = 0;
-  BleuResult bleu;        // corpus BLEU of the bucket's sentences
+  BleuResult bleu;  // corpus BLEU of the bucket's sentences
 };
 
 // The non-empty buckets, shortest first. Throws InputError when the line counts differ or

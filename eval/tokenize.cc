@@ -63,17 +63,20 @@ std::u32string join_words(std::u32string_view s) {
 // The first regex of sacreBLEU's TokenizerRegexp: [\{-\~\[-\` -\&\(-\+\:-\@\/], i.e.
 // { | } ~  [ \ ] ^ _ `  space ! " # $ % &  ( ) * +  : ; < = > ? @  /
 bool is_13a_symbol(char32_t c) {
-  return (c >= 0x7B && c <= 0x7E) || (c >= 0x5B && c <= 0x60) || (c >= 0x20 && c <= 0x26) ||
-         (c >= 0x28 && c <= 0x2B) || (c >= 0x3A && c <= 0x40) || c == 0x2F;
+  return (c >= 0x7B && c <= 0x7E) || (c >= 0x5B && c <= 0x60) || (c >= 0x20 && c <= 0x26) || (c >= 0x28 && c <= 0x2B) ||
+         (c >= 0x3A && c <= 0x40) || c == 0x2F;
 }
 
 }  // namespace
 
 const char* tokenizer_name(BleuTokenizer tok) {
   switch (tok) {
-    case BleuTokenizer::k13a: return "13a";
-    case BleuTokenizer::kIntl: return "intl";
-    case BleuTokenizer::kNone: return "none";
+    case BleuTokenizer::k13a:
+      return "13a";
+    case BleuTokenizer::kIntl:
+      return "intl";
+    case BleuTokenizer::kNone:
+      return "none";
   }
   return "?";
 }
@@ -145,9 +148,12 @@ std::u32string tokenize_intl(std::u32string_view line) {
 
 std::u32string tokenize(std::u32string_view line, BleuTokenizer tok) {
   switch (tok) {
-    case BleuTokenizer::k13a: return tokenize_13a(line);
-    case BleuTokenizer::kIntl: return tokenize_intl(line);
-    case BleuTokenizer::kNone: break;
+    case BleuTokenizer::k13a:
+      return tokenize_13a(line);
+    case BleuTokenizer::kIntl:
+      return tokenize_intl(line);
+    case BleuTokenizer::kNone:
+      break;
   }
   return std::u32string(line);
 }

@@ -16,9 +16,7 @@ bool in_ranges(const Range* table, size_t size, char32_t c) {
   return it != end && it->first <= c;
 }
 
-bool is_cased(char32_t c) {
-  return in_ranges(unicode_tables::kCased, unicode_tables::kCasedSize, c);
-}
+bool is_cased(char32_t c) { return in_ranges(unicode_tables::kCased, unicode_tables::kCasedSize, c); }
 
 bool is_case_ignorable(char32_t c) {
   return in_ranges(unicode_tables::kCaseIgnorable, unicode_tables::kCaseIgnorableSize, c);
@@ -28,8 +26,8 @@ char32_t simple_lower(char32_t c) {
   if (c < 0x80) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
   const auto* table = unicode_tables::kLower;
   const auto* end = table + unicode_tables::kLowerSize;
-  const auto* it = std::lower_bound(table, end, c,
-                                    [](const unicode_tables::LowerRun& r, char32_t v) { return r.last < v; });
+  const auto* it =
+      std::lower_bound(table, end, c, [](const unicode_tables::LowerRun& r, char32_t v) { return r.last < v; });
   if (it == end || it->first > c || (c - it->first) % it->step != 0) return c;
   return static_cast<char32_t>(static_cast<int64_t>(c) + it->delta);
 }
@@ -124,17 +122,11 @@ bool is_space(char32_t c) {
   return in_ranges(unicode_tables::kSpace, unicode_tables::kSpaceSize, c);
 }
 
-bool is_punctuation(char32_t c) {
-  return in_ranges(unicode_tables::kPunctuation, unicode_tables::kPunctuationSize, c);
-}
+bool is_punctuation(char32_t c) { return in_ranges(unicode_tables::kPunctuation, unicode_tables::kPunctuationSize, c); }
 
-bool is_symbol(char32_t c) {
-  return in_ranges(unicode_tables::kSymbol, unicode_tables::kSymbolSize, c);
-}
+bool is_symbol(char32_t c) { return in_ranges(unicode_tables::kSymbol, unicode_tables::kSymbolSize, c); }
 
-bool is_number(char32_t c) {
-  return in_ranges(unicode_tables::kNumber, unicode_tables::kNumberSize, c);
-}
+bool is_number(char32_t c) { return in_ranges(unicode_tables::kNumber, unicode_tables::kNumberSize, c); }
 
 std::u32string lower(std::u32string_view s) {
   std::u32string out;
@@ -148,8 +140,8 @@ std::u32string lower(std::u32string_view s) {
     if (c >= 0x80) {
       const auto* sp = unicode_tables::kSpecialLower;
       const auto* sp_end = sp + unicode_tables::kSpecialLowerSize;
-      const auto* it = std::lower_bound(sp, sp_end, c,
-                                        [](const unicode_tables::SpecialLower& e, char32_t v) { return e.cp < v; });
+      const auto* it =
+          std::lower_bound(sp, sp_end, c, [](const unicode_tables::SpecialLower& e, char32_t v) { return e.cp < v; });
       if (it != sp_end && it->cp == c) {
         out.append(it->lower, it->lower + it->size);
         continue;

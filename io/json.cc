@@ -17,11 +17,15 @@ size_t utf8_length(const std::string& s, size_t i) {
   if (c < 0x80) return 1;
   if (c >= 0xC2 && c <= 0xDF) return continuation(c1) ? 2 : 0;
   if (c >= 0xE0 && c <= 0xEF) {
-    const bool second_ok = c == 0xE0 ? c1 >= 0xA0 && c1 <= 0xBF : c == 0xED ? c1 >= 0x80 && c1 <= 0x9F : continuation(c1);
+    const bool second_ok = c == 0xE0   ? c1 >= 0xA0 && c1 <= 0xBF
+                           : c == 0xED ? c1 >= 0x80 && c1 <= 0x9F
+                                       : continuation(c1);
     return second_ok && continuation(at(2)) ? 3 : 0;
   }
   if (c >= 0xF0 && c <= 0xF4) {
-    const bool second_ok = c == 0xF0 ? c1 >= 0x90 && c1 <= 0xBF : c == 0xF4 ? c1 >= 0x80 && c1 <= 0x8F : continuation(c1);
+    const bool second_ok = c == 0xF0   ? c1 >= 0x90 && c1 <= 0xBF
+                           : c == 0xF4 ? c1 >= 0x80 && c1 <= 0x8F
+                                       : continuation(c1);
     return second_ok && continuation(at(2)) && continuation(at(3)) ? 4 : 0;
   }
   return 0;
@@ -30,14 +34,22 @@ size_t utf8_length(const std::string& s, size_t i) {
 // The escape JSON requires for an ASCII byte, or "" when it stands as itself.
 std::string escape_ascii(unsigned char c) {
   switch (c) {
-    case '"': return "\\\"";
-    case '\\': return "\\\\";
-    case '\b': return "\\b";
-    case '\f': return "\\f";
-    case '\n': return "\\n";
-    case '\r': return "\\r";
-    case '\t': return "\\t";
-    default: break;
+    case '"':
+      return "\\\"";
+    case '\\':
+      return "\\\\";
+    case '\b':
+      return "\\b";
+    case '\f':
+      return "\\f";
+    case '\n':
+      return "\\n";
+    case '\r':
+      return "\\r";
+    case '\t':
+      return "\\t";
+    default:
+      break;
   }
   if (c >= 0x20) return "";
   char buf[8];
@@ -70,7 +82,7 @@ std::string json_number(double v) {
   if (!std::isfinite(v)) return "null";
   char buf[32];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // shortest round trip, "C" locale
-  if (ec != std::errc()) return "null";  // cannot happen for a finite double in 32 bytes
+  if (ec != std::errc()) return "null";                            // cannot happen for a finite double in 32 bytes
   return std::string(buf, end);
 }
 

@@ -120,7 +120,7 @@ class Writer {
 };
 
 void write_body(Writer& w, const ModelFile& f) {
-  auto write_map = [&](const char (&t)[5], const std::map<std::string, std::string>& m) {
+  auto write_map = [&](const char(&t)[5], const std::map<std::string, std::string>& m) {
     w.u32(tag(t));
     w.u64(map_payload(m));
     w.u64(m.size());
@@ -284,8 +284,7 @@ void read_tensors(Reader& r, std::vector<std::pair<std::string, Tensor>>& ts) {
       shape[j] = static_cast<int64_t>(d);
     }
     const uint64_t elems = has_zero ? 0 : nonzero;
-    if (elems > r.left() / 4)
-      r.corrupt(cat("tensor '", name, "' of shape ", shape_str(shape), " exceeds the file"));
+    if (elems > r.left() / 4) r.corrupt(cat("tensor '", name, "' of shape ", shape_str(shape), " exceeds the file"));
     const char* data = r.take(elems * 4, "tensor data");
     Tensor t(shape);
     if (elems) std::memcpy(t.data(), data, elems * 4);
@@ -307,8 +306,8 @@ void save_model_file(const std::string& path, const ModelFile& file) {
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw InputError(cat(path, ": cannot create ", tmp, ": ", errno_str()));
   try {
-    const uint64_t body = 3 * (4 + 8) + map_payload(file.config) + map_payload(file.blobs) +
-                          tensors_payload(file.tensors);
+    const uint64_t body =
+        3 * (4 + 8) + map_payload(file.config) + map_payload(file.blobs) + tensors_payload(file.tensors);
     Writer w(fd, tmp);
     w.put(kMagic, 8);
     w.u32(kModelFileVersion);
@@ -357,8 +356,8 @@ ModelFile load_model_file(const std::string& path) {
   if (version == 0) throw InputError(cat(path, ": unsupported format version 0"));
   const uint64_t have = size - kHeaderSize - kTrailerSize;
   if (body > have)
-    throw InputError(cat(path, ": file is truncated (", size, " bytes, expected ", body + kHeaderSize + kTrailerSize,
-                         ")"));
+    throw InputError(
+        cat(path, ": file is truncated (", size, " bytes, expected ", body + kHeaderSize + kTrailerSize, ")"));
   if (body < have)
     throw InputError(cat(path, ": file has ", size, " bytes, expected ", body + kHeaderSize + kTrailerSize,
                          " (corrupt or not an nmt model file)"));

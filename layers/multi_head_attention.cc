@@ -71,8 +71,8 @@ MultiHeadAttention::MultiHeadAttention(const ParamMaker& param, const std::strin
   b_out_ = param(prefix + ".b_out", {dim}, Init::zeros());
 }
 
-Var MultiHeadAttention::attend(const Var& q, const KeysValues& kv, const Tensor& key_mask, bool causal,
-                               bool training, Rng& rng, Var* weights) const {
+Var MultiHeadAttention::attend(const Var& q, const KeysValues& kv, const Tensor& key_mask, bool causal, bool training,
+                               Rng& rng, Var* weights) const {
   Var ctx = scaled_dot_product_attention(q, kv.k, kv.v, key_mask, causal, dropout_, training, rng, weights);
   return linear(merge_heads(ctx), w_out_, b_out_);
 }
@@ -100,8 +100,8 @@ KeysValues MultiHeadAttention::memory_keys_values(const Var& memory) const {
   return {kv[0], kv[1]};
 }
 
-Var MultiHeadAttention::cross_attention(const Var& x, const KeysValues& memory, const Tensor& key_mask,
-                                        bool training, Rng& rng, Var* weights) const {
+Var MultiHeadAttention::cross_attention(const Var& x, const KeysValues& memory, const Tensor& key_mask, bool training,
+                                        Rng& rng, Var* weights) const {
   if (kind_ != Kind::Cross) throw Error("MultiHeadAttention: cross_attention on a self-attention module");
   Var q = split_heads(linear(x, w_in_, b_in_), heads_);
   return attend(q, memory, key_mask, false, training, rng, weights);

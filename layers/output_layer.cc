@@ -9,8 +9,8 @@
 
 namespace nmt {
 
-OutputLayer::OutputLayer(ParamStore& params, const std::string& prefix, int64_t vocab, int64_t dim,
-                         Var tied_weight, bool bias) {
+OutputLayer::OutputLayer(ParamStore& params, const std::string& prefix, int64_t vocab, int64_t dim, Var tied_weight,
+                         bool bias) {
   weight_ = tied_weight ? tied_weight
                         : params.add(prefix + ".weight", {vocab, dim},
                                      Init{Init::Uniform, 1.0f / std::sqrt(static_cast<float>(dim))});

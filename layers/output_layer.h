@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "ops/linear_int8.h"
 #include "core/params.h"
+#include "ops/linear_int8.h"
 
 namespace nmt {
 

@@ -27,8 +27,8 @@ Attention::Attention(ParamStore& params, const std::string& prefix, AttentionKin
   switch (kind) {
     case AttentionKind::Dot:
       if (dim_query != dim_key)
-        throw InputError(cat("dot attention needs equal decoder and encoder state sizes, got ", dim_query,
-                             " and ", dim_key, " (use attention general or mlp)"));
+        throw InputError(cat("dot attention needs equal decoder and encoder state sizes, got ", dim_query, " and ",
+                             dim_key, " (use attention general or mlp)"));
       break;
     case AttentionKind::General:
       w_key_ = params.add(prefix + ".w_key", {dim_query, dim_key}, uniform(dim_key));
@@ -51,7 +51,7 @@ Var Attention::context(const Var& query, const Var& projected_keys, const Var& v
   const int64_t N = query->value.dim(0), T = query->value.dim(1), S = values->value.dim(1);
   Var scores;  // [N, T, S]
   if (kind_ == AttentionKind::Mlp) {
-    Var q = linear(query, w_query_, b_query_);                    // [N, T, A]
+    Var q = linear(query, w_query_, b_query_);                           // [N, T, A]
     Var e = linear(tanh(pairwise_add(q, projected_keys)), v_, nullptr);  // [N, T, S, 1]
     scores = reshape(e, {N, T, S});
   } else {

@@ -20,8 +20,8 @@ AttentionKind parse_attention_kind(const std::string& name);
 
 class Attention {
  public:
-  Attention(ParamStore& params, const std::string& prefix, AttentionKind kind, int64_t dim_query,
-            int64_t dim_key, int64_t dim_att);
+  Attention(ParamStore& params, const std::string& prefix, AttentionKind kind, int64_t dim_query, int64_t dim_key,
+            int64_t dim_att);
 
   // What the scores compare queries against, computed once per source batch: [N, S, *].
   Var project_keys(const Var& keys) const;

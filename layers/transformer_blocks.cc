@@ -76,8 +76,8 @@ TransformerEmbedding::TransformerEmbedding(const ParamMaker& param, const std::s
 Var TransformerEmbedding::positions(int64_t first, int64_t T) const {
   if (kind_ == PositionKind::Sinusoidal) return leaf(sinusoidal_positions(T, dim_, first));
   if (first + T > max_positions_)
-    throw InputError(cat("position ", first + T - 1, " is beyond max-positions ", max_positions_,
-                         " of the learned position table"));
+    throw InputError(
+        cat("position ", first + T - 1, " is beyond max-positions ", max_positions_, " of the learned position table"));
   return slice(learned_, 0, first, first + T);
 }
 

@@ -30,14 +30,14 @@ PositionKind parse_position_kind(const std::string& name);
 // Sizes and regularisation of one Transformer stack (encoder or decoder).
 struct TransformerConfig {
   int layers = 3;
-  int64_t dim = 256;        // d, also the embedding width
+  int64_t dim = 256;  // d, also the embedding width
   int heads = 4;
   int64_t dim_ffn = 1024;
   NormPlacement norm = NormPlacement::Pre;
   float dropout = 0.1f;            // embeddings, sub-layer outputs, FFN inner activations
   float dropout_attention = 0.0f;  // attention weights
   PositionKind positions = PositionKind::Sinusoidal;
-  int max_positions = 1024;        // rows of the learned position table
+  int max_positions = 1024;  // rows of the learned position table
 };
 
 // y = LayerNorm(x) over the last axis with gamma = 1, beta = 0 at init (eps 1e-5, as torch).
@@ -74,8 +74,7 @@ class TransformerEmbedding {
   TransformerEmbedding() = default;
   TransformerEmbedding(const ParamMaker& param, const std::string& prefix, Var table, const TransformerConfig& config);
   // Throws InputError when learned positions run past max_positions.
-  Var operator()(const std::vector<int32_t>& ids, int64_t N, int64_t T, int64_t first, bool training,
-                 Rng& rng) const;
+  Var operator()(const std::vector<int32_t>& ids, int64_t N, int64_t T, int64_t first, bool training, Rng& rng) const;
   // The positions P[first .. first + T) as a Var [T, d].
   Var positions(int64_t first, int64_t T) const;
 

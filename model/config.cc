@@ -55,9 +55,12 @@ std::string to_text(const float& value) {
 
 void from_text(const std::string& key, const std::string& s, std::string& out) { out = s; }
 void from_text(const std::string& key, const std::string& s, bool& out) {
-  if (s == "true" || s == "1") out = true;
-  else if (s == "false" || s == "0") out = false;
-  else throw InputError(cat("model config: ", key, " = '", s, "' is not a boolean"));
+  if (s == "true" || s == "1")
+    out = true;
+  else if (s == "false" || s == "0")
+    out = false;
+  else
+    throw InputError(cat("model config: ", key, " = '", s, "' is not a boolean"));
 }
 template <typename T>
 void from_text(const std::string& key, const std::string& s, T& out) {

@@ -10,24 +10,24 @@
 namespace nmt {
 
 struct ModelConfig {
-  std::string type = "attention";       // preset: bottleneck | attention | transformer | custom
-  std::string enc_type = "rnn";         // rnn | transformer
-  std::string dec_type = "attention";   // bottleneck | attention | transformer
-  std::string cell = "lstm";            // lstm | gru | rnn
+  std::string type = "attention";      // preset: bottleneck | attention | transformer | custom
+  std::string enc_type = "rnn";        // rnn | transformer
+  std::string dec_type = "attention";  // bottleneck | attention | transformer
+  std::string cell = "lstm";           // lstm | gru | rnn
   int enc_depth = 1;
   int dec_depth = 1;
   bool enc_bidirectional = true;
   int64_t dim_emb = 256;
-  int64_t dim_rnn = 512;                // decoder state; the encoder's state (both directions together)
-  std::string attention = "general";    // dot | general | mlp (mlp materialises N x T x S x dim-att)
+  int64_t dim_rnn = 512;              // decoder state; the encoder's state (both directions together)
+  std::string attention = "general";  // dot | general | mlp (mlp materialises N x T x S x dim-att)
   int64_t dim_att = 512;
-  bool tied_embeddings = true;          // target embeddings = output layer weights
-  bool tied_embeddings_all = true;      // source embeddings too (needs a joint vocabulary)
+  bool tied_embeddings = true;      // target embeddings = output layer weights
+  bool tied_embeddings_all = true;  // source embeddings too (needs a joint vocabulary)
   float dropout = 0.2f;
   // Transformer
   int transformer_heads = 4;
   int64_t transformer_dim_ffn = 1024;
-  std::string transformer_norm = "pre"; // pre | post
+  std::string transformer_norm = "pre";  // pre | post
   float transformer_dropout = 0.1f;
   float transformer_dropout_attention = 0.0f;
   std::string transformer_positions = "sinusoidal";  // sinusoidal | learned

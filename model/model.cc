@@ -3,11 +3,11 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "ops/cross_entropy.h"
 #include "decoder/rnn_decoder.h"
 #include "decoder/transformer_decoder.h"
 #include "encoder/rnn_encoder.h"
 #include "encoder/transformer_encoder.h"
+#include "ops/cross_entropy.h"
 
 namespace nmt {
 namespace {
@@ -31,8 +31,8 @@ TransformerConfig transformer_config(const ModelConfig& c, int layers) {
 Model::Model(const ModelConfig& config, uint64_t seed) : config_(config) {
   config_.validate();
   if (config_.src_vocab_size < 4 || config_.trg_vocab_size < 4)
-    throw InputError(cat("vocabulary sizes ", config_.src_vocab_size, " and ", config_.trg_vocab_size,
-                         " are too small"));
+    throw InputError(
+        cat("vocabulary sizes ", config_.src_vocab_size, " and ", config_.trg_vocab_size, " are too small"));
   const Init emb_init{Init::Normal, 1.0f / std::sqrt(static_cast<float>(config_.dim_emb))};
   trg_embeddings_ = params_.add("embeddings.trg", {config_.trg_vocab_size, config_.dim_emb}, emb_init);
   src_embeddings_ = config_.tied_embeddings_all

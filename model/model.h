@@ -5,10 +5,10 @@
 #include <memory>
 #include <string>
 
-#include "io/model_file.h"
 #include "core/params.h"
 #include "decoder/decoder.h"
 #include "encoder/encoder.h"
+#include "io/model_file.h"
 #include "model/config.h"
 #include "tokenization/vocab.h"
 

@@ -54,25 +54,37 @@ Bf16Support bf16_support() {
   using isa = dnnl::cpu_isa;
   switch (dnnl::get_effective_cpu_isa()) {
     case isa::avx512_core_bf16:
-    case isa::avx512_core_amx: return Bf16Support::native;
+    case isa::avx512_core_amx:
+      return Bf16Support::native;
     case isa::avx512_core:
-    case isa::avx512_core_vnni: return Bf16Support::emulated;
-    default: return Bf16Support::none;
+    case isa::avx512_core_vnni:
+      return Bf16Support::emulated;
+    default:
+      return Bf16Support::none;
   }
 }
 
 const char* onednn_isa_name() {
   using isa = dnnl::cpu_isa;
   switch (dnnl::get_effective_cpu_isa()) {
-    case isa::sse41: return "sse41";
-    case isa::avx: return "avx";
-    case isa::avx2: return "avx2";
-    case isa::avx2_vnni: return "avx2_vnni";
-    case isa::avx512_core: return "avx512_core";
-    case isa::avx512_core_vnni: return "avx512_core_vnni";
-    case isa::avx512_core_bf16: return "avx512_core_bf16";
-    case isa::avx512_core_amx: return "avx512_core_amx";
-    default: return "another instruction set";
+    case isa::sse41:
+      return "sse41";
+    case isa::avx:
+      return "avx";
+    case isa::avx2:
+      return "avx2";
+    case isa::avx2_vnni:
+      return "avx2_vnni";
+    case isa::avx512_core:
+      return "avx512_core";
+    case isa::avx512_core_vnni:
+      return "avx512_core_vnni";
+    case isa::avx512_core_bf16:
+      return "avx512_core_bf16";
+    case isa::avx512_core_amx:
+      return "avx512_core_amx";
+    default:
+      return "another instruction set";
   }
 }
 

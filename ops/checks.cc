@@ -16,8 +16,8 @@ void check_rank(const char* op, const Tensor& t, int rank, const char* what) {
 
 void check_dim(const char* op, const Tensor& t, int axis, int64_t expected, const char* what) {
   if (t.dim(axis) != expected)
-    throw Error(cat(op, ": ", what, " has size ", t.dim(axis), " on axis ", axis, ", expected ", expected,
-                    " (shape ", shape_str(t.shape()), ")"));
+    throw Error(cat(op, ": ", what, " has size ", t.dim(axis), " on axis ", axis, ", expected ", expected, " (shape ",
+                    shape_str(t.shape()), ")"));
 }
 
 }  // namespace nmt

@@ -28,8 +28,7 @@ void cross_entropy_backward(const Tensor& logp, const std::vector<int32_t>& targ
 
 // ---- Var op ----
 // Per-row losses [M]; sum them per sentence or over the batch.
-Var cross_entropy(const Var& logits, const std::vector<int32_t>& targets, float label_smoothing,
-                  int32_t ignore_id = 0);
+Var cross_entropy(const Var& logits, const std::vector<int32_t>& targets, float label_smoothing, int32_t ignore_id = 0);
 
 // Unsmoothed log p(target) per row, for scoring (no gradient). Every target must be in [0, V).
 std::vector<float> target_log_probs(const Tensor& logits, const std::vector<int32_t>& targets);

@@ -2,9 +2,9 @@
 // so the expectation is unchanged and evaluation needs no rescaling.
 //
 // The mask is never stored: one 64-bit key is drawn from the Rng per call, and element i's
-// fate is a keyed hash of i (32-bit, so masks repeat only beyond 2^32 elements). The backward regenerates the same mask from the key, the
-// forward can run in parallel, and the result depends only on the Rng state (not on the
-// thread count), so a run resumed from a saved Rng state drops exactly the same units.
+// fate is a keyed hash of i (32-bit, so masks repeat only beyond 2^32 elements). The backward regenerates the same mask
+// from the key, the forward can run in parallel, and the result depends only on the Rng state (not on the thread
+// count), so a run resumed from a saved Rng state drops exactly the same units.
 #pragma once
 
 #include <cstdint>

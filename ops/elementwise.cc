@@ -16,8 +16,7 @@ void check_suffix(const Tensor& a, const Tensor& b) {
   const Shape& sb = b.shape();
   bool ok = !sb.empty() && sb.size() <= sa.size();
   for (size_t i = 0; ok && i < sb.size(); ++i) ok = sb[sb.size() - 1 - i] == sa[sa.size() - 1 - i];
-  if (!ok)
-    throw Error(cat("add_broadcast: ", shape_str(sb), " is not a suffix of ", shape_str(sa)));
+  if (!ok) throw Error(cat("add_broadcast: ", shape_str(sb), " is not a suffix of ", shape_str(sa)));
 }
 }  // namespace
 

@@ -14,21 +14,23 @@ using Bwd = dnnl::eltwise_backward;
 
 dnnl::algorithm algorithm_of(Activation f) {
   switch (f) {
-    case Activation::Tanh: return dnnl::algorithm::eltwise_tanh_use_dst_for_bwd;
-    case Activation::Sigmoid: return dnnl::algorithm::eltwise_logistic_use_dst_for_bwd;
-    case Activation::Relu: return dnnl::algorithm::eltwise_relu_use_dst_for_bwd;
+    case Activation::Tanh:
+      return dnnl::algorithm::eltwise_tanh_use_dst_for_bwd;
+    case Activation::Sigmoid:
+      return dnnl::algorithm::eltwise_logistic_use_dst_for_bwd;
+    case Activation::Relu:
+      return dnnl::algorithm::eltwise_relu_use_dst_for_bwd;
   }
   throw Error(cat("eltwise: unknown activation ", static_cast<int>(f)));
 }
 
 // Element-wise ops see every tensor as a flat vector: one primitive per element count.
 CachedPrimitive<Fwd>& forward_prim(Activation f, int64_t n) {
-  return cached_primitive<Fwd>(cat("eltwise_fwd|", activation_name(f), "|", n),
-                               cat(activation_name(f), " forward on ", n, " elements"), [&] {
-                                 return Fwd::primitive_desc(
-                                     Fwd::desc(dnnl::prop_kind::forward_training, algorithm_of(f), plain_md({n})),
-                                     nmt_attr(), Context::get().engine());
-                               });
+  return cached_primitive<Fwd>(
+      cat("eltwise_fwd|", activation_name(f), "|", n), cat(activation_name(f), " forward on ", n, " elements"), [&] {
+        return Fwd::primitive_desc(Fwd::desc(dnnl::prop_kind::forward_training, algorithm_of(f), plain_md({n})),
+                                   nmt_attr(), Context::get().engine());
+      });
 }
 
 CachedPrimitive<Bwd>& backward_prim(Activation f, int64_t n) {
@@ -44,9 +46,12 @@ CachedPrimitive<Bwd>& backward_prim(Activation f, int64_t n) {
 
 const char* activation_name(Activation f) {
   switch (f) {
-    case Activation::Tanh: return "tanh";
-    case Activation::Sigmoid: return "sigmoid";
-    case Activation::Relu: return "relu";
+    case Activation::Tanh:
+      return "tanh";
+    case Activation::Sigmoid:
+      return "sigmoid";
+    case Activation::Relu:
+      return "relu";
   }
   return "?";
 }

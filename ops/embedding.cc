@@ -14,8 +14,8 @@ void check_embedding(const Tensor& table, const std::vector<int32_t>& ids, const
   const int64_t v = table.dim(0);
   for (size_t i = 0; i < ids.size(); ++i)
     if (ids[i] < 0 || ids[i] >= v)
-      throw Error(cat("embedding: id ", ids[i], " at position ", i, " out of range for table ",
-                      shape_str(table.shape())));
+      throw Error(
+          cat("embedding: id ", ids[i], " at position ", i, " out of range for table ", shape_str(table.shape())));
 }
 }  // namespace
 

@@ -7,9 +7,9 @@
 
 #include "core/context.h"
 #include "core/error.h"
+#include "core/tensor.h"
 #include "ops/bf16.h"
 #include "ops/matmul.h"
-#include "core/tensor.h"
 
 namespace nmt {
 namespace {
@@ -43,9 +43,12 @@ double measure_matmul_peak_gflops() {
 
 const char* precision_name(Precision p) {
   switch (p) {
-    case Precision::f32: return "f32";
-    case Precision::bf16: return "bf16";
-    case Precision::s8: return "s8";
+    case Precision::f32:
+      return "f32";
+    case Precision::bf16:
+      return "bf16";
+    case Precision::s8:
+      return "s8";
   }
   return "?";
 }
@@ -82,8 +85,8 @@ bool matmul_available(Precision precision) {
 double measure_matmul_gflops(Precision precision, int64_t m, int64_t n, int64_t k, bool convert_inputs) {
   if (m < 1 || n < 1 || k < 1) throw Error(cat("bench matmul: sizes must be positive, got ", m, "x", n, "x", k));
   if (!matmul_available(precision))
-    throw Error(cat("bench matmul: oneDNN has no ", precision_name(precision), " matmul on this CPU (", onednn_isa_name(),
-                    ")"));
+    throw Error(cat("bench matmul: oneDNN has no ", precision_name(precision), " matmul on this CPU (",
+                    onednn_isa_name(), ")"));
   auto& ctx = Context::get();
   auto& eng = ctx.engine();
   auto& strm = ctx.stream();
@@ -114,8 +117,8 @@ double measure_matmul_gflops(Precision precision, int64_t m, int64_t n, int64_t 
   for (int64_t j = 0; j < k; ++j) expect += static_cast<double>(j % 7) * static_cast<double>((j * n) % 5 - 2);
   const float got = static_cast<float*>(c.get_data_handle())[0];
   if (std::abs(got - expect) > 1e-3 * std::max(1.0, std::abs(expect)))
-    throw Error(cat("bench matmul: ", precision_name(precision), " product is wrong: c[0][0] = ", got, ", expected ",
-                    expect));
+    throw Error(
+        cat("bench matmul: ", precision_name(precision), " product is wrong: c[0][0] = ", got, ", expected ", expect));
   return best;
 }
 

@@ -29,15 +29,16 @@ CachedPrimitive<Fwd>& forward_prim(int64_t rows, int64_t cols, float eps, bool t
 }
 
 CachedPrimitive<Bwd>& backward_prim(int64_t rows, int64_t cols, float eps) {
-  return cached_primitive<Bwd>(
-      cat("layer_norm_bwd|", rows, "x", cols, "|", key_float(eps)), cat("layer_norm backward on [", rows, ", ", cols, "]"),
-      [&] {
-        const auto data = plain_md({rows, cols});
-        Bwd::primitive_desc pd(Bwd::desc(dnnl::prop_kind::backward, data, data, plain_md({rows}), eps, kFlags),
-                               nmt_attr(), Context::get().engine(), forward_prim(rows, cols, eps, true).pd);
-        if (pd.workspace_desc().get_size() != 0) throw Error("layer_norm: the primitive wants a workspace");
-        return pd;
-      });
+  return cached_primitive<Bwd>(cat("layer_norm_bwd|", rows, "x", cols, "|", key_float(eps)),
+                               cat("layer_norm backward on [", rows, ", ", cols, "]"), [&] {
+                                 const auto data = plain_md({rows, cols});
+                                 Bwd::primitive_desc pd(
+                                     Bwd::desc(dnnl::prop_kind::backward, data, data, plain_md({rows}), eps, kFlags),
+                                     nmt_attr(), Context::get().engine(), forward_prim(rows, cols, eps, true).pd);
+                                 if (pd.workspace_desc().get_size() != 0)
+                                   throw Error("layer_norm: the primitive wants a workspace");
+                                 return pd;
+                               });
 }
 
 // The descriptors of a [rows, cols] layer norm: the data, the per-row statistics and the
@@ -82,9 +83,8 @@ void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta
   dnnl_execute(forward_prim(rows, cols, eps, mean != nullptr).prim, args);
 }
 
-void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& var,
-                         const Tensor& dy, float eps, Tensor* dx, Tensor* dgamma, Tensor* dbeta,
-                         bool accumulate_dx) {
+void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& var, const Tensor& dy,
+                         float eps, Tensor* dx, Tensor* dgamma, Tensor* dbeta, bool accumulate_dx) {
   check_layer_norm(x, gamma, gamma);
   check_same_shape("layer_norm", x, dy);
   if (dx) check_same_shape("layer_norm", x, *dx);
@@ -125,8 +125,8 @@ Var layer_norm(const Var& x, const Var& gamma, const Var& beta, float eps) {
   const int64_t rows = rows_of(x->value);
   Tensor mean({rows}), var({rows});
   layer_norm_forward(x->value, gamma->value, beta->value, eps, y->value, &mean, &var);
-  Tape::current().push([x = x.node(), gamma = gamma.node(), beta = beta.node(), y = y.node(), xv = x->value, gv = gamma->value,
-                        mean, var, eps] {
+  Tape::current().push([x = x.node(), gamma = gamma.node(), beta = beta.node(), y = y.node(), xv = x->value,
+                        gv = gamma->value, mean, var, eps] {
     if (y->grad.empty()) return;
     const Node::GradOut dx = x->requires_grad ? x->grad_out() : Node::GradOut{};
     layer_norm_backward(xv, gv, mean, var, y->grad, eps, dx.buffer,

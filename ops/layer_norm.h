@@ -17,9 +17,8 @@ void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta
                         Tensor* mean = nullptr, Tensor* var = nullptr);
 // dx += dL/dx, dgamma += dL/dgamma, dbeta += dL/dbeta (any may be null), from the saved
 // mean and var of the training forward with the same eps; dx = dL/dx when not accumulate_dx.
-void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& var,
-                         const Tensor& dy, float eps, Tensor* dx, Tensor* dgamma, Tensor* dbeta,
-                         bool accumulate_dx = true);
+void layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& var, const Tensor& dy,
+                         float eps, Tensor* dx, Tensor* dgamma, Tensor* dbeta, bool accumulate_dx = true);
 
 Var layer_norm(const Var& x, const Var& gamma, const Var& beta, float eps = 1e-5f);
 

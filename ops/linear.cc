@@ -20,7 +20,8 @@ int64_t row_count(const Operand& x) {
 Shape shape_of(const Shape& x, const Shape& w, const Tensor* b) {
   if (x.empty() || w.size() != 2 || x.back() != w[1] || (b && (b->rank() != 1 || b->dim(0) != w[0])))
     throw Error(cat("linear: x ", shape_str(x), ", W ", shape_str(w), ", b ",
-                    b ? shape_str(b->shape()) : std::string("none"), " do not fit (need x [..., in], W [out, in], b [out])"));
+                    b ? shape_str(b->shape()) : std::string("none"),
+                    " do not fit (need x [..., in], W [out, in], b [out])"));
   Shape y = x;
   y.back() = w[0];
   return y;
@@ -32,14 +33,17 @@ Shape linear_shape(const Tensor& x, const Tensor& w, const Tensor* b) { return s
 namespace {
 void linear_product(const Operand& x, const Operand& w, const Tensor* b, Tensor& y, bool relu) {
   Shape ys = shape_of(x.shape(), w.shape(), b);
-  if (y.shape() != ys) throw Error(cat("linear_forward: output has shape ", shape_str(y.shape()), ", expected ", shape_str(ys)));
+  if (y.shape() != ys)
+    throw Error(cat("linear_forward: output has shape ", shape_str(y.shape()), ", expected ", shape_str(ys)));
   const int64_t in = w.dim(1), out = w.dim(0), rows = row_count(x);
   matmul_raw({x.data(), 1, rows, in, false, x.bf16()}, {w.data(), 1, out, in, true, w.bf16()}, y.data(), 1.0f, false,
              b ? b->data() : nullptr, relu);
 }
 }  // namespace
 
-void linear_forward(const Operand& x, const Operand& w, const Tensor* b, Tensor& y) { linear_product(x, w, b, y, false); }
+void linear_forward(const Operand& x, const Operand& w, const Tensor* b, Tensor& y) {
+  linear_product(x, w, b, y, false);
+}
 
 void linear_relu_forward(const Operand& x, const Operand& w, const Tensor* b, Tensor& y) {
   linear_product(x, w, b, y, true);
@@ -49,7 +53,8 @@ void linear_backward(const Operand& x, const Operand& w, const Tensor& dy, Tenso
                      bool dx_accumulate) {
   Shape ys = shape_of(x.shape(), w.shape(), db);
   if (dy.shape() != ys)
-    throw Error(cat("linear_backward: output gradient has shape ", shape_str(dy.shape()), ", expected ", shape_str(ys)));
+    throw Error(
+        cat("linear_backward: output gradient has shape ", shape_str(dy.shape()), ", expected ", shape_str(ys)));
   if (dx && dx->shape() != x.shape())
     throw Error(cat("linear_backward: dx has shape ", shape_str(dx->shape()), ", x has ", shape_str(x.shape())));
   if (dw && dw->shape() != w.shape())

@@ -115,7 +115,7 @@ Var linear_cross_entropy(const Var& hidden, const Var& w, const Var& b, const st
     if (targets[m] != ignore_id) kept.push_back(m);
   const int64_t K = static_cast<int64_t>(kept.size()), E = hidden->value.dim(1);
   const bool all = K == M;
-  if (all) kept.clear();  // "every row in order" for scatter_add_rows
+  if (all) kept.clear();                                                    // "every row in order" for scatter_add_rows
   const Tensor h = all ? hidden->value : gather_rows(hidden->value, kept);  // [K, E]
   std::vector<int32_t> t;
   if (!all)
@@ -138,7 +138,8 @@ Var linear_cross_entropy(const Var& hidden, const Var& w, const Var& b, const st
     run_chunks(h, w->value, bv, kept_targets.data(), label_smoothing, ignore_id, chunk_rows, kept_loss.data(), nullptr,
                &unit);
     Tape::current().push([hidden = hidden.node(), w = w.node(), b = b.node(), loss = loss.node(), dh, dw, db, h,
-                          wv = w->value, bval = b ? b->value : Tensor(), kept, t = kept_targets, label_smoothing, ignore_id, chunk_rows]() mutable {
+                          wv = w->value, bval = b ? b->value : Tensor(), kept, t = kept_targets, label_smoothing,
+                          ignore_id, chunk_rows]() mutable {
       if (loss->grad.empty()) return;
       const int64_t K = h.dim(0);
       std::vector<float> g(K);
@@ -155,8 +156,8 @@ Var linear_cross_entropy(const Var& hidden, const Var& w, const Var& b, const st
       const Products scaled{dh.empty() ? nullptr : &dh_rows, dw.empty() ? nullptr : &w->grad_buffer(),
                             db.empty() ? nullptr : &b->grad_buffer()};
       std::vector<float> unused(K);
-      run_chunks(h, wv, b ? &bval : nullptr, t.data(), label_smoothing, ignore_id, chunk_rows, unused.data(),
-                 g.data(), &scaled);
+      run_chunks(h, wv, b ? &bval : nullptr, t.data(), label_smoothing, ignore_id, chunk_rows, unused.data(), g.data(),
+                 &scaled);
       if (!dh.empty()) scatter_add_rows(dh_rows, kept, 1.0f, hidden->grad_buffer());
     });
   }

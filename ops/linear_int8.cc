@@ -2,16 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
 
 #include "core/context.h"
 #include "core/error.h"
-#include "ops/flops.h"
 #include "ops/dnnl_util.h"
+#include "ops/flops.h"
 #include "ops/linear.h"
 
 namespace nmt {
@@ -91,8 +91,10 @@ int int8_weight_levels() {
     case isa::avx512_core_vnni:
     case isa::avx512_core_bf16:
     case isa::avx512_core_amx:
-    case isa::avx2_vnni: return 127;
-    default: return 63;
+    case isa::avx2_vnni:
+      return 127;
+    default:
+      return 63;
   }
 }
 
@@ -130,7 +132,8 @@ void linear_int8_forward(const Tensor& x, const Int8Weights& w, const Tensor* b,
                     b ? shape_str(b->shape()) : std::string("none"), " do not fit (need x [..., in], b [out])"));
   Shape ys = x.shape();
   ys.back() = w.out;
-  if (y.shape() != ys) throw Error(cat("linear_int8: output has shape ", shape_str(y.shape()), ", expected ", shape_str(ys)));
+  if (y.shape() != ys)
+    throw Error(cat("linear_int8: output has shape ", shape_str(y.shape()), ", expected ", shape_str(ys)));
   const int64_t rows = x.numel() / std::max<int64_t>(w.in, 1);
   if (rows == 0 || w.out == 0) return;
   if (w.in == 0) {  // an empty reduction: y = b
@@ -151,14 +154,14 @@ void linear_int8_forward(const Tensor& x, const Int8Weights& w, const Tensor* b,
   const memory inv_m(plain_md({rows}), eng, inverse.data());
   const memory w_scales(plain_md({w.out}), eng, const_cast<float*>(w.scales.data()));
   const memory xq_m(p.xq, eng, xq.data()), y_m(p.y, eng, y.data());
-  dnnl_execute(p.quantize, {{DNNL_ARG_FROM, as_memory(x, p.x)}, {DNNL_ARG_TO, xq_m},
-                            {DNNL_ARG_ATTR_OUTPUT_SCALES, inv_m}});
+  dnnl_execute(p.quantize,
+               {{DNNL_ARG_FROM, as_memory(x, p.x)}, {DNNL_ARG_TO, xq_m}, {DNNL_ARG_ATTR_OUTPUT_SCALES, inv_m}});
   dnnl_execute(p.product, {{DNNL_ARG_SRC, xq_m},
                            {DNNL_ARG_WEIGHTS, memory(p.wq, eng, const_cast<int8_t*>(w.q.data()))},
                            {DNNL_ARG_DST, y_m},
                            {DNNL_ARG_ATTR_OUTPUT_SCALES, w_scales}});
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC_0, y_m}, {DNNL_ARG_SRC_1, memory(p.row_scales, eng, xs.data())},
-                                       {DNNL_ARG_DST, y_m}};
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC_0, y_m}, {DNNL_ARG_SRC_1, memory(p.row_scales, eng, xs.data())}, {DNNL_ARG_DST, y_m}};
   if (b) args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, as_memory(*b, p.bias));
   dnnl_execute(p.rescale, args);
 }

@@ -6,8 +6,8 @@
 
 #include "core/context.h"
 #include "core/error.h"
-#include "ops/flops.h"
 #include "ops/dnnl_util.h"
+#include "ops/flops.h"
 #include "ops/linear.h"
 
 namespace nmt {
@@ -104,9 +104,8 @@ void linear_packed_forward(const Tensor& x, const Tensor& w, const Tensor* b, Te
   }
   count_matmul(rows, out, in);
   PackedLinearPrim& p = prim(rows, in, out, b != nullptr);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, as_memory(x, p.x)},
-                                       {DNNL_ARG_WEIGHTS, packed_weights(w, p)},
-                                       {DNNL_ARG_DST, as_memory(y, p.y)}};
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, as_memory(x, p.x)}, {DNNL_ARG_WEIGHTS, packed_weights(w, p)}, {DNNL_ARG_DST, as_memory(y, p.y)}};
   if (b) args.emplace(DNNL_ARG_BIAS, as_memory(*b, p.bias));
   dnnl_execute(p.product, args);
 }

@@ -35,8 +35,7 @@ Var linear_relu_dropout(const Var& x, const Var& w, const Var& b, float p, bool 
   const float p_used = training ? p : 0.f;
   if (p_used > 0.f) dropout_forward(h->value, p_used, rng.next_u64(), -1, h->value);  // in place, as dropout() draws
   Tape::current().push([x = x.node(), w = w.node(), b = b.node(), h = h.node(), hv = h->value,
-                        xv = saved_if(w->requires_grad, in.x), wv = saved_if(x->requires_grad, in.w),
-                        p_used] {
+                        xv = saved_if(w->requires_grad, in.x), wv = saved_if(x->requires_grad, in.w), p_used] {
     if (h->grad.empty()) return;
     Tensor& dz = h->grad;  // read by no other step of the backward: overwritten in place
     relu_dropout_backward(hv, h->grad, p_used, dz);

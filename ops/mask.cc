@@ -59,8 +59,7 @@ void mask_scores_forward(const Tensor& scores, const Tensor& key_mask, bool caus
   apply_mask<MaskMode::Forward>(scores.shape(), key_mask, causal, scores.data(), out.data());
 }
 
-void mask_scores_backward(const Tensor& dout, const Tensor& key_mask, bool causal, Tensor& dscores,
-                          bool accumulate) {
+void mask_scores_backward(const Tensor& dout, const Tensor& key_mask, bool causal, Tensor& dscores, bool accumulate) {
   if (accumulate)
     apply_mask<MaskMode::BackwardAdd>(dout.shape(), key_mask, causal, dout.data(), dscores.data());
   else

@@ -4,8 +4,8 @@
 
 #include "core/context.h"
 #include "core/error.h"
-#include "ops/flops.h"
 #include "ops/dnnl_util.h"
+#include "ops/flops.h"
 
 namespace nmt {
 
@@ -19,9 +19,7 @@ struct MatmulPrim {
   memory::desc src, wei, dst, bias;
 };
 
-std::string arg_str(const MatArg& m) {
-  return cat(m.nb, "x[", m.rows, ", ", m.cols, "]", m.trans ? "^T" : "");
-}
+std::string arg_str(const MatArg& m) { return cat(m.nb, "x[", m.rows, ", ", m.cols, "]", m.trans ? "^T" : ""); }
 
 // Logical dims and strides of op(m) as a 2D ([M, K]) or 3D ([nb, M, K]) descriptor.
 memory::desc op_md(const MatArg& m, bool batched) {
@@ -99,10 +97,9 @@ void matmul_raw(const MatArg& x_in, const MatArg& y_in, float* out, float alpha,
     });
   });
   auto& eng = ctx.engine();
-  std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, memory(p.src, eng, const_cast<void*>(x.data))},
-      {DNNL_ARG_WEIGHTS, memory(p.wei, eng, const_cast<void*>(y.data))},
-      {DNNL_ARG_DST, memory(p.dst, eng, out)}};
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(p.src, eng, const_cast<void*>(x.data))},
+                                       {DNNL_ARG_WEIGHTS, memory(p.wei, eng, const_cast<void*>(y.data))},
+                                       {DNNL_ARG_DST, memory(p.dst, eng, out)}};
   if (bias) args.emplace(DNNL_ARG_BIAS, memory(p.bias, eng, const_cast<float*>(bias)));
   dnnl_execute(p.prim, args);
 }
@@ -147,7 +144,8 @@ Operands operands(const Operand& a, const Operand& b, const Operand& dc, bool ta
 void matmul_forward(const Operand& a, const Operand& b, Tensor& c, bool trans_a, bool trans_b, float alpha,
                     bool accumulate) {
   Shape cs = matmul_shape(a.shape(), b.shape(), trans_a, trans_b);
-  if (c.shape() != cs) throw Error(cat("matmul_forward: output has shape ", shape_str(c.shape()), ", expected ", shape_str(cs)));
+  if (c.shape() != cs)
+    throw Error(cat("matmul_forward: output has shape ", shape_str(c.shape()), ", expected ", shape_str(cs)));
   Operands o = operands(a, b, Tensor(), trans_a, trans_b);
   matmul_raw(o.a, o.b, c.data(), alpha, accumulate);
 }
@@ -156,7 +154,8 @@ void matmul_backward(const Operand& a, const Operand& b, const Tensor& dc, Tenso
                      bool trans_b, float alpha, bool accumulate_a, bool accumulate_b) {
   Shape cs = matmul_shape(a.shape(), b.shape(), trans_a, trans_b);
   if (dc.shape() != cs)
-    throw Error(cat("matmul_backward: output gradient has shape ", shape_str(dc.shape()), ", expected ", shape_str(cs)));
+    throw Error(
+        cat("matmul_backward: output gradient has shape ", shape_str(dc.shape()), ", expected ", shape_str(cs)));
   if (da && da->shape() != a.shape())
     throw Error(cat("matmul_backward: da has shape ", shape_str(da->shape()), ", A has ", shape_str(a.shape())));
   if (db && db->shape() != b.shape())

@@ -7,7 +7,7 @@
 namespace nmt {
 
 // ---- kernels ----
-void sum_forward(const Tensor& x, double s, Tensor& out);   // out[0] = s * sum(x)
+void sum_forward(const Tensor& x, double s, Tensor& out);    // out[0] = s * sum(x)
 void sum_backward(const Tensor& dout, float s, Tensor& dx);  // dx += s * dout[0]
 
 // ---- Var ops ----

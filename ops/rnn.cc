@@ -11,9 +11,12 @@ namespace nmt {
 
 const char* cell_name(CellType cell) {
   switch (cell) {
-    case CellType::Tanh: return "tanh";
-    case CellType::LSTM: return "lstm";
-    case CellType::GRU: return "gru";
+    case CellType::Tanh:
+      return "tanh";
+    case CellType::LSTM:
+      return "lstm";
+    case CellType::GRU:
+      return "gru";
   }
   return "?";
 }
@@ -22,9 +25,12 @@ int64_t rnn_directions(const RnnLayerSpec& spec) { return spec.bidirectional ? 2
 
 int64_t rnn_gates(CellType cell) {
   switch (cell) {
-    case CellType::Tanh: return 1;
-    case CellType::LSTM: return 4;
-    case CellType::GRU: return 3;
+    case CellType::Tanh:
+      return 1;
+    case CellType::LSTM:
+      return 4;
+    case CellType::GRU:
+      return 3;
   }
   return 0;
 }
@@ -49,8 +55,8 @@ std::string spec_str(const RnnLayerSpec& s) {
 void check_shape(const RnnLayerSpec& spec, const Var& v, const char* what, const Shape& expected) {
   if (!v) throw Error(cat("rnn_layer: ", what, " is missing (expected shape ", shape_str(expected), ")"));
   if (v->value.shape() != expected)
-    throw Error(cat("rnn_layer: ", what, " has shape ", shape_str(v->value.shape()), ", expected ",
-                    shape_str(expected), " (", spec_str(spec), ")"));
+    throw Error(cat("rnn_layer: ", what, " has shape ", shape_str(v->value.shape()), ", expected ", shape_str(expected),
+                    " (", spec_str(spec), ")"));
 }
 
 void check_inputs(const RnnLayerSpec& spec, const Var& x, const std::vector<int>& lengths, const Var& w_layer,
@@ -246,8 +252,8 @@ RnnOutput rnn_layer(const RnnLayerSpec& spec, const Var& x, const std::vector<in
   std::vector<Group> groups = make_groups(lengths, T, N);
   const bool dense = groups.size() == 1 && groups[0].L == T;
   RnnOutput out;
-  out.seq = result(dense ? Tensor({T, N, D * H}) : Tensor::zeros({T, N, D * H}),
-                   {&x, &w_layer, &w_iter, &bias, &h0, &c0});
+  out.seq =
+      result(dense ? Tensor({T, N, D * H}) : Tensor::zeros({T, N, D * H}), {&x, &w_layer, &w_iter, &bias, &h0, &c0});
   out.h_last = result(Tensor({D, N, H}), {&x, &w_layer, &w_iter, &bias, &h0, &c0});
   if (lstm) out.c_last = result(Tensor({D, N, H}), {&x, &w_layer, &w_iter, &bias, &h0, &c0});
 

@@ -78,8 +78,8 @@ RnnPrimitives make_primitives(const RnnLayerSpec& spec, int64_t T, int64_t N, Rn
       p.fwd = dnnl::lstm_forward(fpd);
       if (mode.training) {
         dnnl::lstm_backward::primitive_desc bpd(
-            {back, d.dir, d.src, d.iter, d.iter, d.w_layer_any, d.w_iter_any, d.bias, d.dst, d.iter, d.iter, d.src,
-             d.iter, d.iter, d.dw_layer, d.dw_iter, d.bias, d.dst, d.iter, d.iter},
+            {back,   d.dir, d.src,  d.iter, d.iter,     d.w_layer_any, d.w_iter_any, d.bias, d.dst,  d.iter,
+             d.iter, d.src, d.iter, d.iter, d.dw_layer, d.dw_iter,     d.bias,       d.dst,  d.iter, d.iter},
             attr, eng, fpd);
         p.bwd_pd = bpd;
         p.bwd = dnnl::lstm_backward(bpd);
@@ -93,8 +93,8 @@ RnnPrimitives make_primitives(const RnnLayerSpec& spec, int64_t T, int64_t N, Rn
       p.fwd = dnnl::lbr_gru_forward(fpd);
       if (mode.training) {
         dnnl::lbr_gru_backward::primitive_desc bpd(
-            {back, d.dir, d.src, d.iter, d.w_layer_any, d.w_iter_any, d.bias, d.dst, d.iter, d.src, d.iter,
-             d.dw_layer, d.dw_iter, d.bias, d.dst, d.iter},
+            {back, d.dir, d.src, d.iter, d.w_layer_any, d.w_iter_any, d.bias, d.dst, d.iter, d.src, d.iter, d.dw_layer,
+             d.dw_iter, d.bias, d.dst, d.iter},
             attr, eng, fpd);
         p.bwd_pd = bpd;
         p.bwd = dnnl::lbr_gru_backward(bpd);
@@ -120,7 +120,6 @@ void reorder_add(const memory& src, const memory& dst) {
   prim.execute(ctx.stream(), const_cast<memory&>(src), const_cast<memory&>(dst));
   ctx.stream().wait();
 }
-
 
 }  // namespace
 

@@ -50,8 +50,8 @@ void strided_rows(const float* src, int64_t src_len, int64_t src_off, float* dst
 void check_slice(const Tensor& a, int axis, int64_t begin, int64_t end) {
   const int64_t d = a.shape()[axis];
   if (begin < 0 || begin > end || end > d)
-    throw Error(cat("slice: range [", begin, ", ", end, ") out of bounds for axis ", axis, " of size ", d,
-                    " (shape ", shape_str(a.shape()), ")"));
+    throw Error(cat("slice: range [", begin, ", ", end, ") out of bounds for axis ", axis, " of size ", d, " (shape ",
+                    shape_str(a.shape()), ")"));
 }
 
 Shape check_concat(const std::vector<Var>& xs, int axis) {
@@ -81,8 +81,8 @@ void check_perm(const Tensor& a, const std::vector<int>& perm) {
     if (ok) seen[perm[i]] = true;
   }
   if (!ok)
-    throw Error(cat("transpose: ", vec_str(perm), " is not a permutation of the axes of shape ",
-                    shape_str(a.shape()), " (rank must be <= 5)"));
+    throw Error(cat("transpose: ", vec_str(perm), " is not a permutation of the axes of shape ", shape_str(a.shape()),
+                    " (rank must be <= 5)"));
 }
 
 void check_index(const char* op, const Tensor& a, int axis, const std::vector<int32_t>& index) {
@@ -191,8 +191,8 @@ void slice_forward(const Tensor& a, int axis, int64_t begin, Tensor& out) {
 
 void slice_backward(const Tensor& dout, int axis, int64_t begin, Tensor& da) {
   const Shape& s = da.shape();
-  strided_rows(dout.data(), dout.shape()[axis], 0, da.data(), s[axis], begin, dout.shape()[axis],
-               outer_of(s, axis), inner_of(s, axis), true);
+  strided_rows(dout.data(), dout.shape()[axis], 0, da.data(), s[axis], begin, dout.shape()[axis], outer_of(s, axis),
+               inner_of(s, axis), true);
 }
 
 void concat_forward(const std::vector<const Tensor*>& xs, int axis, Tensor& out) {
@@ -285,8 +285,7 @@ void index_select_backward(const Tensor& dout, int axis, const std::vector<int32
   for (int64_t u = 0; u < outer * blocks; ++u) {
     const int64_t o = u / blocks, b0 = (u % blocks) * kBlock;
     const int64_t len = std::min(kBlock, inner - b0);
-    for (int64_t j = 0; j < n; ++j)
-      add_into(g + (o * n + j) * inner + b0, dx + (o * d + index[j]) * inner + b0, len);
+    for (int64_t j = 0; j < n; ++j) add_into(g + (o * n + j) * inner + b0, dx + (o * d + index[j]) * inner + b0, len);
   }
 }
 

@@ -24,13 +24,12 @@ void check_input(bool log, const Tensor& t) {
 }
 
 CachedPrimitive<Fwd>& forward_prim(bool log, int64_t rows, int64_t cols) {
-  return cached_primitive<Fwd>(cat("softmax_fwd|", log, "|", rows, "x", cols),
-                               cat(op_name(log), " forward on [", rows, ", ", cols, "]"), [&] {
-                                 const auto md = plain_md({rows, cols});
-                                 return Fwd::primitive_desc(
-                                     Fwd::desc(dnnl::prop_kind::forward_training, algorithm_of(log), md, md, 1),
-                                     nmt_attr(), Context::get().engine());
-                               });
+  return cached_primitive<Fwd>(
+      cat("softmax_fwd|", log, "|", rows, "x", cols), cat(op_name(log), " forward on [", rows, ", ", cols, "]"), [&] {
+        const auto md = plain_md({rows, cols});
+        return Fwd::primitive_desc(Fwd::desc(dnnl::prop_kind::forward_training, algorithm_of(log), md, md, 1),
+                                   nmt_attr(), Context::get().engine());
+      });
 }
 
 CachedPrimitive<Bwd>& backward_prim(bool log, int64_t rows, int64_t cols) {
@@ -38,8 +37,7 @@ CachedPrimitive<Bwd>& backward_prim(bool log, int64_t rows, int64_t cols) {
                                cat(op_name(log), " backward on [", rows, ", ", cols, "]"), [&] {
                                  const auto md = plain_md({rows, cols});
                                  return Bwd::primitive_desc(Bwd::desc(algorithm_of(log), md, md, md, 1), nmt_attr(),
-                                                            Context::get().engine(),
-                                                            forward_prim(log, rows, cols).pd);
+                                                            Context::get().engine(), forward_prim(log, rows, cols).pd);
                                });
 }
 
@@ -51,7 +49,8 @@ void softmax_forward(const Tensor& x, Tensor& y, bool log) {
   const int64_t cols = x.dim(-1), rows = x.numel() / cols;
   if (rows == 0) return;
   const auto md = plain_md({rows, cols});
-  dnnl_execute(forward_prim(log, rows, cols).prim, {{DNNL_ARG_SRC, as_memory(x, md)}, {DNNL_ARG_DST, as_memory(y, md)}});
+  dnnl_execute(forward_prim(log, rows, cols).prim,
+               {{DNNL_ARG_SRC, as_memory(x, md)}, {DNNL_ARG_DST, as_memory(y, md)}});
 }
 
 void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, bool log, bool accumulate) {

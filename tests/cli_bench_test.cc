@@ -55,10 +55,11 @@ TEST_F(CliBenchTest, MatmulPrintsEveryPrecision) {
   // bf16 below AVX-512 is reported as unavailable, not an error.
   const std::string bf16 = bf16_support() == Bf16Support::none ? "bf16: not available" : "bf16";
   for (const std::string& p : {std::string("f32 "), bf16, std::string("s8  ")}) {
-    const std::regex line("matmul 64x48x80 " + p +
-                          (p == "bf16: not available"
-                               ? std::string(" \\(oneDNN has no bf16 matmul at ") + onednn_isa_name() + "\\)"
-                               : std::string(": +[0-9.]+ GFLOP/s \\([0-9.]+x f32\\), +[0-9.]+ with the input conversion")));
+    const std::regex line(
+        "matmul 64x48x80 " + p +
+        (p == "bf16: not available"
+             ? std::string(" \\(oneDNN has no bf16 matmul at ") + onednn_isa_name() + "\\)"
+             : std::string(": +[0-9.]+ GFLOP/s \\([0-9.]+x f32\\), +[0-9.]+ with the input conversion")));
     EXPECT_TRUE(std::regex_search(r.out, line)) << p << "\n" << r.out;
   }
   EXPECT_NE(r.out.find("1 threads"), std::string::npos) << r.out;
@@ -85,13 +86,18 @@ TEST_F(CliBenchTest, TranslatePrintsGreedyAndBeamSpeeds) {
   EXPECT_NE(w.out.find("2 workers of 1 thread(s)"), std::string::npos) << w.out;
   EXPECT_TRUE(std::regex_search(w.out, std::regex("beam 5: +[0-9.]+ s +[0-9.]+ sentences/s"))) << w.out;
   const std::string corpus = "'" + path("corpus.txt") + "'";
-  ASSERT_EQ(nmt("shortlist -t " + corpus + " " + corpus + " -m '" + path("attention.bin") + "' -o '" + path("lex.txt") + "'").code, 0);
+  ASSERT_EQ(
+      nmt("shortlist -t " + corpus + " " + corpus + " -m '" + path("attention.bin") + "' -o '" + path("lex.txt") + "'")
+          .code,
+      0);
   const testing::RunResult s =
       nmt("bench translate " + model_arg() + " -i '" + path("in.txt") + "' --shortlist '" + path("lex.txt") + "'");
   ASSERT_EQ(s.code, 0) << s.err;
   EXPECT_NE(s.out.find("shortlist " + path("lex.txt")), std::string::npos) << s.out;
   EXPECT_TRUE(std::regex_search(s.out, std::regex("beam 5: +[0-9.]+ s +[0-9.]+ sentences/s"))) << s.out;
-  EXPECT_NE(nmt("bench translate " + model_arg() + " -i '" + path("in.txt") + "' --shortlist '" + path("no.txt") + "'").code, 0);
+  EXPECT_NE(
+      nmt("bench translate " + model_arg() + " -i '" + path("in.txt") + "' --shortlist '" + path("no.txt") + "'").code,
+      0);
   EXPECT_EQ(nmt("bench translate " + model_arg() + " -i '" + path("in.txt") + "' --workers -2").code, 2);
   EXPECT_EQ(nmt("bench translate " + model_arg() + " -i '" + path("in.txt") + "' --gemm-type half").code, 2);
   EXPECT_NE(nmt("bench translate " + model_arg() + " -i '" + path("missing.txt") + "'").code, 0);
@@ -128,7 +134,8 @@ TEST_F(CliBenchTest, TranslateJsonHasGreedyAndBeamFigures) {
   testing::RunResult run;
   const Json j = json_of("bench translate " + model_arg() + " -i '" + path("in_json.txt") + "'", &run);
   ASSERT_EQ(j.kind, Json::object);
-  EXPECT_TRUE(std::regex_search(run.err, std::regex("greedy: +[0-9.]+ s +[0-9.]+ sentences/s"))) << run.err;  // the text, on stderr
+  EXPECT_TRUE(std::regex_search(run.err, std::regex("greedy: +[0-9.]+ s +[0-9.]+ sentences/s")))
+      << run.err;  // the text, on stderr
   EXPECT_EQ(j["bench"].s, "translate");
   EXPECT_EQ(j["sentences"].n, 20);
   EXPECT_GE(positive(j, "source_pieces"), 20);
@@ -150,7 +157,8 @@ TEST_F(CliBenchTest, TranslateJsonHasGreedyAndBeamFigures) {
     const double seconds = positive(s, "seconds");
     EXPECT_NEAR(positive(s, "sentences_per_s"), 20 / seconds, 1e-6 * 20 / seconds) << search;
     EXPECT_GE(positive(s, "target_tokens"), 20) << search;  // at least </s> for each sentence
-    EXPECT_NEAR(positive(s, "target_tokens_per_s"), s["target_tokens"].n / seconds, 1e-6 * s["target_tokens"].n / seconds);
+    EXPECT_NEAR(positive(s, "target_tokens_per_s"), s["target_tokens"].n / seconds,
+                1e-6 * s["target_tokens"].n / seconds);
   }
   EXPECT_GE(positive(j, "peak_rss_mib"), positive(j, "tensors_mib"));
   const Json q = json_of("bench translate " + model_arg() + " -i '" + path("in_json.txt") +

@@ -15,7 +15,8 @@ using testing::contains_text;
 using testing::join_lines;
 
 // The README example of sacreBLEU (its test_bleu.py): three hypotheses, two reference streams.
-const std::vector<std::string> kHyps = {"The dog bit the man.", "It wasn't surprising.", "The man had just bitten him."};
+const std::vector<std::string> kHyps = {"The dog bit the man.", "It wasn't surprising.",
+                                        "The man had just bitten him."};
 const std::vector<std::string> kRef1 = {"The dog bit the man.", "It was not unexpected.", "The man bit him first."};
 const std::vector<std::string> kRef2 = {"The dog had bit the man.", "No one was surprised.",
                                         "The man had bitten the dog."};
@@ -59,8 +60,8 @@ TEST_F(CliEvalTest, FilesPlainAndGzipGiveTheSameResult) {
 
 TEST_F(CliEvalTest, TwoReferencesMatchSacrebleusReadmeExample) {
   // sacreBLEU's test_bleu.py: 48.530827 for these hypotheses and both reference streams.
-  const auto r = nmt("eval --ref " + path("ref1.txt") + " " + path("ref2.txt") + " --hyp " + path("hyp.txt") +
-                     " --metrics bleu");
+  const auto r =
+      nmt("eval --ref " + path("ref1.txt") + " " + path("ref2.txt") + " --hyp " + path("hyp.txt") + " --metrics bleu");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
             "BLEU = 48.53 82.4/50.0/45.5/37.5 (BP = 0.943 ratio = 0.944 hyp_len = 17 ref_len = 18)\n"
@@ -89,14 +90,18 @@ TEST_F(CliEvalTest, OptionsReachTheMetrics) {
 
 TEST_F(CliEvalTest, ByLength) {
   // Source lengths 2, 7, 2 words: buckets 1-5 (lines 1 and 3) and 6-10 (line 2).
-  const auto r = nmt("eval --ref " + path("ref1.txt") + " --hyp " + path("hyp.txt") + " --by-length 5 --src " +
-                     path("src.txt"));
+  const auto r =
+      nmt("eval --ref " + path("ref1.txt") + " --hyp " + path("hyp.txt") + " --by-length 5 --src " + path("src.txt"));
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string first = corpus_bleu({kHyps[0], kHyps[2]}, {kRef1[0], kRef1[2]}).format();
   const std::string second = corpus_bleu({kHyps[1]}, {kRef1[1]}).format();
-  EXPECT_TRUE(contains_text(r.out, "BLEU by source length (buckets of 5 words):\n"
-                              "  words 1-5: sentences = 2 " + first + "\n"
-                              "  words 6-10: sentences = 1 " + second + "\n"))
+  EXPECT_TRUE(contains_text(r.out,
+                            "BLEU by source length (buckets of 5 words):\n"
+                            "  words 1-5: sentences = 2 " +
+                                first +
+                                "\n"
+                                "  words 6-10: sentences = 1 " +
+                                second + "\n"))
       << r.out;
 }
 
@@ -112,8 +117,8 @@ TEST_F(CliEvalTest, MismatchedLineCountsExit1) {
   EXPECT_EQ(stdin_hyp.code, 1);
   EXPECT_TRUE(contains_text(stdin_hyp.err, "<stdin>")) << stdin_hyp.err;
 
-  const auto src = nmt("eval --ref " + path("ref1.txt") + " --hyp " + path("hyp.txt") + " --by-length 5 --src " +
-                       path("short.txt"));
+  const auto src =
+      nmt("eval --ref " + path("ref1.txt") + " --hyp " + path("hyp.txt") + " --by-length 5 --src " + path("short.txt"));
   EXPECT_EQ(src.code, 1);
   EXPECT_TRUE(contains_text(src.err, "source " + path("short.txt") + " has 1")) << src.err;
 }

@@ -25,7 +25,8 @@ class CliRegression : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(CliRegression, TranslatesAsWhenItWasMade) {
-  for (const auto& [search, expected] : {std::pair<std::string, std::string>{"-b 1", ".greedy.txt"}, {"-b 5", ".beam5.txt"}}) {
+  for (const auto& [search, expected] :
+       {std::pair<std::string, std::string>{"-b 1", ".greedy.txt"}, {"-b 5", ".beam5.txt"}}) {
     const RunResult r = nmt("translate " + model() + " " + search + " -i '" + kDir + "input.txt'");
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.out, testing::slurp(kDir + GetParam() + expected)) << GetParam() << " " << search;
@@ -35,7 +36,8 @@ TEST_P(CliRegression, TranslatesAsWhenItWasMade) {
 TEST_P(CliRegression, ScoresAsWhenItWasMade) {
   const RunResult r = nmt("score " + model() + " -t '" + kDir + "input.txt' '" + kDir + "reference.txt'");
   ASSERT_EQ(r.code, 0) << r.err;
-  const auto got = testing::split_lines(r.out), want = testing::split_lines(testing::slurp(kDir + GetParam() + ".scores.txt"));
+  const auto got = testing::split_lines(r.out),
+             want = testing::split_lines(testing::slurp(kDir + GetParam() + ".scores.txt"));
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) {  // "TOTAL AVERAGE" to 4 decimals: one unit of rounding apart at most
     EXPECT_NEAR(std::stod(got[i]), std::stod(want[i]), 1.01e-4) << GetParam() << " line " << i + 1;

@@ -128,14 +128,16 @@ TEST_F(CliScoreTest, Errors) {
   EXPECT_TRUE(contains_text(mismatch.err, "7 lines")) << mismatch.err;
   EXPECT_EQ(mismatch.out, "");
 
-  const Result missing = nmt("score -m '" + path("nope.bin") + "' -t '" + path("src.txt") + "' '" + path("trg.txt") + "'");
+  const Result missing =
+      nmt("score -m '" + path("nope.bin") + "' -t '" + path("src.txt") + "' '" + path("trg.txt") + "'");
   EXPECT_EQ(missing.code, 1);
   EXPECT_TRUE(contains_text(missing.err, path("nope.bin"))) << missing.err;
 
   std::string bytes = slurp(path("attention.bin"));
   bytes[bytes.size() / 3] ^= 0x01;
   write("corrupt.bin", bytes);
-  const Result corrupt = nmt("score -m '" + path("corrupt.bin") + "' -t '" + path("src.txt") + "' '" + path("trg.txt") + "'");
+  const Result corrupt =
+      nmt("score -m '" + path("corrupt.bin") + "' -t '" + path("src.txt") + "' '" + path("trg.txt") + "'");
   EXPECT_EQ(corrupt.code, 1);
   EXPECT_TRUE(contains_text(corrupt.err, path("corrupt.bin"))) << corrupt.err;
 
@@ -147,8 +149,8 @@ TEST_F(CliScoreTest, Errors) {
   const Result missing_text = nmt("score " + model_arg() + " -t '" + path("src.txt") + "' '" + path("nope.txt") + "'");
   EXPECT_EQ(missing_text.code, 1);
   EXPECT_TRUE(contains_text(missing_text.err, path("nope.txt"))) << missing_text.err;
-  const Result bad_workers = nmt("score " + model_arg() + " --workers -1 -t '" + path("src.txt") + "' '" +
-                                 path("trg.txt") + "'");
+  const Result bad_workers =
+      nmt("score " + model_arg() + " --workers -1 -t '" + path("src.txt") + "' '" + path("trg.txt") + "'");
   EXPECT_EQ(bad_workers.code, 2);
   EXPECT_TRUE(contains_text(bad_workers.err, "workers must be >= 0, got -1")) << bad_workers.err;
 }

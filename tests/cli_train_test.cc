@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "io/model_file.h"
-#include "ops/bf16.h"
 #include "model/model.h"
+#include "ops/bf16.h"
 #include "synthetic.h"
 
 namespace nmt {
@@ -57,9 +57,8 @@ class CliTrainTest : public ::testing::Test {
 
   // A tiny attention model; `extra` is appended (later options are errors when repeated).
   std::string args(const std::string& extra, const std::string& src = "", const std::string& trg = "") const {
-    return "train -t '" + (src.empty() ? src_ : src) + "' '" + (trg.empty() ? trg_ : trg) + "' -v '" + vocab_ +
-           "' '" + vocab_ + "' --vocab-size 37 -m '" + model_ +
-           "' --dim-emb 8 --dim-rnn 16 --dim-att 8 --cpu-threads 1 " +
+    return "train -t '" + (src.empty() ? src_ : src) + "' '" + (trg.empty() ? trg_ : trg) + "' -v '" + vocab_ + "' '" +
+           vocab_ + "' --vocab-size 37 -m '" + model_ + "' --dim-emb 8 --dim-rnn 16 --dim-att 8 --cpu-threads 1 " +
            (contains(extra, "--mini-batch-words") ? "" : "--mini-batch-words 100 ") + extra;
   }
   RunResult train(const std::string& extra) const { return testing::run_nmt(dir_, args(extra)); }
@@ -163,7 +162,8 @@ TEST_F(CliTrainTest, BadOptionValuesExitTwoBeforeDoingAnything) {
       {"--exponential-smoothing 1.5", "exponential-smoothing must be in [0, 1] (0: off), got 1.5"},
       {"--learn-rate abc", "--learn-rate"},
       {"--cell lstn", "cell must be lstm, gru or rnn, got 'lstn'"},
-      {"--type transformer --transformer-heads 3", "dim-emb must be a multiple of transformer-heads, got 8 with transformer-heads 3"},
+      {"--type transformer --transformer-heads 3",
+       "dim-emb must be a multiple of transformer-heads, got 8 with transformer-heads 3"},
       {"--no-such-option 3", "no-such-option"},
       {"--valid-sets one_file", "valid-sets must be 2 files (SRC TRG), got 1"},
       {"--precision float16", "precision must be float32 or bfloat16, got 'float16'"},
@@ -285,8 +285,10 @@ double score_perplexity(const TempDir& dir, const std::string& model) {
 }
 
 TEST_F(CliTrainTest, ExponentialSmoothingValidatesAndSavesTheAverage) {
-  const RunResult r = train("--after 20u --valid-freq 20u --valid-metrics perplexity --exponential-smoothing 0.05 "
-                            "--valid-sets '" + dir_.path("valid.src") + "' '" + dir_.path("valid.trg") + "'");
+  const RunResult r = train(
+      "--after 20u --valid-freq 20u --valid-metrics perplexity --exponential-smoothing 0.05 "
+      "--valid-sets '" +
+      dir_.path("valid.src") + "' '" + dir_.path("valid.trg") + "'");
   ASSERT_EQ(r.code, 0) << r.err;
   std::smatch m;
   const std::regex re("Validation 1 at Ep\\. [0-9]+ Up\\. 20 : perplexity ([0-9.]+)");
@@ -416,8 +418,8 @@ TEST_F(CliTrainTest, ValidTranslationOutputWritesOneLinePerValidationLine) {
   }
   // The last file is what `nmt translate` (greedy) makes of the validation sources with
   // the model saved at that update.
-  const RunResult tr = testing::run_nmt(dir_, "translate -m '" + model_ + "' --beam-size 1 --cpu-threads 1 -i '" +
-                                                  dir_.path("valid.src") + "'");
+  const RunResult tr = testing::run_nmt(
+      dir_, "translate -m '" + model_ + "' --beam-size 1 --cpu-threads 1 -i '" + dir_.path("valid.src") + "'");
   ASSERT_EQ(tr.code, 0) << tr.err;
   EXPECT_EQ(testing::slurp(dir_.path(last)), tr.out);
   int nonempty = 0;
@@ -441,8 +443,10 @@ TEST_F(CliTrainTest, ValidTranslationOutputWritesOneLinePerValidationLine) {
 TEST_F(CliTrainTest, EarlyStoppingStopsAndStaysStopped) {
   // With a learning rate of 0 the parameters never change, so the validation
   // perplexity never improves after the first validation.
-  const std::string opts = "--after 100u --learn-rate 0 --valid-freq 1u --early-stopping 3 --valid-metrics perplexity "
-                           "--valid-sets '" + dir_.path("valid.src") + "' '" + dir_.path("valid.trg") + "'";
+  const std::string opts =
+      "--after 100u --learn-rate 0 --valid-freq 1u --early-stopping 3 --valid-metrics perplexity "
+      "--valid-sets '" +
+      dir_.path("valid.src") + "' '" + dir_.path("valid.trg") + "'";
   RunResult r = train(opts);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(contains(r.err, "early stopping: perplexity did not improve for 3 validations")) << r.err;
@@ -463,18 +467,19 @@ TEST_F(CliTrainTest, LogFileGetsTheSameLines) {
   const auto err_lines = lines_of(r.err), log_lines = lines_of(testing::slurp(log));
   // stderr is not a terminal here, so it has no progress line: both hold the same lines.
   EXPECT_EQ(err_lines, log_lines);
-  EXPECT_GE(std::count_if(log_lines.begin(), log_lines.end(),
-                          [](const std::string& l) { return contains(l, " : Up. "); }),
-            3);
+  EXPECT_GE(
+      std::count_if(log_lines.begin(), log_lines.end(), [](const std::string& l) { return contains(l, " : Up. "); }),
+      3);
   EXPECT_TRUE(contains(testing::slurp(log), "training finished: 6 updates"));
 }
 
 TEST_F(CliTrainTest, DumpConfigPrintsTheOptionsAndTrainsNothing) {
   const RunResult r = train("--after 10u --type bottleneck --learn-rate 0.003 --dump-config");
   ASSERT_EQ(r.code, 0) << r.err;
-  for (const std::string& line : std::vector<std::string>{"after = 10u", "type = bottleneck", "learn-rate = 0.003", "dim-emb = 8", "train-sets = " + src_,
-        "train-sets = " + trg_, "vocabs = " + vocab_, "model = " + model_, "mini-batch-words = 100",
-        "optimizer-delay = 1", "seed = 1"})
+  for (const std::string& line :
+       std::vector<std::string>{"after = 10u", "type = bottleneck", "learn-rate = 0.003", "dim-emb = 8",
+                                "train-sets = " + src_, "train-sets = " + trg_, "vocabs = " + vocab_,
+                                "model = " + model_, "mini-batch-words = 100", "optimizer-delay = 1", "seed = 1"})
     EXPECT_TRUE(contains(r.out, line + "\n")) << line << "\n" << r.out;
   EXPECT_FALSE(fs::exists(vocab_));
   EXPECT_FALSE(fs::exists(model_));

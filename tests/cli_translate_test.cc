@@ -36,8 +36,8 @@ std::vector<std::string> split(const std::string& s, const std::string& sep) {
 }
 
 // The input used by most tests: empty lines first, in the middle and last; a blank line.
-const std::vector<std::string> kInput = {"",          "ka lo",   "mi ne su ta ro", "", "vi",
-                                         "   ",       "kalo mine sutaro vi ka", "lo", "ta ta ta", ""};
+const std::vector<std::string> kInput = {
+    "", "ka lo", "mi ne su ta ro", "", "vi", "   ", "kalo mine sutaro vi ka", "lo", "ta ta ta", ""};
 
 class CliTranslateTest : public testing::TinyModelTest {
  protected:
@@ -57,8 +57,8 @@ TEST_F(CliTranslateTest, LinesStayInOrderWithEmptyLines) {
   for (size_t i = 0; i < kInput.size(); ++i) {
     const bool empty_in = vocab_->encode(kInput[i]).empty();
     EXPECT_EQ(out[i].empty(), empty_in) << "line " << i << ": '" << out[i] << "'";
-    EXPECT_EQ(out[i], vocab_->decode(want[i].hypotheses.empty() ? std::vector<int32_t>{}
-                                                               : want[i].hypotheses[0].tokens))
+    EXPECT_EQ(out[i],
+              vocab_->decode(want[i].hypotheses.empty() ? std::vector<int32_t>{} : want[i].hypotheses[0].tokens))
         << "line " << i;
   }
   // The same through a file, a gzip file, an output file, and tiny mini/maxi-batches.
@@ -115,8 +115,8 @@ TEST_F(CliTranslateTest, ShortlistBuiltAndUsed) {
   const Shortlist list = Shortlist::load_for(path("lex.txt"), vocab_->size(), vocab_->size());
   EXPECT_EQ(list.first().size(), 3u);
   for (const std::string gemm : {"float32", "int8"}) {
-    const Result r = nmt("translate " + model_arg() + " -b 3 --gemm-type " + gemm + " --shortlist '" +
-                         path("lex.txt") + "' -i '" + path("in.txt") + "'");
+    const Result r = nmt("translate " + model_arg() + " -b 3 --gemm-type " + gemm + " --shortlist '" + path("lex.txt") +
+                         "' -i '" + path("in.txt") + "'");
     ASSERT_EQ(r.code, 0) << r.err;
     const auto out = split_lines(r.out);
     ASSERT_EQ(out.size(), kInput.size()) << r.out;
@@ -125,15 +125,18 @@ TEST_F(CliTranslateTest, ShortlistBuiltAndUsed) {
     o.search.shortlist = &list;
     const auto want = expected(kInput, o);
     for (size_t i = 0; i < kInput.size(); ++i)
-      EXPECT_EQ(out[i], want[i].hypotheses.empty() ? "" : vocab_->decode(want[i].hypotheses[0].tokens)) << gemm << " line " << i;
+      EXPECT_EQ(out[i], want[i].hypotheses.empty() ? "" : vocab_->decode(want[i].hypotheses[0].tokens))
+          << gemm << " line " << i;
   }
   // A shortlist made for other vocabularies, a malformed one, and a command without vocabularies.
   write("other.txt", "nmt-shortlist 1 50 50\nfirst 4\n");
-  const Result other = nmt("translate " + model_arg() + " --shortlist '" + path("other.txt") + "' < '" + path("in.txt") + "'");
+  const Result other =
+      nmt("translate " + model_arg() + " --shortlist '" + path("other.txt") + "' < '" + path("in.txt") + "'");
   EXPECT_NE(other.code, 0);
   EXPECT_TRUE(contains_text(other.err, "a shortlist for vocabularies of 50 and 50 pieces")) << other.err;
   write("bad.txt", "nmt-shortlist 1 24 24\nfirst 4 99\n");
-  const Result bad = nmt("translate " + model_arg() + " --shortlist '" + path("bad.txt") + "' < '" + path("in.txt") + "'");
+  const Result bad =
+      nmt("translate " + model_arg() + " --shortlist '" + path("bad.txt") + "' < '" + path("in.txt") + "'");
   EXPECT_NE(bad.code, 0);
   EXPECT_TRUE(contains_text(bad.err, "bad.txt:2: '99' is not an id in [0, 24)")) << bad.err;
   const Result no_vocab = nmt("shortlist -t " + corpus + " " + corpus + " -o '" + path("x.txt") + "'");
@@ -216,7 +219,8 @@ TEST_F(CliTranslateTest, NBestFormatAndCount) {
   size_t non_empty = 0;
   for (const auto& l : kInput) non_empty += vocab_->encode(l).empty() ? 0 : 1;
   EXPECT_EQ(split_lines(two.out).size(), 2 * non_empty + (kInput.size() - non_empty));
-  const Result too_many = nmt("translate " + model_arg() + " -b 2 --n-best --n-best-size 3 -i '" + path("in.txt") + "'");
+  const Result too_many =
+      nmt("translate " + model_arg() + " -b 2 --n-best --n-best-size 3 -i '" + path("in.txt") + "'");
   EXPECT_EQ(too_many.code, 2);
   EXPECT_TRUE(contains_text(too_many.err, "n-best-size must be in [1, beam-size], got 3 with beam-size 2"))
       << too_many.err;
@@ -324,8 +328,8 @@ TEST_F(CliTranslateTest, BadInputs) {
   EXPECT_EQ(no_input.code, 1);
   EXPECT_TRUE(contains_text(no_input.err, path("nope.txt"))) << no_input.err;
 
-  for (const char* bad : {"--alignment maybe", "-b 0", "--mini-batch 0", "--normalize -1", "--bogus", "--gemm-type int4",
-                          "--workers -1"}) {
+  for (const char* bad : {"--alignment maybe", "-b 0", "--mini-batch 0", "--normalize -1", "--bogus",
+                          "--gemm-type int4", "--workers -1"}) {
     const Result r = nmt("translate " + model_arg() + " " + std::string(bad) + " -i '" + path("in.txt") + "'");
     EXPECT_EQ(r.code, 2) << bad << ": " << r.err;
   }
@@ -341,8 +345,8 @@ TEST_F(CliTranslateTest, SaveLoadRoundTrip) {
   const auto before = translate_lines(m, *vocab_, *vocab_, input, o);
   save_model(path("roundtrip.bin"), m, *vocab_, *vocab_);
   write("roundtrip.txt", join_lines(input));
-  const Result r = nmt("translate -m '" + path("roundtrip.bin") + "' --cpu-threads 1 -b 2 -i '" +
-                       path("roundtrip.txt") + "'");
+  const Result r =
+      nmt("translate -m '" + path("roundtrip.bin") + "' --cpu-threads 1 -b 2 -i '" + path("roundtrip.txt") + "'");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(split_lines(r.out), before);
   LoadedModel loaded = load_model(path("roundtrip.bin"));

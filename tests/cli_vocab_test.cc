@@ -62,10 +62,10 @@ TEST_F(CliVocabTest, ReadsStdin) {
 TEST_F(CliVocabTest, BadOptionsExitTwo) {
   const std::string in = " --train-sets " + path("a.txt");
   const std::string out = " -o " + path("v.spm");
-  for (const std::string& args : {in + out + " --model-type word", in + out + " --vocab-size 7",
-                                  in + out + " --vocab-size lots", in + out + " --character-coverage 0.5",
-                                  in + out + " --max-sentences 0", in + out + " --no-such-option", in,
-                                  out, out + " --train-sets"}) {
+  for (const std::string& args :
+       {in + out + " --model-type word", in + out + " --vocab-size 7", in + out + " --vocab-size lots",
+        in + out + " --character-coverage 0.5", in + out + " --max-sentences 0", in + out + " --no-such-option", in,
+        out, out + " --train-sets"}) {
     const auto r = nmt("vocab" + args);
     EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
     EXPECT_NE(r.err.find("vocab"), std::string::npos) << r.err;
@@ -102,9 +102,9 @@ TEST_F(CliVocabTest, DumpConfigPrintsMergedOptions) {
 }
 
 TEST_F(CliVocabTest, ConfigFileOverriddenByCommandLine) {
-  const std::string cfg = write("vocab.cfg", "train-sets = " + path("a.txt") + "\ntrain-sets = " + path("b.gz") +
-                                                 "\noutput = " + path("from_config.spm") +
-                                                 "\nvocab-size = 90\nmodel-type = bpe\n");
+  const std::string cfg =
+      write("vocab.cfg", "train-sets = " + path("a.txt") + "\ntrain-sets = " + path("b.gz") +
+                             "\noutput = " + path("from_config.spm") + "\nvocab-size = 90\nmodel-type = bpe\n");
   auto r = nmt("vocab -c " + cfg + " --vocab-size 70 --dump-config");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("vocab-size = 70\n"), std::string::npos) << r.out;

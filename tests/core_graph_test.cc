@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "gradcheck.h"
 #include "ops/add.h"
 #include "ops/dropout.h"
 #include "ops/layer_norm.h"
@@ -17,7 +18,6 @@
 #include "ops/matmul.h"
 #include "ops/shape_ops.h"
 #include "ops/softmax.h"
-#include "gradcheck.h"
 
 namespace nmt {
 namespace {
@@ -103,15 +103,19 @@ TEST(FirstGradientWrite, Linear) {
 TEST(FirstGradientWrite, MatmulIncludingTheSameInputTwice) {
   expect_first_write_equals_accumulation([](const std::vector<Var>& v) { return matmul(v[0], v[1], true, false); },
                                          {random_tensor({2, 6, 5}, 1), random_tensor({2, 6, 4}, 2)});
-  expect_first_write_equals_accumulation([](const std::vector<Var>& v) { return matmul(v[0], v[1], false, true, 0.5f); },
-                                         {random_tensor({3, 5, 8}, 1), random_tensor({4, 8}, 2)});
+  expect_first_write_equals_accumulation(
+      [](const std::vector<Var>& v) { return matmul(v[0], v[1], false, true, 0.5f); },
+      {random_tensor({3, 5, 8}, 1), random_tensor({4, 8}, 2)});
   expect_first_write_equals_accumulation([](const std::vector<Var>& v) { return matmul(v[0], v[0], false, true); },
                                          {random_tensor({6, 5}, 4)});
 }
 
 TEST(FirstGradientWrite, Transpose) {
-  expect_first_write_equals_accumulation([](const std::vector<Var>& v) { return transpose(v[0], {2, 0, 3, 1}); },
-                                         {random_tensor({2, 3, 4, 5}, 1)});
+  expect_first_write_equals_accumulation(
+      [](const std::vector<Var>& v) {
+        return transpose(v[0], {2, 0, 3, 1});
+      },
+      {random_tensor({2, 3, 4, 5}, 1)});
 }
 
 TEST(FirstGradientWrite, TransposeUnbindWithAndWithoutEveryPiece) {
@@ -141,8 +145,8 @@ TEST(FirstGradientWrite, SoftmaxLayerNormAndMask) {
   // Masked entries must get 0, not what the buffer held: a padded key and the causal mask.
   const Tensor keys = Tensor::from({2, 4}, {1, 1, 1, 0, 1, 1, 0, 0});
   for (bool causal : {false, true})
-    expect_first_write_equals_accumulation(
-        [&](const std::vector<Var>& v) { return mask_scores(v[0], keys, causal); }, {random_tensor({2, 3, 4, 4}, 6)});
+    expect_first_write_equals_accumulation([&](const std::vector<Var>& v) { return mask_scores(v[0], keys, causal); },
+                                           {random_tensor({2, 3, 4, 4}, 6)});
   // The attention pattern: the mask's gradient comes from the softmax's first write.
   expect_first_write_equals_accumulation(
       [&](const std::vector<Var>& v) { return softmax(mask_scores(v[0], keys, true)); },
@@ -151,15 +155,16 @@ TEST(FirstGradientWrite, SoftmaxLayerNormAndMask) {
 
 TEST(FirstGradientWrite, ReshapeAndAddIncludingTheSameInputTwice) {
   expect_first_write_equals_accumulation(
-      [](const std::vector<Var>& v) { return add(reshape(v[0], {4, 6}), reshape(v[1], {4, 6})); },
+      [](const std::vector<Var>& v) {
+        return add(reshape(v[0], {4, 6}), reshape(v[1], {4, 6}));
+      },
       {random_tensor({2, 12}, 1), random_tensor({24}, 2)});
   expect_first_write_equals_accumulation([](const std::vector<Var>& v) { return add(v[0], v[0]); },
                                          {random_tensor({3, 5}, 3)});
   // A residual connection: x reaches the sum directly and through a product, and its
   // gradient adopted from the sum must then take the product's share.
-  expect_first_write_equals_accumulation(
-      [](const std::vector<Var>& v) { return add(v[0], linear(v[0], v[1], Var())); },
-      {random_tensor({4, 5}, 4), random_tensor({5, 5}, 5)});
+  expect_first_write_equals_accumulation([](const std::vector<Var>& v) { return add(v[0], linear(v[0], v[1], Var())); },
+                                         {random_tensor({4, 5}, 4), random_tensor({5, 5}, 5)});
 }
 
 TEST(FirstGradientWrite, Dropout) {

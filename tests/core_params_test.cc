@@ -4,9 +4,9 @@
 #include <cstdint>
 
 #include "core/error.h"
-#include "ops/add.h"
 #include "core/params.h"
 #include "op_helpers.h"
+#include "ops/add.h"
 
 namespace nmt {
 

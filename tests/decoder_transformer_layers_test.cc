@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "core/error.h"
-#include "ops/positions.h"
 #include "decoder/sentence_rows.h"
 #include "decoder/transformer_decoder.h"
 #include "encoder/transformer_encoder.h"
 #include "gradcheck.h"
+#include "ops/positions.h"
 #include "transformer_helpers.h"
 
 namespace nmt {

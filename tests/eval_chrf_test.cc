@@ -118,11 +118,9 @@ TEST(EvalChrfSacrebleu, EpsSmoothingBeta3) {
        63.361730},
       {" Die    Beziehung zwischen  Obama und Netanjahu ist nicht gerade  freundlich. ",
        "Das Verhältnis zwischen Obama und Netanyahu ist nicht gerade freundschaftlich.", 64.1302698},
-      {"Niemand hat die Absicht, eine Mauer zu errichten", "Niemand hat die Absicht, eine Mauer zu errichten",
-       100.0},
+      {"Niemand hat die Absicht, eine Mauer zu errichten", "Niemand hat die Absicht, eine Mauer zu errichten", 100.0},
   };
-  for (const auto& c : cases)
-    EXPECT_NEAR(corpus_chrf({c.hyp}, {c.ref}, beta3(true)).score, c.expected, kEps) << c.hyp;
+  for (const auto& c : cases) EXPECT_NEAR(corpus_chrf({c.hyp}, {c.ref}, beta3(true)).score, c.expected, kEps) << c.hyp;
   EXPECT_NEAR(corpus_chrf({"a", "b"}, {"a", "c"}, beta3(true)).score, 8.3333, kEps);
 }
 
@@ -131,9 +129,8 @@ TEST(EvalChrfSacrebleu, EffectiveOrderBeta3) {
     std::vector<std::string> hyps, refs;
     double expected;
   } cases[] = {
-      {{"a"}, {"a"}, 100.0},          {{""}, {"reference"}, 0.0}, {{"a b c"}, {"a b c"}, 100.0},
-      {{"a b c"}, {"abc"}, 100.0},    {{""}, {"c"}, 0.0},         {{"a", "b"}, {"a", "c"}, 50.0},
-      {{"aa"}, {"ab"}, 25.0},
+      {{"a"}, {"a"}, 100.0}, {{""}, {"reference"}, 0.0},     {{"a b c"}, {"a b c"}, 100.0}, {{"a b c"}, {"abc"}, 100.0},
+      {{""}, {"c"}, 0.0},    {{"a", "b"}, {"a", "c"}, 50.0}, {{"aa"}, {"ab"}, 25.0},
   };
   for (const auto& c : cases) EXPECT_NEAR(corpus_chrf(c.hyps, c.refs, beta3(false)).score, c.expected, kEps);
 }
@@ -164,11 +161,11 @@ TEST(EvalChrfSacrebleu, SentenceLevelEpsSmoothingBeta2) {
                           {"A někdy nemáme ani potřebný materiál, abychom jim pomohli, popsali lékaři."}, o)
                   .score,
               31.22557079, kEps);
-  EXPECT_NEAR(corpus_chrf({"Lapali po dechu, jejich životy skončily dřív, než skutečně začaly."},
-                          {"Lapali po dechu a pak jejich život skončil - dřív, než skutečně mohl začít, připomněli."},
-                          o)
-                  .score,
-              57.15704367, kEps);
+  EXPECT_NEAR(
+      corpus_chrf({"Lapali po dechu, jejich životy skončily dřív, než skutečně začaly."},
+                  {"Lapali po dechu a pak jejich život skončil - dřív, než skutečně mohl začít, připomněli."}, o)
+          .score,
+      57.15704367, kEps);
 }
 
 }  // namespace

@@ -41,7 +41,8 @@ TEST(EvalLengthBuckets, GroupsBySourceWords) {
 
 TEST(EvalLengthBuckets, OneBucketEqualsCorpusBleu) {
   const std::vector<std::string> src = {"a b", "c d e", "f"};
-  const std::vector<std::string> hyp = {"The dog bit the man.", "It wasn't surprising.", "The man had just bitten him."};
+  const std::vector<std::string> hyp = {"The dog bit the man.", "It wasn't surprising.",
+                                        "The man had just bitten him."};
   const std::vector<std::string> ref = {"The dog bit the man.", "It was not unexpected.", "The man bit him first."};
   const auto buckets = bleu_by_source_length(src, hyp, ref, 100);
   ASSERT_EQ(buckets.size(), 1u);

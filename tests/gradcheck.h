@@ -26,8 +26,8 @@ inline Tensor random_tensor(const Shape& shape, uint64_t seed, float lo = -1.f, 
 }
 
 struct GradCheckOptions {
-  double eps = 1e-2;       // perturbation
-  double atol = 1e-3;      // |analytic - numeric| <= atol + rtol * |numeric|
+  double eps = 1e-2;   // perturbation
+  double atol = 1e-3;  // |analytic - numeric| <= atol + rtol * |numeric|
   double rtol = 1e-2;
   std::vector<bool> check;  // which inputs to check (default: all)
 };
@@ -65,8 +65,7 @@ inline void expect_gradients_match(const std::function<Var(const std::vector<Var
       double lm = loss(probe);
       x[i] = orig;
       double numeric = (lp - lm) / (2 * opt.eps);
-      EXPECT_NEAR(analytic[i], numeric, opt.atol + opt.rtol * std::fabs(numeric))
-          << "input " << k << " element " << i;
+      EXPECT_NEAR(analytic[i], numeric, opt.atol + opt.rtol * std::fabs(numeric)) << "input " << k << " element " << i;
     }
   }
 }

@@ -26,11 +26,11 @@ TEST(JsonTest, StringsEscapeQuotesBackslashesAndControlCharacters) {
 TEST(JsonTest, StringsKeepUtf8AndReplaceInvalidBytes) {
   const std::string utf8 = "Grüße, 東京, \xF0\x9F\x98\x80";  // 2-, 3- and 4-byte sequences
   EXPECT_EQ(json_string(utf8), "\"" + utf8 + "\"");
-  EXPECT_EQ(json_string("caf\xE9"), "\"caf\\ufffd\"");                 // Latin-1 é
-  EXPECT_EQ(json_string("\xC0\xAF"), "\"\\ufffd\\ufffd\"");            // overlong '/'
-  EXPECT_EQ(json_string("\xED\xA0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");  // a UTF-16 surrogate
+  EXPECT_EQ(json_string("caf\xE9"), "\"caf\\ufffd\"");                             // Latin-1 é
+  EXPECT_EQ(json_string("\xC0\xAF"), "\"\\ufffd\\ufffd\"");                        // overlong '/'
+  EXPECT_EQ(json_string("\xED\xA0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");             // a UTF-16 surrogate
   EXPECT_EQ(json_string("\xF4\x90\x80\x80"), "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");  // above U+10FFFF
-  EXPECT_EQ(json_string("\xE2\x82"), "\"\\ufffd\\ufffd\"");            // cut short at the end
+  EXPECT_EQ(json_string("\xE2\x82"), "\"\\ufffd\\ufffd\"");                        // cut short at the end
   EXPECT_EQ(JsonReader::parse(json_string("x\xFFy")).s, "x\xEF\xBF\xBDy");
 }
 
@@ -65,9 +65,26 @@ TEST(JsonTest, ObjectsKeepOrderAndNest) {
 
 // The reader the CLI tests rely on must refuse what is not JSON, or they could not fail.
 TEST(JsonTest, ReaderRefusesInvalidJson) {
-  for (const char* bad : {"", "{", "{\"a\": 1,}", "[1, 2,]", "{\"a\" 1}", "{'a': 1}", "NaN", "{\"a\": nan}",
-                          "{\"a\": inf}", "01", "1.", ".5", "1e", "-", "\"\\x\"", "\"a\nb\"", "{\"a\": 1} x",
-                          "{\"a\": 1, \"a\": 2}", "\"\\ud800\"", "tru"}) {
+  for (const char* bad : {"",
+                          "{",
+                          "{\"a\": 1,}",
+                          "[1, 2,]",
+                          "{\"a\" 1}",
+                          "{'a': 1}",
+                          "NaN",
+                          "{\"a\": nan}",
+                          "{\"a\": inf}",
+                          "01",
+                          "1.",
+                          ".5",
+                          "1e",
+                          "-",
+                          "\"\\x\"",
+                          "\"a\nb\"",
+                          "{\"a\": 1} x",
+                          "{\"a\": 1, \"a\": 2}",
+                          "\"\\ud800\"",
+                          "tru"}) {
     EXPECT_THROW(JsonReader::parse(bad), std::runtime_error) << bad;
   }
   EXPECT_EQ(JsonReader::parse(" [1, -0.5e+2, \"\\u00e9\\ud83d\\ude00\", null] ").items.size(), 4u);

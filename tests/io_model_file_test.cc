@@ -13,10 +13,10 @@
 #include <limits>
 
 #include "core/error.h"
-#include "io/model_file.h"
-#include "training/optimizer.h"
 #include "core/params.h"
+#include "io/model_file.h"
 #include "op_helpers.h"
+#include "training/optimizer.h"
 
 namespace nmt {
 namespace {
@@ -68,8 +68,11 @@ class ModelFileTest : public ::testing::Test {
     f.blobs["src.spm"] = std::string("\0\x01\xff\0bytes\n\r\0", 13);
     f.blobs["empty"] = "";
     Tensor w({2, 3});
-    const float special[] = {1.5f, -0.f, std::numeric_limits<float>::denorm_min(),
-                             std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
+    const float special[] = {1.5f,
+                             -0.f,
+                             std::numeric_limits<float>::denorm_min(),
+                             std::numeric_limits<float>::infinity(),
+                             std::numeric_limits<float>::quiet_NaN(),
                              -3.25e-12f};
     for (int i = 0; i < 6; ++i) w[i] = special[i];
     f.tensors.emplace_back("enc.w", w);
@@ -194,8 +197,8 @@ std::string le(T x) {
 TEST_F(ModelFileTest, CorruptLengthsDoNotAllocate) {
   const std::string path = dir + "/forged.bin";
   // A tensor claiming 2^40 x 2^40 elements in a tiny section.
-  std::string tens = le<uint64_t>(1) + le<uint64_t>(1) + "w" + le<uint32_t>(2) + le<uint64_t>(1ull << 40) +
-                     le<uint64_t>(1ull << 40);
+  std::string tens =
+      le<uint64_t>(1) + le<uint64_t>(1) + "w" + le<uint32_t>(2) + le<uint64_t>(1ull << 40) + le<uint64_t>(1ull << 40);
   write(path, forge("TENS" + le<uint64_t>(tens.size()) + tens));
   expect_load_error(path, "corrupt model file");
   // A config entry whose key length is huge.
@@ -282,8 +285,7 @@ TEST_F(ModelFileTest, ParamsRoundTrip) {
   const std::string path = dir + "/params.bin";
   save_model_file(path, f);
   get_params(load_model_file(path), *b, "model.");
-  for (const std::string& n : a->names())
-    EXPECT_EQ(a->get(n)->value.to_vector(), b->get(n)->value.to_vector()) << n;
+  for (const std::string& n : a->names()) EXPECT_EQ(a->get(n)->value.to_vector(), b->get(n)->value.to_vector()) << n;
   EXPECT_THROW(get_params(f, *b, "other."), InputError);
 }
 

@@ -9,8 +9,8 @@
 
 #include "core/error.h"
 #include "decoder/attention_step.h"
-#include "layers/multi_head_attention.h"
 #include "gradcheck.h"
+#include "layers/multi_head_attention.h"
 #include "transformer_helpers.h"
 
 namespace nmt {
@@ -40,7 +40,8 @@ std::vector<double> naive_attention(const Tensor& q, const Tensor& k, const Tens
         for (int64_t j = 0; j < Tk; ++j) {
           const bool keep = (mask.empty() || mask[n * Tk + j] > 0.5f) && (!causal || j <= i + Tk - Tq);
           double dot = 0;
-          for (int64_t d = 0; d < D; ++d) dot += double(q[((n * H + h) * Tq + i) * D + d]) * k[((n * H + h) * Tk + j) * D + d];
+          for (int64_t d = 0; d < D; ++d)
+            dot += double(q[((n * H + h) * Tq + i) * D + d]) * k[((n * H + h) * Tk + j) * D + d];
           s[j] = keep ? dot / std::sqrt(double(D)) : -1e300;
           mx = std::max(mx, s[j]);
         }
@@ -78,7 +79,8 @@ TEST(Attention, MatchesNaiveLoopWithPaddingAndCausalMasks) {
     Var out = scaled_dot_product_attention(leaf(q), leaf(k), leaf(v), mask, causal, 0.f, false, rng, &w);
     std::vector<double> ref = naive_attention(q, k, v, mask, causal);
     ASSERT_EQ(out->value.numel(), static_cast<int64_t>(ref.size()));
-    for (size_t i = 0; i < ref.size(); ++i) EXPECT_NEAR(out->value[i], ref[i], 1e-5) << "causal " << causal << " i " << i;
+    for (size_t i = 0; i < ref.size(); ++i)
+      EXPECT_NEAR(out->value[i], ref[i], 1e-5) << "causal " << causal << " i " << i;
     // Weights: rows sum to 1, exactly 0 at masked keys.
     for (int64_t r = 0; r < 2 * 3 * 4; ++r) {
       const int64_t n = r / 12, i = r % 4;
@@ -206,8 +208,7 @@ TEST(Attention, StepEqualsCausalSelfAttention) {
     }
     const int64_t R = static_cast<int64_t>(rows.size());
     Tensor xt({R, 1, d});
-    for (int64_t n = 0; n < R; ++n)
-      std::copy_n(x.data() + (rows[n] * T + t) * d, d, xt.data() + n * d);
+    for (int64_t n = 0; n < R; ++n) std::copy_n(x.data() + (rows[n] * T + t) * d, d, xt.data() + n * d);
     Tensor y = self_attention_step(att, leaf(xt), cache)->value;
     ASSERT_EQ(cache.steps, t + 1);
     EXPECT_GE(cache.capacity(), t + 1);

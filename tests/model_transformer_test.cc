@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "core/error.h"
+#include "model/model.h"
 #include "ops/cross_entropy.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 #include "training/optimizer.h"
-#include "model/model.h"
 #include "translate/search.h"
 
 namespace nmt {
@@ -66,7 +66,8 @@ TEST(TransformerModel, FutureTokensDoNotChangeEarlierOutputs) {
           ASSERT_EQ(a[i], b[i]) << v.norm << "/" << v.positions << " sentence " << s << " position " << t;
         }
     double changed = 0;
-    for (int64_t k = 0; k < kVocab; ++k) changed += std::fabs(a[(n * T + j) * kVocab + k] - b[(n * T + j) * kVocab + k]);
+    for (int64_t k = 0; k < kVocab; ++k)
+      changed += std::fabs(a[(n * T + j) * kVocab + k] - b[(n * T + j) * kVocab + k]);
     EXPECT_GT(changed, 1e-4) << "the changed token must change its own position's logits";
   }
 }
@@ -274,7 +275,7 @@ TEST(TransformerModel, LearnsToCopy) {
   c.transformer_dim_ffn = 64;
   c.enc_depth = c.dec_depth = 2;
   c.src_vocab_size = c.trg_vocab_size = 14;  // 4 specials + 10 symbols
-  c.transformer_dropout = 0.f;  // the loss then measures learning, not dropout noise
+  c.transformer_dropout = 0.f;               // the loss then measures learning, not dropout noise
   Model m(c, 11);
   Adam adam(m.params());
   Rng data(5), rng(6);

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "ops/add.h"
 #include "gradcheck.h"
+#include "ops/add.h"
 
 namespace nmt {
 using testing::expect_gradients_match;
@@ -24,9 +24,7 @@ TEST(AddOp, UsedTwiceAccumulates) {
   expect_gradients_match([](const std::vector<Var>& x) { return add(x[0], x[0]); }, {random_tensor({5}, 3)});
 }
 
-TEST(AddOp, ShapeMismatchThrows) {
-  EXPECT_THROW(add(leaf(Tensor({2, 3})), leaf(Tensor({3, 2}))), Error);
-}
+TEST(AddOp, ShapeMismatchThrows) { EXPECT_THROW(add(leaf(Tensor({2, 3})), leaf(Tensor({3, 2}))), Error); }
 
 }  // namespace nmt
 
@@ -38,7 +36,12 @@ TEST(PrimitiveCache, KeepsTheMostRecentlyUsedEntries) {
   Context& ctx = Context::get();
   ctx.clear_cache();
   int made = 0;
-  auto get = [&](int i) { return ctx.cached<int>(cat("test-entry-", i), [&] { ++made; return i; }); };
+  auto get = [&](int i) {
+    return ctx.cached<int>(cat("test-entry-", i), [&] {
+      ++made;
+      return i;
+    });
+  };
   EXPECT_EQ(get(0), 0);
   for (size_t i = 1; i <= Context::kCacheCapacity; ++i) {
     get(static_cast<int>(i));

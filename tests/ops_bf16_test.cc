@@ -10,15 +10,15 @@
 #include <cstring>
 
 #include "core/graph.h"
+#include "core/params.h"
+#include "core/random.h"
+#include "gradcheck.h"
+#include "op_helpers.h"
 #include "ops/bf16.h"
 #include "ops/linear.h"
 #include "ops/linear_cross_entropy.h"
 #include "ops/linear_relu_dropout.h"
 #include "ops/matmul.h"
-#include "core/params.h"
-#include "core/random.h"
-#include "gradcheck.h"
-#include "op_helpers.h"
 
 namespace nmt {
 using testing::random_tensor;
@@ -50,8 +50,7 @@ float max_abs_diff(const Tensor& a, const Tensor& b) {
 // |a - b| <= tol * (1 + |b|) everywhere: fp32 accumulation in another order.
 void expect_close(const Tensor& a, const Tensor& b, float tol, const std::string& what) {
   ASSERT_EQ(a.shape(), b.shape()) << what;
-  for (int64_t i = 0; i < a.numel(); ++i)
-    ASSERT_NEAR(a[i], b[i], tol * (1 + std::fabs(b[i]))) << what << " at " << i;
+  for (int64_t i = 0; i < a.numel(); ++i) ASSERT_NEAR(a[i], b[i], tol * (1 + std::fabs(b[i]))) << what << " at " << i;
 }
 
 struct Case {
@@ -90,7 +89,10 @@ TEST(Bf16, ConversionRoundsToNearestEven) {
                                  one + ulp / 2,                         // a tie: to even (1)
                                  one + ulp + ulp / 2,                   // a tie: to even (1 + 2 ulp)
                                  one + ulp / 2 + std::ldexp(1.f, -20),  // above the tie: up
-                                 -3.14159265f, 1e-30f, 65504.f, 0.f};
+                                 -3.14159265f,
+                                 1e-30f,
+                                 65504.f,
+                                 0.f};
   const std::vector<float> want = {one, one, one + 2 * ulp, one + ulp, -3.140625f, round_bf16(1e-30f), 65536.f, 0.f};
   const Tensor b = convert_to_bf16(in.data(), static_cast<int64_t>(in.size()));
   const Tensor back = bf16_to_float(b.data(), static_cast<int64_t>(in.size()));

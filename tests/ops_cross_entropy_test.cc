@@ -3,10 +3,10 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "ops/add.h"
-#include "ops/cross_entropy.h"
 #include "gradcheck.h"
 #include "op_helpers.h"
+#include "ops/add.h"
+#include "ops/cross_entropy.h"
 
 namespace nmt {
 using testing::expect_gradients_match;
@@ -93,10 +93,15 @@ TEST(CrossEntropy, GradientWithSmoothingAndIgnoredRows) {
   opt.atol = 1e-3;
   opt.rtol = 1e-2;
   expect_gradients_match(
-      [](const std::vector<Var>& x) { return cross_entropy(x[0], {2, 0, 6, 1}, 0.1f); },
+      [](const std::vector<Var>& x) {
+        return cross_entropy(x[0], {2, 0, 6, 1}, 0.1f);
+      },
       {random_tensor({4, 7}, 4, -2.f, 2.f)}, opt);
-  expect_gradients_match([](const std::vector<Var>& x) { return cross_entropy(x[0], {3, 4, 4}, 0.f); },
-                         {random_tensor({3, 5}, 5, -2.f, 2.f)}, opt);
+  expect_gradients_match(
+      [](const std::vector<Var>& x) {
+        return cross_entropy(x[0], {3, 4, 4}, 0.f);
+      },
+      {random_tensor({3, 5}, 5, -2.f, 2.f)}, opt);
 }
 
 TEST(CrossEntropy, GradientAccumulatesWhenLogitsUsedTwice) {

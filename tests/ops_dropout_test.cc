@@ -4,9 +4,9 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "ops/dropout.h"
 #include "core/random.h"
 #include "gradcheck.h"
+#include "ops/dropout.h"
 
 namespace nmt {
 using testing::expect_gradients_match;

@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "ops/elementwise.h"
 #include "gradcheck.h"
 #include "op_helpers.h"
+#include "ops/elementwise.h"
 
 namespace nmt {
 using testing::expect_gradients_match;

@@ -5,10 +5,10 @@
 
 #include "core/context.h"
 #include "core/error.h"
-#include "ops/add.h"
-#include "ops/eltwise.h"
 #include "gradcheck.h"
 #include "op_helpers.h"
+#include "ops/add.h"
+#include "ops/eltwise.h"
 
 namespace nmt {
 using testing::expect_gradients_match;
@@ -21,9 +21,12 @@ const Activation kAll[] = {Activation::Tanh, Activation::Sigmoid, Activation::Re
 
 float reference(Activation f, float x) {
   switch (f) {
-    case Activation::Tanh: return std::tanh(x);
-    case Activation::Sigmoid: return 1.f / (1.f + std::exp(-x));
-    case Activation::Relu: return std::max(x, 0.f);
+    case Activation::Tanh:
+      return std::tanh(x);
+    case Activation::Sigmoid:
+      return 1.f / (1.f + std::exp(-x));
+    case Activation::Relu:
+      return std::max(x, 0.f);
   }
   return 0.f;
 }
@@ -79,9 +82,8 @@ TEST(EltwiseOp, Gradient) {
 
 TEST(EltwiseOp, UsedTwiceAccumulates) {
   // x feeds two activations: each backward must add into x's gradient, not overwrite it.
-  expect_gradients_match(
-      [](const std::vector<Var>& x) { return add(add(tanh(x[0]), sigmoid(x[0])), relu(x[0])); },
-      {away_from_zero({4, 5}, 20)});
+  expect_gradients_match([](const std::vector<Var>& x) { return add(add(tanh(x[0]), sigmoid(x[0])), relu(x[0])); },
+                         {away_from_zero({4, 5}, 20)});
 }
 
 TEST(EltwiseOp, BackwardAddsToExistingGradient) {

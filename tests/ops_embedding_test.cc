@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "ops/embedding.h"
 #include "gradcheck.h"
 #include "op_helpers.h"
+#include "ops/embedding.h"
 
 namespace nmt {
 using testing::expect_gradients_match;
@@ -21,8 +21,11 @@ TEST(Embedding, ForwardGathersRows) {
 
 TEST(Embedding, GradientScatterAdds) {
   // Linear in the table (a gather): central differences are exact up to rounding.
-  expect_gradients_match([](const std::vector<Var>& x) { return embedding(x[0], {1, 3, 1, 1, 0}, {5}); },
-                         {random_tensor({4, 3}, 2)});
+  expect_gradients_match(
+      [](const std::vector<Var>& x) {
+        return embedding(x[0], {1, 3, 1, 1, 0}, {5});
+      },
+      {random_tensor({4, 3}, 2)});
 }
 
 TEST(Embedding, RepeatedIdsSumAndUnusedRowsStayZero) {

@@ -3,14 +3,14 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "ops/flops.h"
 #include "core/graph.h"
+#include "op_helpers.h"
 #include "ops/bf16.h"
+#include "ops/flops.h"
 #include "ops/linear.h"
 #include "ops/matmul.h"
 #include "ops/reduce.h"
 #include "ops/rnn.h"
-#include "op_helpers.h"
 
 namespace nmt {
 namespace {

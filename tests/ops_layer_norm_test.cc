@@ -4,10 +4,10 @@
 
 #include "core/context.h"
 #include "core/error.h"
-#include "ops/add.h"
-#include "ops/layer_norm.h"
 #include "gradcheck.h"
 #include "op_helpers.h"
+#include "ops/add.h"
+#include "ops/layer_norm.h"
 
 namespace nmt {
 using testing::expect_gradients_match;
@@ -88,18 +88,16 @@ TEST(LayerNormOp, VarOpHonoursEpsAndNoGrad) {
 TEST(LayerNormOp, Gradient) {
   for (const Shape& s : {Shape{8}, Shape{2, 3, 8}}) {
     SCOPED_TRACE(shape_str(s));
-    expect_gradients_match(
-        [](const std::vector<Var>& v) { return layer_norm(v[0], v[1], v[2]); },
-        {random_tensor(s, 10), random_tensor({8}, 11, 0.5f, 1.5f), random_tensor({8}, 12)}, ln_opt());
+    expect_gradients_match([](const std::vector<Var>& v) { return layer_norm(v[0], v[1], v[2]); },
+                           {random_tensor(s, 10), random_tensor({8}, 11, 0.5f, 1.5f), random_tensor({8}, 12)},
+                           ln_opt());
   }
 }
 
 TEST(LayerNormOp, UsedTwiceAccumulates) {
   // x, gamma and beta each feed two layer norms (different eps, so two primitives).
   expect_gradients_match(
-      [](const std::vector<Var>& v) {
-        return add(layer_norm(v[0], v[1], v[2]), layer_norm(v[0], v[1], v[2], 1e-3f));
-      },
+      [](const std::vector<Var>& v) { return add(layer_norm(v[0], v[1], v[2]), layer_norm(v[0], v[1], v[2], 1e-3f)); },
       {random_tensor({3, 8}, 20), random_tensor({8}, 21, 0.5f, 1.5f), random_tensor({8}, 22)}, ln_opt());
 }
 
@@ -122,8 +120,11 @@ TEST(LayerNormOp, BackwardAddsToExistingGradients) {
 }
 
 TEST(LayerNormOp, ShapeMismatchThrowsWithShapes) {
-  testing::expect_error_containing([] { layer_norm(leaf(Tensor({2, 8})), leaf(Tensor({7})), leaf(Tensor({8}))); },
-                                   "[2, 8]", "[7]");
+  testing::expect_error_containing(
+      [] {
+        layer_norm(leaf(Tensor({2, 8})), leaf(Tensor({7})), leaf(Tensor({8})));
+      },
+      "[2, 8]", "[7]");
   EXPECT_THROW(layer_norm(leaf(Tensor({2, 8})), leaf(Tensor({8})), leaf(Tensor({8, 1}))), Error);
   Tensor x({2, 8}), g({8}), y({2, 8}), mean({3}), var({3});
   EXPECT_THROW(layer_norm_forward(x, g, g, 1e-5f, y, &mean, &var), Error);  // stats of the wrong size

@@ -1,11 +1,11 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "gradcheck.h"
 #include "ops/cross_entropy.h"
 #include "ops/linear.h"
 #include "ops/linear_cross_entropy.h"
 #include "ops/reduce.h"
-#include "gradcheck.h"
 
 namespace nmt {
 using testing::expect_gradients_match;
@@ -78,12 +78,11 @@ TEST(LinearCrossEntropyOp, LossesWithoutGradientsEqualTheTrainingForward) {
 }
 
 TEST(LinearCrossEntropyOp, TargetOutsideVocabularyThrows) {
-  EXPECT_THROW(linear_cross_entropy(leaf(random_tensor({2, 4}, 1)), leaf(random_tensor({7, 4}, 2)), Var(), {3, 7},
-                                    0.1f),
-               Error);
-  EXPECT_THROW(linear_cross_entropy(leaf(random_tensor({2, 4}, 1)), leaf(random_tensor({7, 4}, 2)), Var(), {3, 1},
-                                    0.1f, 0, -1),
-               Error);
+  EXPECT_THROW(
+      linear_cross_entropy(leaf(random_tensor({2, 4}, 1)), leaf(random_tensor({7, 4}, 2)), Var(), {3, 7}, 0.1f), Error);
+  EXPECT_THROW(
+      linear_cross_entropy(leaf(random_tensor({2, 4}, 1)), leaf(random_tensor({7, 4}, 2)), Var(), {3, 1}, 0.1f, 0, -1),
+      Error);
 }
 
 }  // namespace nmt

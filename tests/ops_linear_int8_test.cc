@@ -7,10 +7,10 @@
 
 #include "core/context.h"
 #include "core/error.h"
+#include "op_helpers.h"
 #include "ops/eltwise.h"
 #include "ops/linear.h"
 #include "ops/linear_int8.h"
-#include "op_helpers.h"
 
 namespace nmt {
 using testing::expect_error_containing;
@@ -33,21 +33,21 @@ TEST_F(LinearInt8Test, WeightsRoundToTheNearestStepOfTheirRow) {
   Tensor w = random_tensor({5, 33}, 1, -2.f, 2.f);
   for (int64_t i = 0; i < 33; ++i) w[2 * 33 + i] = 0.f;  // an all-zero row
   for (const int levels : {int8_weight_levels(), 63, 127}) {
-  const Int8Weights q = quantize_weights(w, levels);
-  ASSERT_EQ(q.out, 5);
-  ASSERT_EQ(q.in, 33);
-  ASSERT_EQ(q.levels, levels);
-  for (int64_t j = 0; j < 5; ++j) {
-    const float m = row_max(w, j, 33);
-    EXPECT_FLOAT_EQ(q.scales[j], m > 0 ? m / static_cast<float>(levels) : 1.f);
-    int peak = 0;
-    for (int64_t i = 0; i < 33; ++i) {
-      const float v = w[j * 33 + i], back = q.scales[j] * q.q[j * 33 + i];
-      EXPECT_LE(std::fabs(v - back), 0.5f * q.scales[j] * 1.0001f) << j << "," << i;
-      peak = std::max(peak, std::abs(static_cast<int>(q.q[j * 33 + i])));
+    const Int8Weights q = quantize_weights(w, levels);
+    ASSERT_EQ(q.out, 5);
+    ASSERT_EQ(q.in, 33);
+    ASSERT_EQ(q.levels, levels);
+    for (int64_t j = 0; j < 5; ++j) {
+      const float m = row_max(w, j, 33);
+      EXPECT_FLOAT_EQ(q.scales[j], m > 0 ? m / static_cast<float>(levels) : 1.f);
+      int peak = 0;
+      for (int64_t i = 0; i < 33; ++i) {
+        const float v = w[j * 33 + i], back = q.scales[j] * q.q[j * 33 + i];
+        EXPECT_LE(std::fabs(v - back), 0.5f * q.scales[j] * 1.0001f) << j << "," << i;
+        peak = std::max(peak, std::abs(static_cast<int>(q.q[j * 33 + i])));
+      }
+      EXPECT_EQ(peak, m > 0 ? levels : 0) << "row " << j;
     }
-    EXPECT_EQ(peak, m > 0 ? levels : 0) << "row " << j;
-  }
   }
   EXPECT_THROW(quantize_weights(w, 128), Error);
 }
@@ -60,7 +60,7 @@ TEST_F(LinearInt8Test, ExtremeProductsAreExactWithTheCpusWeightRange) {
   for (const int64_t rows : {1, 5, 64}) {
     const int64_t in = 96, out = 40;
     Tensor x({rows, in}), w({out, in});
-    for (int64_t i = 0; i < x.numel(); ++i) x[i] = (i % 3 == 0) ? -2.f : 2.f;        // xs = 2 / 127
+    for (int64_t i = 0; i < x.numel(); ++i) x[i] = (i % 3 == 0) ? -2.f : 2.f;          // xs = 2 / 127
     for (int64_t i = 0; i < w.numel(); ++i) w[i] = ((i / 7) % 3 == 0) ? -0.5f : 0.5f;  // ws = 0.5 / levels
     const Int8Weights q = quantize_weights(w);
     ASSERT_EQ(q.levels, levels);

@@ -8,10 +8,10 @@
 
 #include "core/context.h"
 #include "core/error.h"
+#include "op_helpers.h"
 #include "ops/eltwise.h"
 #include "ops/linear.h"
 #include "ops/linear_packed.h"
-#include "op_helpers.h"
 
 namespace nmt {
 using testing::expect_error_containing;

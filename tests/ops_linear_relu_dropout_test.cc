@@ -1,13 +1,13 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "core/random.h"
+#include "gradcheck.h"
 #include "ops/dropout.h"
 #include "ops/eltwise.h"
 #include "ops/linear.h"
 #include "ops/linear_relu_dropout.h"
 #include "ops/matmul.h"
-#include "core/random.h"
-#include "gradcheck.h"
 
 namespace nmt {
 using testing::expect_gradients_match;
@@ -26,8 +26,8 @@ Pass run(bool fused, const Tensor& x, const Tensor& w, const Tensor& b, float p,
   Tape::current().clear();
   Var vx = leaf(x.clone(), true), vw = leaf(w.clone(), true), vb = leaf(b.clone(), true);
   Rng rng(7);
-  Var h = fused ? linear_relu_dropout(vx, vw, vb, p, training, rng)
-                : dropout(relu(linear(vx, vw, vb)), p, training, rng);
+  Var h =
+      fused ? linear_relu_dropout(vx, vw, vb, p, training, rng) : dropout(relu(linear(vx, vw, vb)), p, training, rng);
   Pass r{h->value.clone(), {}, {}, {}};
   Tape::current().backward(h, random_tensor(h->value.shape(), 99));
   r.dx = vx->grad.clone(), r.dw = vw->grad.clone(), r.db = vb->grad.clone();
@@ -67,8 +67,10 @@ TEST(LinearReluDropout, DropoutOnlyWhenTrainingAndAsDropoutDraws) {
   for (int64_t i = 0; i < eval.h.numel(); ++i) {
     if (eval.h[i] > 0.f) {
       ++positive;
-      if (train.h[i] == 0.f) ++dropped;
-      else EXPECT_FLOAT_EQ(train.h[i], 2.f * eval.h[i]);  // kept units are scaled by 1 / (1 - p)
+      if (train.h[i] == 0.f)
+        ++dropped;
+      else
+        EXPECT_FLOAT_EQ(train.h[i], 2.f * eval.h[i]);  // kept units are scaled by 1 / (1 - p)
     }
   }
   EXPECT_GT(dropped, positive / 4);
@@ -86,8 +88,7 @@ TEST(LinearReluDropout, GradientsMatchFiniteDifferences) {
     opt.eps = 1e-3;  // small, so that no product crosses relu's kink
     opt.atol = 2e-3;
     opt.rtol = 1e-2;
-    expect_gradients_match(f, {random_tensor({2, 3, 6}, 21), random_tensor({10, 6}, 22), random_tensor({10}, 23)},
-                           opt);
+    expect_gradients_match(f, {random_tensor({2, 3, 6}, 21), random_tensor({10, 6}, 22), random_tensor({10}, 23)}, opt);
   }
 }
 
@@ -105,10 +106,12 @@ TEST(LinearReluDropout, BadInputsThrow) {
   Tensor dz4({4});
   EXPECT_THROW(relu_dropout_backward(h, dh, 1.0f, dz4), Error);
   Rng rng(1);
-  EXPECT_THROW(linear_relu_dropout(leaf(Tensor::zeros({2, 3}), true), leaf(Tensor::zeros({4, 3})), Var(), -0.1f, true, rng),
-               Error);
-  EXPECT_THROW(linear_relu_dropout(leaf(Tensor::zeros({2, 3}), true), leaf(Tensor::zeros({4, 5})), Var(), 0.1f, true, rng),
-               Error);
+  EXPECT_THROW(
+      linear_relu_dropout(leaf(Tensor::zeros({2, 3}), true), leaf(Tensor::zeros({4, 3})), Var(), -0.1f, true, rng),
+      Error);
+  EXPECT_THROW(
+      linear_relu_dropout(leaf(Tensor::zeros({2, 3}), true), leaf(Tensor::zeros({4, 5})), Var(), 0.1f, true, rng),
+      Error);
   float out[4];
   const float a[4] = {1, 2, 3, 4};
   EXPECT_THROW(matmul_raw({a, 1, 2, 2, false}, {a, 1, 2, 2, false}, out, 1.0f, true, nullptr, true), Error);

@@ -4,9 +4,9 @@
 
 #include "core/context.h"
 #include "core/error.h"
-#include "ops/linear.h"
 #include "gradcheck.h"
 #include "op_helpers.h"
+#include "ops/linear.h"
 
 namespace nmt {
 using testing::expect_gradients_match;
@@ -101,9 +101,8 @@ TEST(LinearOp, UsedTwiceAccumulates) {
   opt.eps = 1e-2;  // the composition is cubic in W: keep the truncation error small
   opt.atol = 1e-3;
   opt.rtol = 1e-2;
-  expect_gradients_match(
-      [](const std::vector<Var>& v) { return linear(linear(v[0], v[1], v[2]), v[1], v[2]); },
-      {random_tensor({3, 4}, 80), random_tensor({4, 4}, 81), random_tensor({4}, 82)}, opt);
+  expect_gradients_match([](const std::vector<Var>& v) { return linear(linear(v[0], v[1], v[2]), v[1], v[2]); },
+                         {random_tensor({3, 4}, 80), random_tensor({4, 4}, 81), random_tensor({4}, 82)}, opt);
 }
 
 TEST(LinearOp, BackwardAddsToExistingGradients) {

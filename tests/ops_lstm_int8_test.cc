@@ -10,11 +10,11 @@
 
 #include "core/context.h"
 #include "core/error.h"
+#include "gradcheck.h"
 #include "ops/linear.h"
 #include "ops/linear_int8.h"
 #include "ops/lstm_int8.h"
 #include "ops/rnn.h"
-#include "gradcheck.h"
 
 namespace nmt {
 namespace {
@@ -33,7 +33,8 @@ Step make_step(uint64_t seed, int64_t N = kN) {
   return {random_tensor({1, N, kSpec.input_dim}, seed),
           random_tensor(rnn_weights_layer_shape(kSpec), seed + 1, -0.4f, 0.4f),
           random_tensor(rnn_weights_iter_shape(kSpec), seed + 2, -0.3f, 0.3f),
-          random_tensor(rnn_bias_shape(kSpec), seed + 3, -0.5f, 0.5f), random_tensor({1, N, H}, seed + 4),
+          random_tensor(rnn_bias_shape(kSpec), seed + 3, -0.5f, 0.5f),
+          random_tensor({1, N, H}, seed + 4),
           random_tensor({1, N, H}, seed + 5)};
 }
 

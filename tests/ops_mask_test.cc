@@ -3,10 +3,10 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "ops/elementwise.h"
-#include "ops/mask.h"
 #include "gradcheck.h"
 #include "op_helpers.h"
+#include "ops/elementwise.h"
+#include "ops/mask.h"
 
 namespace nmt {
 using testing::expect_gradients_match;
@@ -82,11 +82,9 @@ TEST(MaskScores, GradientPassesOnlyUnmaskedEntries) {
   // function multiplies them by 0 (and the kept ones by 1); the exact check below covers the
   // zero gradient at masked entries directly.
   Tensor keep({2, 2, 3, 3});
-  for (int64_t i = 0; i < keep.numel(); ++i)
-    keep[i] = kept(key_mask, true, i / 18, i / 3 % 3, i % 3, 3, 3) ? 1.f : 0.f;
-  expect_gradients_match(
-      [&](const std::vector<Var>& x) { return mul(mask_scores(x[0], key_mask, true), leaf(keep)); },
-      {random_tensor({2, 2, 3, 3}, 3)});
+  for (int64_t i = 0; i < keep.numel(); ++i) keep[i] = kept(key_mask, true, i / 18, i / 3 % 3, i % 3, 3, 3) ? 1.f : 0.f;
+  expect_gradients_match([&](const std::vector<Var>& x) { return mul(mask_scores(x[0], key_mask, true), leaf(keep)); },
+                         {random_tensor({2, 2, 3, 3}, 3)});
   Var s = leaf(random_tensor({2, 2, 3, 3}, 4), true);
   Var m = mask_scores(s, key_mask, true);
   Tensor seed = random_tensor(m->value.shape(), 5);

@@ -4,9 +4,9 @@
 
 #include "core/context.h"
 #include "core/error.h"
-#include "ops/matmul.h"
 #include "gradcheck.h"
 #include "op_helpers.h"
+#include "ops/matmul.h"
 
 namespace nmt {
 using testing::expect_gradients_match;
@@ -123,9 +123,8 @@ TEST(MatmulOp, Gradient) {
   uint64_t seed = 100;
   for (const Case& c : cases()) {
     SCOPED_TRACE(describe(c));
-    expect_gradients_match(
-        [&](const std::vector<Var>& x) { return matmul(x[0], x[1], c.ta, c.tb, c.alpha); },
-        {random_tensor(c.a, seed), random_tensor(c.b, seed + 1)}, opt);
+    expect_gradients_match([&](const std::vector<Var>& x) { return matmul(x[0], x[1], c.ta, c.tb, c.alpha); },
+                           {random_tensor(c.a, seed), random_tensor(c.b, seed + 1)}, opt);
     seed += 2;
   }
 }
@@ -172,8 +171,8 @@ TEST(MatmulOp, ShapeMismatchThrowsWithShapes) {
   EXPECT_NE(m.find("[3, 4, 5]"), std::string::npos) << m;
   EXPECT_NE(message({3, 4}, {5, 4}, false, false), "no throw");
   EXPECT_EQ(message({3, 4}, {5, 4}, false, true), "no throw");  // the same pair, transposed, fits
-  EXPECT_NE(message({4}, {4, 5}), "no throw");                    // rank 1
-  EXPECT_NE(message({3, 4}, {2, 4, 5}), "no throw");              // batched B with 2D A
+  EXPECT_NE(message({4}, {4, 5}), "no throw");                  // rank 1
+  EXPECT_NE(message({3, 4}, {2, 4, 5}), "no throw");            // batched B with 2D A
   Tensor wrong_out({2, 5});
   EXPECT_THROW(matmul_forward(Tensor({2, 3}), Tensor({3, 4}), wrong_out), Error);
 }

@@ -2,8 +2,8 @@
 
 #include "core/allocator.h"
 #include "core/error.h"
-#include "ops/pairwise_add.h"
 #include "gradcheck.h"
+#include "ops/pairwise_add.h"
 
 namespace nmt {
 using testing::expect_gradients_match;

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "ops/reduce.h"
 #include "gradcheck.h"
+#include "ops/reduce.h"
 
 namespace nmt {
 using testing::expect_gradients_match;

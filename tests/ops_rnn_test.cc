@@ -20,9 +20,9 @@
 #include "core/allocator.h"
 #include "core/context.h"
 #include "core/error.h"
+#include "gradcheck.h"
 #include "ops/rnn.h"
 #include "ops/rnn_primitive.h"
-#include "gradcheck.h"
 
 namespace nmt {
 namespace {
@@ -110,7 +110,9 @@ RefOut reference(const RnnLayerSpec& s, const Inputs& in, const std::vector<int>
         std::vector<double> hn(H);
         for (int64_t k = 0; k < H; ++k) {
           switch (s.cell) {
-            case CellType::Tanh: hn[k] = std::tanh(wx[0][k] + uh[0][k] + b(0, k)); break;
+            case CellType::Tanh:
+              hn[k] = std::tanh(wx[0][k] + uh[0][k] + b(0, k));
+              break;
             case CellType::LSTM: {
               const double i = sigm(wx[0][k] + uh[0][k] + b(0, k)), f = sigm(wx[1][k] + uh[1][k] + b(1, k));
               const double cc = std::tanh(wx[2][k] + uh[2][k] + b(2, k)), o = sigm(wx[3][k] + uh[3][k] + b(3, k));
@@ -246,9 +248,9 @@ void check_gradients(const RnnLayerSpec& s, int64_t T, int64_t N, const std::vec
 
 void check_gradient(CellType cell, bool bi) {
   const RnnLayerSpec s = spec_of(cell, bi);
-  check_gradients(s, 3, 3, {3, 1, 2}, true, true, true);  // every output seeded, ragged
-  check_gradients(s, 3, 2, {}, true, false, false);       // seq only, dense
-  check_gradients(s, 3, 3, {2, 3, 2}, false, true, false);  // h_last only, ragged
+  check_gradients(s, 3, 3, {3, 1, 2}, true, true, true);                             // every output seeded, ragged
+  check_gradients(s, 3, 2, {}, true, false, false);                                  // seq only, dense
+  check_gradients(s, 3, 3, {2, 3, 2}, false, true, false);                           // h_last only, ragged
   if (cell == CellType::LSTM) check_gradients(s, 3, 2, {1, 3}, false, false, true);  // c_last only
 }
 
@@ -307,8 +309,7 @@ void check_padding(CellType cell, bool bi) {
       one.x = sentence(batch.x, n, L);
       one.h0 = sentence(batch.h0.reshape({D, N, H}), n, D).reshape({D, 1, H});
       if (lstm) one.c0 = sentence(batch.c0, n, D).reshape({D, 1, H});
-      const Grads alone = forward_backward(s, one, {}, sentence(rs, n, L), sentence(rh, n, D),
-                                           sentence(rc, n, D));
+      const Grads alone = forward_backward(s, one, {}, sentence(rs, n, L), sentence(rh, n, D), sentence(rc, n, D));
       // Outputs: equal at t < L, zero at t >= L.
       Tensor seq_n = sentence(all.out.seq->value, n, T);
       for (int64_t t = 0; t < T; ++t)
@@ -316,11 +317,9 @@ void check_padding(CellType cell, bool bi) {
           const float want = t < L ? alone.out.seq->value[t * D * H + k] : 0.f;
           ASSERT_NEAR(seq_n[t * D * H + k], want, 1e-5) << "seq t " << t << " k " << k;
         }
-      expect_close(sentence(all.out.h_last->value, n, D), alone.out.h_last->value.reshape({D, 1, H}), 1e-5,
-                   "h_last");
+      expect_close(sentence(all.out.h_last->value, n, D), alone.out.h_last->value.reshape({D, 1, H}), 1e-5, "h_last");
       if (lstm)
-        expect_close(sentence(all.out.c_last->value, n, D), alone.out.c_last->value.reshape({D, 1, H}), 1e-5,
-                     "c_last");
+        expect_close(sentence(all.out.c_last->value, n, D), alone.out.c_last->value.reshape({D, 1, H}), 1e-5, "c_last");
       // Input gradients: equal at t < L, zero in the padding.
       Tensor gx = sentence(all.g[0], n, T);
       for (int64_t t = 0; t < T; ++t)
@@ -386,10 +385,10 @@ void check_recompute(CellType cell, bool bi) {
   Tape::current().clear();
 }
 
-#define RNN_TESTS_FOR(Name, cell, bi)                        \
-  TEST(RnnForward, Name) { check_forward(cell, bi); }        \
-  TEST(RnnGradient, Name) { check_gradient(cell, bi); }      \
-  TEST(RnnPadding, Name) { check_padding(cell, bi); }        \
+#define RNN_TESTS_FOR(Name, cell, bi)                   \
+  TEST(RnnForward, Name) { check_forward(cell, bi); }   \
+  TEST(RnnGradient, Name) { check_gradient(cell, bi); } \
+  TEST(RnnPadding, Name) { check_padding(cell, bi); }   \
   TEST(RnnRecompute, Name) { check_recompute(cell, bi); }
 
 RNN_TESTS_FOR(TanhUnidirectional, CellType::Tanh, false)

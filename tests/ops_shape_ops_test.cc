@@ -4,9 +4,9 @@
 #include <numeric>
 
 #include "core/error.h"
-#include "ops/shape_ops.h"
 #include "gradcheck.h"
 #include "op_helpers.h"
+#include "ops/shape_ops.h"
 
 namespace nmt {
 using testing::expect_gradients_match;
@@ -56,8 +56,11 @@ TEST(Reshape, SharesStorageAndInfers) {
 }
 
 TEST(Reshape, Gradient) {
-  expect_gradients_match([](const std::vector<Var>& x) { return reshape(x[0], {3, 8}); },
-                         {random_tensor({2, 3, 4}, 2)});
+  expect_gradients_match(
+      [](const std::vector<Var>& x) {
+        return reshape(x[0], {3, 8});
+      },
+      {random_tensor({2, 3, 4}, 2)});
 }
 
 TEST(Concat, ForwardMatchesLoop) {
@@ -81,12 +84,18 @@ TEST(Concat, ForwardMatchesLoop) {
 }
 
 TEST(Concat, GradientWithMixedRequiresGrad) {
-  expect_gradients_match([](const std::vector<Var>& x) { return concat({x[0], x[1], x[0]}, 1); },
-                         {random_tensor({2, 3, 2}, 6), random_tensor({2, 2, 2}, 7)});
+  expect_gradients_match(
+      [](const std::vector<Var>& x) {
+        return concat({x[0], x[1], x[0]}, 1);
+      },
+      {random_tensor({2, 3, 2}, 6), random_tensor({2, 2, 2}, 7)});
   // An input without a gradient is skipped but its columns still offset the others.
   Tensor fixed = random_tensor({2, 4}, 8);
-  expect_gradients_match([&](const std::vector<Var>& x) { return concat({leaf(fixed), x[0]}, 1); },
-                         {random_tensor({2, 3}, 9)});
+  expect_gradients_match(
+      [&](const std::vector<Var>& x) {
+        return concat({leaf(fixed), x[0]}, 1);
+      },
+      {random_tensor({2, 3}, 9)});
 }
 
 TEST(Concat, Errors) {
@@ -168,10 +177,16 @@ TEST(Transpose, LargeMatchesNaive) {
 }
 
 TEST(Transpose, Gradient) {
-  expect_gradients_match([](const std::vector<Var>& x) { return transpose(x[0], {2, 0, 1}); },
-                         {random_tensor({2, 3, 4}, 18)});
-  expect_gradients_match([](const std::vector<Var>& x) { return transpose(x[0], {0, 2, 1, 3}); },
-                         {random_tensor({2, 3, 2, 2}, 19)});
+  expect_gradients_match(
+      [](const std::vector<Var>& x) {
+        return transpose(x[0], {2, 0, 1});
+      },
+      {random_tensor({2, 3, 4}, 18)});
+  expect_gradients_match(
+      [](const std::vector<Var>& x) {
+        return transpose(x[0], {0, 2, 1, 3});
+      },
+      {random_tensor({2, 3, 2, 2}, 19)});
 }
 
 TEST(TransposeUnbind, EqualsSplitOfTranspose) {
@@ -220,8 +235,11 @@ TEST(Transpose, Errors) {
   testing::expect_error_containing([&] { transpose(a, {0, 1}); }, "[0, 1]");
   testing::expect_error_containing([&] { transpose(a, {0, 1, 3}); }, "[0, 1, 3]");
   testing::expect_error_containing([&] { transpose_unbind(a, {0, 2}); }, "[0, 2]");
-  testing::expect_error_containing([] { transpose(leaf(Tensor({1, 1, 1, 1, 1, 1})), {0, 1, 2, 3, 4, 5}); },
-                          "[1, 1, 1, 1, 1, 1]");
+  testing::expect_error_containing(
+      [] {
+        transpose(leaf(Tensor({1, 1, 1, 1, 1, 1})), {0, 1, 2, 3, 4, 5});
+      },
+      "[1, 1, 1, 1, 1, 1]");
 }
 
 TEST(IndexSelect, MatchesNaiveOnEachAxis) {
@@ -245,10 +263,16 @@ TEST(IndexSelect, MatchesNaiveOnEachAxis) {
 }
 
 TEST(IndexSelect, GradientScatterAddsRepeats) {
-  expect_gradients_match([](const std::vector<Var>& x) { return index_select(x[0], 0, {2, 0, 2, 2}); },
-                         {random_tensor({3, 5}, 21)});
-  expect_gradients_match([](const std::vector<Var>& x) { return index_select(x[0], 1, {1, 1, 0}); },
-                         {random_tensor({2, 3, 2}, 22)});
+  expect_gradients_match(
+      [](const std::vector<Var>& x) {
+        return index_select(x[0], 0, {2, 0, 2, 2});
+      },
+      {random_tensor({3, 5}, 21)});
+  expect_gradients_match(
+      [](const std::vector<Var>& x) {
+        return index_select(x[0], 1, {1, 1, 0});
+      },
+      {random_tensor({2, 3, 2}, 22)});
 }
 
 TEST(IndexSelect, LargeBackwardMatchesNaive) {

@@ -5,10 +5,10 @@
 
 #include "core/context.h"
 #include "core/error.h"
-#include "ops/add.h"
-#include "ops/softmax.h"
 #include "gradcheck.h"
 #include "op_helpers.h"
+#include "ops/add.h"
+#include "ops/softmax.h"
 
 namespace nmt {
 using testing::expect_gradients_match;

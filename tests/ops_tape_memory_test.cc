@@ -5,11 +5,11 @@
 
 #include "core/allocator.h"
 #include "core/graph.h"
-#include "ops/eltwise.h"
+#include "gradcheck.h"
 #include "ops/elementwise.h"
+#include "ops/eltwise.h"
 #include "ops/matmul.h"
 #include "ops/reduce.h"
-#include "gradcheck.h"
 
 namespace nmt {
 using testing::random_tensor;
@@ -20,8 +20,8 @@ TEST(TapeMemory, UnsavedIntermediateValueIsDroppedWithItsLastVar) {
   NodeRef yn = y.node();
   Var z = scale(y, 3.0f);
   y.reset();
-  EXPECT_TRUE(yn->value.empty());                 // storage dropped...
-  EXPECT_EQ(yn->value.shape(), (Shape{2, 3}));    // ...shape kept for its gradient
+  EXPECT_TRUE(yn->value.empty());               // storage dropped...
+  EXPECT_EQ(yn->value.shape(), (Shape{2, 3}));  // ...shape kept for its gradient
   Tape::current().backward(sum(z));
   EXPECT_EQ(x->grad.to_vector(), std::vector<float>(6, 6.0f));
 }
@@ -36,8 +36,8 @@ TEST(TapeMemory, SavedValueSurvivesUntilItsBackward) {
     if (drop) {
       const size_t in_use = pool_bytes_in_use();
       h.reset();
-      EXPECT_TRUE(hn->value.empty());            // the Node let go of it...
-      EXPECT_EQ(pool_bytes_in_use(), in_use);    // ...but the closures that need it keep the buffer
+      EXPECT_TRUE(hn->value.empty());          // the Node let go of it...
+      EXPECT_EQ(pool_bytes_in_use(), in_use);  // ...but the closures that need it keep the buffer
     }
     Tape::current().backward(out);
     return std::make_pair(xa->grad.to_vector(), xw->grad.to_vector());

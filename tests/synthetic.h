@@ -184,8 +184,8 @@ inline Accuracy accuracy(const std::vector<std::string>& hyps, const std::vector
 // random weights scaled by `scale`, so that its output distributions are peaked (small
 // random weights give near-uniform ones, where search results hinge on rounding, and one
 // repeated piece up to the length limit).
-inline std::unique_ptr<Model> tiny_random_model(const std::string& type, int64_t vocab_size, uint64_t seed,
-                                                float scale, const std::string& cell = "") {
+inline std::unique_ptr<Model> tiny_random_model(const std::string& type, int64_t vocab_size, uint64_t seed, float scale,
+                                                const std::string& cell = "") {
   ModelConfig c = ModelConfig::preset(type);
   c.dim_emb = 8;
   c.dim_rnn = 8;
@@ -200,7 +200,7 @@ inline std::unique_ptr<Model> tiny_random_model(const std::string& type, int64_t
 
 // Piece ids (4..vocab_size-1: no specials, no </s>) of the given lengths, deterministic.
 inline std::vector<std::vector<int32_t>> random_ids(const std::vector<int>& lengths, int64_t vocab_size,
-                                                   uint32_t seed) {
+                                                    uint32_t seed) {
   std::vector<std::vector<int32_t>> out;
   uint32_t x = seed;
   for (int len : lengths) {

@@ -63,9 +63,10 @@ class CorpusTest : public ::testing::Test {
 using Lines = std::vector<std::string>;
 
 TEST(Utf8, AcceptsWellFormed) {
-  for (const std::string& s : std::vector<std::string>{"", "plain ascii text, longer than eight bytes", "Mädchen Straße", "привет мир",
-                              "日本語", "😀🚀", "\xED\x9F\xBF" /* U+D7FF */, "\xEE\x80\x80" /* U+E000 */,
-                              "\xF4\x8F\xBF\xBF" /* U+10FFFF */, "\xC2\x80" /* U+0080 */, std::string("a\0b", 3)}) {
+  for (const std::string& s :
+       std::vector<std::string>{"", "plain ascii text, longer than eight bytes", "Mädchen Straße", "привет мир",
+                                "日本語", "😀🚀", "\xED\x9F\xBF" /* U+D7FF */, "\xEE\x80\x80" /* U+E000 */,
+                                "\xF4\x8F\xBF\xBF" /* U+10FFFF */, "\xC2\x80" /* U+0080 */, std::string("a\0b", 3)}) {
     size_t bad = 12345;
     EXPECT_TRUE(is_valid_utf8(s, &bad)) << s;
     EXPECT_EQ(bad, 12345u) << "bad_offset must be left alone for valid input";
@@ -95,7 +96,9 @@ TEST(Utf8, RejectsMalformedAtTheRightOffset) {
       {"\xFE", 0, "FE"},
       {"\xFF", 0, "FF"},
       {"abc\xC3", 3, "truncated 2-byte at the end"},
-      {"\xC3" "A", 0, "2-byte lead followed by ASCII"},
+      {"\xC3"
+       "A",
+       0, "2-byte lead followed by ASCII"},
       {"\xE2\x82", 0, "truncated 3-byte"},
       {"\xE2\x82 x", 0, "3-byte cut by a space"},
       {"ok \xF0\x9F\x98", 3, "truncated 4-byte emoji"},
@@ -249,8 +252,9 @@ TEST_F(CorpusTest, DashReadsStdin) {
   };
   EXPECT_EQ(read_stdin_from(write("in.gz", gzip("ä\nb\n"))).first, (Lines{"ä", "b"}));
   EXPECT_EQ(read_stdin_from(write("in.txt", "c\r\nd")).first, (Lines{"c", "d"}));
-  EXPECT_NE(read_stdin_from(write("bad.txt", "ok\n\xFF\n")).second.find("<stdin>:2: invalid UTF-8 (byte 0xFF at column 1)"),
-            std::string::npos);
+  EXPECT_NE(
+      read_stdin_from(write("bad.txt", "ok\n\xFF\n")).second.find("<stdin>:2: invalid UTF-8 (byte 0xFF at column 1)"),
+      std::string::npos);
 }
 
 }  // namespace

@@ -25,8 +25,8 @@ using testing::slurp;
 // some empty lines.
 std::vector<std::string> make_corpus(int n, unsigned seed) {
   const std::vector<std::vector<std::string>> words = {
-      {"Hello", "a", "man", "is", "riding", "the", "bike", "two", "dogs", "play", "in", "snow", "with", "children",
-       "street", "water", "green", "house", "people", "walking", "42", "2024", "café", "naïve"},
+      {"Hello", "a",        "man",    "is",    "riding", "the",   "bike",   "two",     "dogs", "play", "in",   "snow",
+       "with",  "children", "street", "water", "green",  "house", "people", "walking", "42",   "2024", "café", "naïve"},
       {"Ein", "Mädchen", "läuft", "über", "die", "Straße", "schön", "Brücke", "Käse", "grüßen", "Öl", "Bäume", "Füße",
        "und", "der", "Hund", "spielt", "im", "Schnee"},
       {"привет", "мир", "собака", "кошка", "улица", "дом", "большой", "играет", "в", "снегу", "Москва", "ёлка"},
@@ -68,7 +68,8 @@ class VocabTest : public testing::FileTest {
     open_dir("nmt_vocab");
     corpus_ = new std::vector<std::string>(make_corpus(3000, 1));
     // Half plain, half gzip: training is joint over both files.
-    const std::vector<std::string> a(corpus_->begin(), corpus_->begin() + 1500), b(corpus_->begin() + 1500, corpus_->end());
+    const std::vector<std::string> a(corpus_->begin(), corpus_->begin() + 1500),
+        b(corpus_->begin() + 1500, corpus_->end());
     write("part1.txt", join_lines(a));
     write_gz("part2.gz", join_lines(b));
     stats_ = new VocabTrainStats(train_vocab(options("unigram.spm")));
@@ -165,7 +166,7 @@ TEST_F(VocabTest, PiecesSpellTheText) {
 TEST_F(VocabTest, NormalisesAndMarksUnknown) {
   const Vocab v = Vocab::load(path("unigram.spm"));
   EXPECT_EQ(v.decode(v.encode("\uFF28\uFF45llo  a   man ")), "Hello a man");  // fullwidth, extra spaces
-  const auto ids = v.encode("a ☃ man");  // the snowman is not in the corpus
+  const auto ids = v.encode("a ☃ man");                                       // the snowman is not in the corpus
   EXPECT_NE(std::find(ids.begin(), ids.end(), Vocab::kUnk), ids.end());
 }
 
@@ -208,7 +209,8 @@ TEST_F(VocabTest, FromBytesEqualsLoad) {
   const Vocab embedded = Vocab::from_bytes(loaded.serialized());
   EXPECT_EQ(embedded.serialized(), loaded.serialized());
   EXPECT_EQ(embedded.size(), loaded.size());
-  for (size_t i = 0; i < corpus_->size(); i += 13) EXPECT_EQ(embedded.encode((*corpus_)[i]), loaded.encode((*corpus_)[i]));
+  for (size_t i = 0; i < corpus_->size(); i += 13)
+    EXPECT_EQ(embedded.encode((*corpus_)[i]), loaded.encode((*corpus_)[i]));
 }
 
 TEST_F(VocabTest, CopiesShareTheModel) {

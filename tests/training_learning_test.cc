@@ -116,7 +116,8 @@ class TrainingLearningTest : public ::testing::Test {
     const std::string in = " -i '" + dir_.path("test.src") + "'";
     for (const std::string gemm : {"float32", "int8"}) {
       const RunResult alone = testing::run_nmt(dir_, "translate " + model + in + " --mini-batch 1 --gemm-type " + gemm);
-      const RunResult batched = testing::run_nmt(dir_, "translate " + model + in + " --mini-batch 64 --gemm-type " + gemm);
+      const RunResult batched =
+          testing::run_nmt(dir_, "translate " + model + in + " --mini-batch 64 --gemm-type " + gemm);
       ASSERT_EQ(alone.code, 0) << alone.err;
       ASSERT_EQ(batched.code, 0) << batched.err;
       EXPECT_EQ(alone.out, batched.out) << name << ", " << gemm << ": a sentence alone and in a batch";
@@ -151,9 +152,10 @@ class TrainingLearningTest : public ::testing::Test {
 
 TEST_F(TrainingLearningTest, BottleneckReversesShortSequences) {
   make_data({20000, 5, 12, 500}, 101);
-  const Accuracy a = train_and_test("bottleneck", "--type bottleneck --cell gru --dim-emb 64 --dim-rnn 128 "
-                                                  "--mini-batch-words 500 --learn-rate 3e-3 --lr-warmup 400 "
-                                                  "--lr-decay-inv-sqrt true --after 5000u");
+  const Accuracy a = train_and_test("bottleneck",
+                                    "--type bottleneck --cell gru --dim-emb 64 --dim-rnn 128 "
+                                    "--mini-batch-words 500 --learn-rate 3e-3 --lr-warmup 400 "
+                                    "--lr-decay-inv-sqrt true --after 5000u");
   EXPECT_GE(a.exact, 0.99);
   if (a.exact < 0.99) show_errors();
   expect_batch_independent("bottleneck");
@@ -161,9 +163,10 @@ TEST_F(TrainingLearningTest, BottleneckReversesShortSequences) {
 
 TEST_F(TrainingLearningTest, AttentionReversesShortSequences) {
   make_data({20000, 5, 12, 500}, 201);
-  const Accuracy a = train_and_test("attention", "--type attention --dim-emb 32 --dim-rnn 64 "
-                                                 "--mini-batch-words 500 --learn-rate 3e-3 --lr-warmup 400 "
-                                                 "--lr-decay-inv-sqrt true --after 3000u");
+  const Accuracy a = train_and_test("attention",
+                                    "--type attention --dim-emb 32 --dim-rnn 64 "
+                                    "--mini-batch-words 500 --learn-rate 3e-3 --lr-warmup 400 "
+                                    "--lr-decay-inv-sqrt true --after 3000u");
   EXPECT_GE(a.exact, 0.99);
   if (a.exact < 0.99) show_errors();
   expect_batch_independent("attention");
@@ -176,9 +179,10 @@ TEST_F(TrainingLearningTest, AttentionReversesShortSequences) {
 // at 2,000 both reached 100%.
 TEST_F(TrainingLearningTest, TransformerReversesShortSequences) {
   make_data({20000, 5, 12, 500}, 401);
-  const std::string same = "--type transformer --dim-emb 64 --transformer-dim-ffn 128 --enc-depth 2 --dec-depth 2 "
-                           "--transformer-dropout 0 --mini-batch-words 500 --learn-rate 3e-3 --lr-warmup 400 "
-                           "--after 2500u ";
+  const std::string same =
+      "--type transformer --dim-emb 64 --transformer-dim-ffn 128 --enc-depth 2 --dec-depth 2 "
+      "--transformer-dropout 0 --mini-batch-words 500 --learn-rate 3e-3 --lr-warmup 400 "
+      "--after 2500u ";
   const Accuracy fp32 = train_and_test("transformer", same);
   EXPECT_GE(fp32.exact, 0.99);
   if (fp32.exact < 0.99) show_errors();

@@ -4,8 +4,8 @@
 #include <limits>
 
 #include "core/error.h"
-#include "training/optimizer.h"
 #include "core/params.h"
+#include "training/optimizer.h"
 
 namespace nmt {
 
@@ -141,7 +141,7 @@ TEST_F(ClipTest, NormIsOverAllParameters) {
 }
 
 TEST_F(ClipTest, ScalesLargeGradientsToMaxNorm) {
-  set({3, 0, 0}, {0, 0, 4, 0});  // norm 5
+  set({3, 0, 0}, {0, 0, 4, 0});                   // norm 5
   EXPECT_FLOAT_EQ(clip_grad_norm(ps, 1.f), 5.f);  // the norm before clipping
   EXPECT_NEAR(grad_norm(ps), 1.f, 1e-6);
   EXPECT_FLOAT_EQ(ps.get("a")->grad[0], 0.6f);  // direction kept

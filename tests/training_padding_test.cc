@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "core/graph.h"
-#include "ops/bf16.h"
 #include "core/random.h"
 #include "model/model.h"
+#include "ops/bf16.h"
 
 namespace nmt {
 namespace {
@@ -108,7 +108,8 @@ TEST_P(PaddingInvarianceTest, LossesAndGradientsOfASentenceDoNotDependOnItsBatch
   if (c.bf16) {  // the products did round: the fp32 losses differ
     const Result fp32 = run(model, {kSrc}, {kTrg}, 0, false);
     double diff = 0;
-    for (size_t t = 0; t < alone.losses.size(); ++t) diff = std::max(diff, double(std::fabs(fp32.losses[t] - alone.losses[t])));
+    for (size_t t = 0; t < alone.losses.size(); ++t)
+      diff = std::max(diff, double(std::fabs(fp32.losses[t] - alone.losses[t])));
     EXPECT_GT(diff, 1e-6) << "bfloat16 products gave the fp32 losses";
   }
 
@@ -132,8 +133,7 @@ TEST_P(PaddingInvarianceTest, LossesAndGradientsOfASentenceDoNotDependOnItsBatch
       const float tol = 1e-5f + 1e-4f * std::fabs(alone.grads[i]);
       if (std::fabs(in_batch.grads[i] - alone.grads[i]) > tol) {
         ++bad;
-        ADD_FAILURE() << "gradient element " << i << ": alone " << alone.grads[i] << ", in batch "
-                      << in_batch.grads[i];
+        ADD_FAILURE() << "gradient element " << i << ": alone " << alone.grads[i] << ", in batch " << in_batch.grads[i];
       }
     }
   }

@@ -53,8 +53,8 @@ void expect_same_tensors(const ModelFile& a, const ModelFile& b, const std::stri
 void expect_same_checkpoint(const std::string& a_path, const std::string& b_path) {
   const ModelFile a = load_model_file(a_path), b = load_model_file(b_path);
   expect_same_tensors(a, b, "checkpoint");  // parameters, adam.m, adam.v
-  for (const char* key : {"train.updates", "train.tokens", "train.epochs", "train.epoch", "train.batch",
-                          "adam.steps", "train.stalls", "train.validations"})
+  for (const char* key : {"train.updates", "train.tokens", "train.epochs", "train.epoch", "train.batch", "adam.steps",
+                          "train.stalls", "train.validations"})
     EXPECT_EQ(a.config.at(key), b.config.at(key)) << key;
   for (const auto& [key, value] : a.config)
     if (key.rfind("train.best.", 0) == 0) {
@@ -118,11 +118,12 @@ TEST_F(TrainingResumeTest, AttentionWithDropoutResumedAcrossAnEpochBoundary) {
 // With --exponential-smoothing: the checkpoint's average (and so the smoothed model and
 // best-* files) continues exactly.
 TEST_F(TrainingResumeTest, BottleneckWithDelayValidationAndSmoothingResumedSeveralTimes) {
-  check_resume("--type bottleneck --cell gru --enc-bidirectional true --dropout 0.2 --optimizer-delay 2 "
-               "--exponential-smoothing 0.01 "
-               "--valid-freq 7u --valid-metrics perplexity bleu --early-stopping 0 --valid-sets '" +
-                   dir_.path("valid.src") + "' '" + dir_.path("valid.trg") + "'",
-               {"5u", "1e", "15u"}, "2e", {"perplexity", "bleu"});
+  check_resume(
+      "--type bottleneck --cell gru --enc-bidirectional true --dropout 0.2 --optimizer-delay 2 "
+      "--exponential-smoothing 0.01 "
+      "--valid-freq 7u --valid-metrics perplexity bleu --early-stopping 0 --valid-sets '" +
+          dir_.path("valid.src") + "' '" + dir_.path("valid.trg") + "'",
+      {"5u", "1e", "15u"}, "2e", {"perplexity", "bleu"});
 }
 
 // A checkpoint written before the optimizer's state had its own entries (the step count as
@@ -173,11 +174,35 @@ TEST_P(TrainingSignalTest, SignalSavesACheckpointExitsZeroAndResumesExactly) {
 
   // The same command, stopped by the signal once a few updates are logged (the handler
   // is installed before the first update; it is honoured after the current one).
-  std::vector<std::string> argv = {"train", "-t", dir_.path("train.src"), dir_.path("train.trg"), "-v",
-                                   dir_.path("vocab.spm"), dir_.path("vocab.spm"), "-m", dir_.path("resumed.bin"),
-                                   "--dim-emb", "8", "--dim-rnn", "16", "--dim-att", "8", "--cpu-threads", "1",
-                                   "--mini-batch-words", "100", "--seed", "5", "--type", "attention",
-                                   "--dropout", "0.3", "--disp-freq", "1u", "--after", "300u"};
+  std::vector<std::string> argv = {"train",
+                                   "-t",
+                                   dir_.path("train.src"),
+                                   dir_.path("train.trg"),
+                                   "-v",
+                                   dir_.path("vocab.spm"),
+                                   dir_.path("vocab.spm"),
+                                   "-m",
+                                   dir_.path("resumed.bin"),
+                                   "--dim-emb",
+                                   "8",
+                                   "--dim-rnn",
+                                   "16",
+                                   "--dim-att",
+                                   "8",
+                                   "--cpu-threads",
+                                   "1",
+                                   "--mini-batch-words",
+                                   "100",
+                                   "--seed",
+                                   "5",
+                                   "--type",
+                                   "attention",
+                                   "--dropout",
+                                   "0.3",
+                                   "--disp-freq",
+                                   "1u",
+                                   "--after",
+                                   "300u"};
   const std::string err_path = dir_.path("signal.stderr");
   const pid_t pid = spawn_nmt(argv, err_path);
   ASSERT_GT(pid, 0);

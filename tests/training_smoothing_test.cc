@@ -19,7 +19,7 @@ TEST(ExponentialSmoothing, DecayFollowsMariansSchedule) {
   EXPECT_FLOAT_EQ(ExponentialSmoothing::decay(1e-4f, 8), 1.f - 9.f / 18.f);
   EXPECT_FLOAT_EQ(ExponentialSmoothing::decay(1e-4f, 5000), 9.f / 5010.f);
   EXPECT_FLOAT_EQ(ExponentialSmoothing::decay(1e-4f, 200000), 1e-4f);  // 9 / 200010 < 1e-4
-  EXPECT_FLOAT_EQ(ExponentialSmoothing::decay(1.f, 7), 1.f);            // factor 1: the average is the last value
+  EXPECT_FLOAT_EQ(ExponentialSmoothing::decay(1.f, 7), 1.f);           // factor 1: the average is the last value
   EXPECT_THROW(ExponentialSmoothing::decay(1e-4f, -1), Error);
 }
 
@@ -32,7 +32,8 @@ TEST(ExponentialSmoothing, AverageMatchesAReferenceRecurrence) {
   for (int64_t i = 0; i < ps.size(); ++i) ref[i] = ps.values()[i];  // starts as a copy
   ExponentialSmoothing ema(ps, 0.05f);
   for (int64_t step = 0; step < 30; ++step) {
-    for (int64_t i = 0; i < ps.size(); ++i) ps.values()[i] += 0.1f * static_cast<float>((i % 3) + 1) * (step % 2 ? -1 : 1) + 0.01f;
+    for (int64_t i = 0; i < ps.size(); ++i)
+      ps.values()[i] += 0.1f * static_cast<float>((i % 3) + 1) * (step % 2 ? -1 : 1) + 0.01f;
     ema.update(step);
     const double d = std::max(0.05, 1.0 - (step + 1.0) / (step + 10.0));
     for (int64_t i = 0; i < ps.size(); ++i) ref[i] = (1 - d) * ref[i] + d * ps.values()[i];

@@ -14,8 +14,8 @@
 #include "core/context.h"
 #include "core/error.h"
 #include "core/graph.h"
-#include "ops/softmax.h"
 #include "model/model.h"
+#include "ops/softmax.h"
 #include "synthetic.h"
 #include "translate/score.h"
 #include "translate/search.h"
@@ -353,8 +353,8 @@ TEST(SearchExpansions, EqualSortingAllExpansions) {
     for (float& x : lp) x = normal(gen);
     for (size_t k = 0; k < hyps; ++k) base[k] = -static_cast<float>(k % 2);  // equal bases
     for (int i = 0; i < 50; ++i) lp[gen() % lp.size()] = -std::numeric_limits<float>::infinity();
-    lp[3] = lp[V - 1] = 5.f;                     // a tie inside a row, at both ends of it
-    if (hyps > 2) lp[2 * V + 3] = 5.f;            // ... and across hypotheses of equal base
+    lp[3] = lp[V - 1] = 5.f;            // a tie inside a row, at both ends of it
+    if (hyps > 2) lp[2 * V + 3] = 5.f;  // ... and across hypotheses of equal base
     if (trial % 4 == 0) std::fill(lp.begin(), lp.begin() + V - 2, -std::numeric_limits<float>::infinity());
     std::vector<Expansion> all;
     for (size_t k = 0; k < hyps; ++k)

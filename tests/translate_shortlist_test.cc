@@ -121,13 +121,12 @@ TEST_F(ShortlistFile, RoundTripAndErrors) {
     const char* text;
     const char* error;
   };
-  for (const Malformed& m : {Malformed{"bad1.txt", "nmt-shortlist 2 20 32\nfirst 4\n",
-                                       "bad1.txt:1: shortlist format version 2"},
-                             Malformed{"bad2.txt", "nmt-shortlist 1 20 32\nfirst 4 5\n4: 12 13\n5: 12 x3\n",
-                                       "bad2.txt:4: 'x3' is not an id in [0, 32)"},
-                             Malformed{"bad3.txt", "nmt-shortlist 1 20 32\nfirst 4\n21: 12\n",
-                                       "bad3.txt:3: '21' is not an id in [0, 20)"},
-                             Malformed{"bad4.txt", "hello\n", "bad4.txt:1: not an nmt shortlist"}}) {
+  for (const Malformed& m :
+       {Malformed{"bad1.txt", "nmt-shortlist 2 20 32\nfirst 4\n", "bad1.txt:1: shortlist format version 2"},
+        Malformed{"bad2.txt", "nmt-shortlist 1 20 32\nfirst 4 5\n4: 12 13\n5: 12 x3\n",
+                  "bad2.txt:4: 'x3' is not an id in [0, 32)"},
+        Malformed{"bad3.txt", "nmt-shortlist 1 20 32\nfirst 4\n21: 12\n", "bad3.txt:3: '21' is not an id in [0, 20)"},
+        Malformed{"bad4.txt", "hello\n", "bad4.txt:1: not an nmt shortlist"}}) {
     write(m.name, m.text);
     const std::string got = message([&] { Shortlist::load(path(m.name)); });
     EXPECT_NE(got.find(m.error), std::string::npos) << m.name << ": " << got;

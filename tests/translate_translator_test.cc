@@ -5,8 +5,8 @@
 #include "core/context.h"
 #include "core/error.h"
 #include "core/graph.h"
-#include "ops/softmax.h"
 #include "model/model.h"
+#include "ops/softmax.h"
 #include "synthetic.h"
 #include "translate/output.h"
 #include "translate/score.h"
@@ -89,7 +89,8 @@ TEST(TranslateIds, Int8IsTheSameAloneOrInABatch) {
         ASSERT_FALSE(alone.hypotheses.empty());
         EXPECT_EQ(alone.hypotheses[0].tokens, batched[i].hypotheses[0].tokens) << type << " beam " << beam << " " << i;
         // As in fp32, oneDNN may block a product differently for other row counts: equal up to rounding.
-        EXPECT_NEAR(alone.hypotheses[0].score, batched[i].hypotheses[0].score, 1e-4) << type << " beam " << beam << " " << i;
+        EXPECT_NEAR(alone.hypotheses[0].score, batched[i].hypotheses[0].score, 1e-4)
+            << type << " beam " << beam << " " << i;
         any_differs |= batched[i].hypotheses[0].score != reference[i].hypotheses[0].score;
       }
       EXPECT_TRUE(any_differs) << type << ": int8 scores equal fp32's exactly; the int8 path did not run";
@@ -233,8 +234,8 @@ TEST(ScoreIds, BatchedEqualsStepByStep) {
 }
 
 TEST(OutputFormat, SoftAndHardAlignments) {
-  const std::vector<std::vector<float>> a = {{0.5f, 0.25f, 0.25f}, {0.1f, 0.2f, 0.7f}, {0.6f, 0.3f, 0.1f},
-                                             {0.2f, 0.2f, 0.6f}};
+  const std::vector<std::vector<float>> a = {
+      {0.5f, 0.25f, 0.25f}, {0.1f, 0.2f, 0.7f}, {0.6f, 0.3f, 0.1f}, {0.2f, 0.2f, 0.6f}};
   EXPECT_EQ(format_alignment(a, AlignmentFormat::Soft), "0.5,0.25,0.25 0.1,0.2,0.7 0.6,0.3,0.1 0.2,0.2,0.6");
   // (argmax source, target) pairs sorted by source then target.
   EXPECT_EQ(format_alignment(a, AlignmentFormat::Hard), "0-0 0-2 2-1 2-3");

@@ -69,7 +69,7 @@ struct LineReader::Source {
   bool zs_init = false;
   std::vector<unsigned char> out;
 
-  std::string buf;     // decoded bytes not yet returned as lines start at `pos`
+  std::string buf;  // decoded bytes not yet returned as lines start at `pos`
   size_t pos = 0;
   size_t scanned = 0;  // no '\n' in buf[pos, scanned)
 
@@ -130,7 +130,8 @@ struct LineReader::Source {
     for (;;) {
       if (member_ended) {
         if (!have_input()) return false;
-        if (in[in_pos] != 0x1f) throw InputError(cat(name, ": corrupt gzip file: trailing data after the compressed stream"));
+        if (in[in_pos] != 0x1f)
+          throw InputError(cat(name, ": corrupt gzip file: trailing data after the compressed stream"));
         inflateReset(&zs);
         member_ended = false;
       }
@@ -155,9 +156,7 @@ struct LineReader::Source {
   }
 };
 
-LineReader::LineReader(const std::string& path) : path_(path) {
-  src_ = std::make_unique<Source>(path, display_name());
-}
+LineReader::LineReader(const std::string& path) : path_(path) { src_ = std::make_unique<Source>(path, display_name()); }
 LineReader::~LineReader() = default;
 LineReader::LineReader(LineReader&&) noexcept = default;
 LineReader& LineReader::operator=(LineReader&&) noexcept = default;
@@ -195,7 +194,8 @@ bool LineReader::next(std::string& line) {
   if (!is_valid_utf8(line, &bad)) {
     char hex[8];
     std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(line[bad]));
-    throw InputError(cat(display_name(), ":", line_number_, ": invalid UTF-8 (byte ", hex, " at column ", bad + 1, ")"));
+    throw InputError(
+        cat(display_name(), ":", line_number_, ": invalid UTF-8 (byte ", hex, " at column ", bad + 1, ")"));
   }
   return true;
 }

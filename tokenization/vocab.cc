@@ -1,9 +1,9 @@
 #include "tokenization/vocab.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,8 +16,8 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "io/atomic_file.h"
 #include "core/error.h"
+#include "io/atomic_file.h"
 #include "tokenization/corpus.h"
 
 namespace nmt {
@@ -125,10 +125,12 @@ VocabTrainStats train_vocab(const VocabTrainOptions& o) {
   auto t0 = Clock::now();
   std::vector<std::string> lines = read_sample(o, stats);
   stats.read_seconds = seconds_since(t0);
-  if (lines.empty()) throw InputError(cat("vocabulary training: the input files have no non-empty lines: ", vec_str(o.inputs)));
+  if (lines.empty())
+    throw InputError(cat("vocabulary training: the input files have no non-empty lines: ", vec_str(o.inputs)));
   if (o.log) {
     o.log(cat("training a ", o.model_type, " vocabulary of ", o.vocab_size, " pieces on ", stats.sentences_used,
-              stats.sentences_used < stats.sentences ? cat(" sentences sampled from ", stats.sentences) : std::string(" sentences")));
+              stats.sentences_used < stats.sentences ? cat(" sentences sampled from ", stats.sentences)
+                                                     : std::string(" sentences")));
   }
 
   const std::unordered_map<std::string, std::string> args = {
@@ -213,7 +215,8 @@ int Vocab::size() const { return impl_ ? impl_->sp.GetPieceSize() : 0; }
 void Vocab::check_ids(const std::vector<int32_t>& ids) const {
   const int n = size();
   for (size_t i = 0; i < ids.size(); ++i)
-    if (ids[i] < 0 || ids[i] >= n) throw Error(cat("vocabulary: id ", ids[i], " at position ", i, " is not in [0, ", n, ")"));
+    if (ids[i] < 0 || ids[i] >= n)
+      throw Error(cat("vocabulary: id ", ids[i], " at position ", i, " is not in [0, ", n, ")"));
 }
 
 std::vector<int32_t> Vocab::encode(const std::string& text) const {

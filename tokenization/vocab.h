@@ -17,13 +17,13 @@ namespace nmt {
 // Named in messages by the keys of nmt vocab's options: train-sets (inputs), output
 // (model_path), vocab-size, model-type, character-coverage, max-sentences.
 struct VocabTrainOptions {
-  std::vector<std::string> inputs;  // corpus files (plain or gzip, "-" = stdin), read jointly
-  std::string model_path;           // the .spm file to write (atomically)
-  int vocab_size = 8000;            // >= 8
-  std::string model_type = "unigram";  // "unigram" or "bpe"
-  uint64_t seed = 1;                // picks the sample when the corpus has more than max_sentences
-  float character_coverage = 1.0f; // in [0.98, 1]
-  int64_t max_sentences = 2000000;  // a uniform sample of this many non-empty lines is trained on
+  std::vector<std::string> inputs;              // corpus files (plain or gzip, "-" = stdin), read jointly
+  std::string model_path;                       // the .spm file to write (atomically)
+  int vocab_size = 8000;                        // >= 8
+  std::string model_type = "unigram";           // "unigram" or "bpe"
+  uint64_t seed = 1;                            // picks the sample when the corpus has more than max_sentences
+  float character_coverage = 1.0f;              // in [0.98, 1]
+  int64_t max_sentences = 2000000;              // a uniform sample of this many non-empty lines is trained on
   std::function<void(const std::string&)> log;  // progress messages (none when empty)
 
   // Throws OptionError naming the first option that breaks its rule. train_vocab calls it.

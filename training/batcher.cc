@@ -24,8 +24,7 @@ BatchSort parse_batch_sort(const std::string& name) {
   throw OptionError(cat("maxi-batch-sort must be src, trg or max, got '", name, "'"));
 }
 
-Batcher::Batcher(const ParallelCorpus& corpus, int64_t mini_batch_words, int maxi_batch, uint64_t seed,
-                 BatchSort sort)
+Batcher::Batcher(const ParallelCorpus& corpus, int64_t mini_batch_words, int maxi_batch, uint64_t seed, BatchSort sort)
     : corpus_(corpus), mini_batch_words_(mini_batch_words), maxi_batch_(maxi_batch), seed_(seed), sort_(sort) {
   // TrainOptions::validate refuses such options: reaching this is a bug in the caller.
   if (mini_batch_words < 1 || maxi_batch < 1)
@@ -40,9 +39,12 @@ void Batcher::set_position(const BatchPosition& p) {
 std::array<size_t, 3> Batcher::sort_key(int32_t i) const {
   const size_t s = corpus_.src[i].size(), t = corpus_.trg[i].size();
   switch (sort_) {
-    case BatchSort::kTarget: return {t, s, 0};
-    case BatchSort::kLonger: return {std::max(s, t), s, t};
-    case BatchSort::kSource: break;
+    case BatchSort::kTarget:
+      return {t, s, 0};
+    case BatchSort::kLonger:
+      return {std::max(s, t), s, t};
+    case BatchSort::kSource:
+      break;
   }
   return {s, t, 0};
 }
@@ -71,7 +73,8 @@ void Batcher::ensure_epoch() {
       // Cut when the batch is full, or (src) where the source length changes while the
       // batch is already half full (keeps most batches at one exact source length).
       const bool full = batch_words + w > mini_batch_words_;
-      const bool length_change = sort_ == BatchSort::kSource && !batch.empty() && batch_words * 2 >= mini_batch_words_ &&
+      const bool length_change = sort_ == BatchSort::kSource && !batch.empty() &&
+                                 batch_words * 2 >= mini_batch_words_ &&
                                  corpus_.src[order[i]].size() != corpus_.src[batch.back()].size();
       if (!batch.empty() && (full || length_change)) {
         epoch_batches_.push_back(std::move(batch));

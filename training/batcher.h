@@ -42,7 +42,10 @@ class Batcher {
   std::vector<int32_t> next(bool* new_epoch = nullptr);
   const BatchPosition& position() const { return position_; }
   void set_position(const BatchPosition& p);
-  size_t batches_in_epoch() { ensure_epoch(); return epoch_batches_.size(); }
+  size_t batches_in_epoch() {
+    ensure_epoch();
+    return epoch_batches_.size();
+  }
 
  private:
   void ensure_epoch();

@@ -4,27 +4,27 @@
 #include <sys/resource.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
 #include "core/allocator.h"
 #include "core/context.h"
-#include "core/system.h"
 #include "core/error.h"
 #include "core/format.h"
-#include "io/json.h"
-#include "ops/flops.h"
 #include "core/graph.h"
+#include "core/system.h"
+#include "io/json.h"
+#include "model/model.h"
 #include "ops/bf16.h"
 #include "ops/elementwise.h"
+#include "ops/flops.h"
 #include "ops/reduce.h"
 #include "ops/rnn.h"
-#include "training/optimizer.h"
-#include "model/model.h"
 #include "training/batcher.h"
 #include "training/corpus.h"
+#include "training/optimizer.h"
 #include "training/trainer.h"
 
 namespace nmt {
@@ -79,8 +79,8 @@ BenchTrainReport bench_train(const BenchTrainOptions& o) {
   check_bf16_support(t.bf16);
   Vocab src_vocab = Vocab::load(t.vocabs[0]);
   Vocab trg_vocab = Vocab::load(t.vocabs[1]);
-  ParallelCorpus corpus = load_parallel_corpus(t.train_sets[0], t.train_sets[1], src_vocab, trg_vocab,
-                                               t.max_length, true);
+  ParallelCorpus corpus =
+      load_parallel_corpus(t.train_sets[0], t.train_sets[1], src_vocab, trg_vocab, t.max_length, true);
   ModelConfig config = t.model;
   config.src_vocab_size = src_vocab.size();
   config.trg_vocab_size = trg_vocab.size();
@@ -88,7 +88,8 @@ BenchTrainReport bench_train(const BenchTrainOptions& o) {
   Model model(config, t.seed);
   Adam adam(model.params(), t.adam);
   Rng rng(t.seed);
-  Batcher batcher(corpus, t.mini_batch_words, t.maxi_batch, t.seed, batch_sort_for(t.maxi_batch_sort, t.model.enc_type));
+  Batcher batcher(corpus, t.mini_batch_words, t.maxi_batch, t.seed,
+                  batch_sort_for(t.maxi_batch_sort, t.model.enc_type));
   std::vector<std::vector<int32_t>> batches;
   for (int i = 0; i < o.warmup + o.steps; ++i) batches.push_back(batcher.next());
   trace_memory("before training");
@@ -144,24 +145,27 @@ std::string bench_train_text(const BenchTrainReport& r) {
   std::string out = printf_string("machine: %s, %d threads, oneDNN %s at %s\n", r.cpu.c_str(), r.threads,
                                   r.onednn_version.c_str(), r.onednn_isa.c_str());
   out += printf_string("primitives cached: %zu\n", r.primitives_cached);
+  out += printf_string("model: %s, %lld parameters, mini-batch-words %lld, products in %s\n", r.model.c_str(),
+                       static_cast<long long>(r.parameters), static_cast<long long>(r.mini_batch_words),
+                       !r.bf16           ? "float32"
+                       : r.bf16_emulated ? "bfloat16 (emulated: no native support on this CPU)"
+                                         : "bfloat16");
   out += printf_string(
-      "model: %s, %lld parameters, mini-batch-words %lld, products in %s\n", r.model.c_str(),
-      static_cast<long long>(r.parameters), static_cast<long long>(r.mini_batch_words),
-      !r.bf16 ? "float32" : r.bf16_emulated ? "bfloat16 (emulated: no native support on this CPU)" : "bfloat16");
-  out += printf_string("matrix products: %.2f MFLOP per src+trg token, %.1f GFLOP/s in the steady pass = %.0f%% of a "
-                       "2048x1024x1024 oneDNN matmul's %.1f GFLOP/s on the same threads",
-                       r.mflop_per_token, r.gflops, 100.0 * r.gflops / r.matmul_peak_gflops, r.matmul_peak_gflops);
+      "matrix products: %.2f MFLOP per src+trg token, %.1f GFLOP/s in the steady pass = %.0f%% of a "
+      "2048x1024x1024 oneDNN matmul's %.1f GFLOP/s on the same threads",
+      r.mflop_per_token, r.gflops, 100.0 * r.gflops / r.matmul_peak_gflops, r.matmul_peak_gflops);
   if (r.bf16)
-    out += printf_string(" (fp32), %.0f%% of its %.1f GFLOP/s in bfloat16", 100.0 * r.gflops / r.bf16_matmul_peak_gflops,
-                         r.bf16_matmul_peak_gflops);
+    out += printf_string(" (fp32), %.0f%% of its %.1f GFLOP/s in bfloat16",
+                         100.0 * r.gflops / r.bf16_matmul_peak_gflops, r.bf16_matmul_peak_gflops);
   out += "\n";
-  out += printf_string("tensor pool: %.1f MiB per update taken from the system in the steady pass (blocks the cache "
-                       "could not serve; %.1f MiB in the first pass)\n",
-                       r.steady.pool_mib_per_update, r.first.pool_mib_per_update);
-  out += printf_string("bench train %s: first pass %.0f tok/s (includes building primitives), steady %.0f src+trg "
-                       "tok/s, peak RSS %.0f MiB (tensors %.0f MiB), %d threads\n",
-                       r.model.c_str(), r.first.tok_per_s(), r.steady.tok_per_s(), r.peak_rss_mib, r.tensors_mib,
-                       r.threads);
+  out += printf_string(
+      "tensor pool: %.1f MiB per update taken from the system in the steady pass (blocks the cache "
+      "could not serve; %.1f MiB in the first pass)\n",
+      r.steady.pool_mib_per_update, r.first.pool_mib_per_update);
+  out += printf_string(
+      "bench train %s: first pass %.0f tok/s (includes building primitives), steady %.0f src+trg "
+      "tok/s, peak RSS %.0f MiB (tensors %.0f MiB), %d threads\n",
+      r.model.c_str(), r.first.tok_per_s(), r.steady.tok_per_s(), r.peak_rss_mib, r.tensors_mib, r.threads);
   return out;
 }
 

@@ -17,9 +17,9 @@
 namespace nmt {
 
 struct BenchTrainOptions {
-  TrainOptions train;   // model, data, batching, optimiser
-  int warmup = 5;       // updates before timing starts (first pass)
-  int steps = 40;       // timed updates per pass
+  TrainOptions train;  // model, data, batching, optimiser
+  int warmup = 5;      // updates before timing starts (first pass)
+  int steps = 40;      // timed updates per pass
 
   // Throws OptionError naming the first option that breaks its rule (those of
   // TrainOptions::validate_updates, warmup and steps). bench_train calls it.
@@ -28,7 +28,7 @@ struct BenchTrainOptions {
 
 // One timed pass over the `steps` mini-batches.
 struct BenchPass {
-  int64_t tokens = 0;          // source + target tokens (</s> included)
+  int64_t tokens = 0;  // source + target tokens (</s> included)
   double seconds = 0;
   double pool_mib_per_update = 0;  // tensor pool memory taken from the system per update
   double tok_per_s() const { return tokens / seconds; }
@@ -44,11 +44,11 @@ struct BenchTrainReport {
   int64_t parameters = 0, mini_batch_words = 0;
   int warmup = 0, steps = 0;
   bool bf16 = false, bf16_emulated = false;  // products in bfloat16; emulated: no native support
-  BenchPass first, steady;  // first pass (builds primitives), second pass (steady state)
-  double mflop_per_token = 0;          // matrix-product MFLOP per source+target token
-  double gflops = 0;                   // matrix-product GFLOP/s in the steady pass
-  double matmul_peak_gflops = 0;       // a 2048x1024x1024 fp32 oneDNN matmul on the same threads
-  double bf16_matmul_peak_gflops = 0;  // the same matmul in bfloat16 (bf16 runs only)
+  BenchPass first, steady;                   // first pass (builds primitives), second pass (steady state)
+  double mflop_per_token = 0;                // matrix-product MFLOP per source+target token
+  double gflops = 0;                         // matrix-product GFLOP/s in the steady pass
+  double matmul_peak_gflops = 0;             // a 2048x1024x1024 fp32 oneDNN matmul on the same threads
+  double bf16_matmul_peak_gflops = 0;        // the same matmul in bfloat16 (bf16 runs only)
   double peak_rss_mib = 0, tensors_mib = 0;  // peak resident memory; peak tensor pool in use
 };
 

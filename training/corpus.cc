@@ -42,11 +42,9 @@ ParallelCorpus encode_parallel_corpus(const ParallelText& text, const Vocab& src
   return c;
 }
 
-ParallelCorpus load_parallel_corpus(const std::string& src_path, const std::string& trg_path,
-                                    const Vocab& src_vocab, const Vocab& trg_vocab, int max_length,
-                                    bool skip_empty) {
-  return encode_parallel_corpus(read_parallel_text(src_path, trg_path), src_vocab, trg_vocab, max_length,
-                                skip_empty);
+ParallelCorpus load_parallel_corpus(const std::string& src_path, const std::string& trg_path, const Vocab& src_vocab,
+                                    const Vocab& trg_vocab, int max_length, bool skip_empty) {
+  return encode_parallel_corpus(read_parallel_text(src_path, trg_path), src_vocab, trg_vocab, max_length, skip_empty);
 }
 
 }  // namespace nmt

@@ -13,8 +13,8 @@ namespace nmt {
 struct ParallelCorpus {
   std::vector<std::vector<int32_t>> src;  // each ends with </s>
   std::vector<std::vector<int32_t>> trg;  // without <s> and </s> (TargetBatch adds them)
-  int64_t dropped_long = 0;                // pairs longer than max_length (either side)
-  int64_t dropped_empty = 0;               // pairs with an empty side
+  int64_t dropped_long = 0;               // pairs longer than max_length (either side)
+  int64_t dropped_empty = 0;              // pairs with an empty side
   size_t size() const { return src.size(); }
 };
 
@@ -32,11 +32,10 @@ ParallelText read_parallel_text(const std::string& src_path, const std::string& 
 ParallelCorpus encode_parallel_corpus(const ParallelText& text, const Vocab& src_vocab, const Vocab& trg_vocab,
                                       int max_length, bool skip_empty);
 
-// read_parallel_text + encode_parallel_corpus. Reads and encodes both files. Throws InputError when a file is missing, has invalid
-// UTF-8 (file:line), or the two have different numbers of lines (both counts named),
-// or when nothing is left after filtering. max_length <= 0: no length filter.
-ParallelCorpus load_parallel_corpus(const std::string& src_path, const std::string& trg_path,
-                                    const Vocab& src_vocab, const Vocab& trg_vocab, int max_length,
-                                    bool skip_empty);
+// read_parallel_text + encode_parallel_corpus. Reads and encodes both files. Throws InputError when a file is missing,
+// has invalid UTF-8 (file:line), or the two have different numbers of lines (both counts named), or when nothing is
+// left after filtering. max_length <= 0: no length filter.
+ParallelCorpus load_parallel_corpus(const std::string& src_path, const std::string& trg_path, const Vocab& src_vocab,
+                                    const Vocab& trg_vocab, int max_length, bool skip_empty);
 
 }  // namespace nmt

@@ -9,10 +9,14 @@ namespace nmt {
 
 double Amount::of(const Progress& p) const {
   switch (unit) {
-    case 'e': return static_cast<double>(p.epochs);
-    case 't': return static_cast<double>(p.tokens);
-    case 'm': return p.minutes;
-    default: return static_cast<double>(p.updates);
+    case 'e':
+      return static_cast<double>(p.epochs);
+    case 't':
+      return static_cast<double>(p.tokens);
+    case 'm':
+      return p.minutes;
+    default:
+      return static_cast<double>(p.updates);
   }
 }
 
@@ -29,7 +33,8 @@ std::vector<Amount> parse_amounts(const std::string& spec, const std::string& op
       a.unit = last;
       number.pop_back();
     } else if (!std::isdigit(static_cast<unsigned char>(last))) {
-      throw OptionError(cat(option, " must be amounts like 10e or 10e,500u (units e epochs, u updates, t target tokens, ",
+      throw OptionError(cat(option,
+                            " must be amounts like 10e or 10e,500u (units e epochs, u updates, t target tokens, ",
                             "m minutes), got '", spec, "': unknown unit '", last, "'"));
     }
     size_t used = 0;

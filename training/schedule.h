@@ -11,10 +11,10 @@
 namespace nmt {
 
 struct Progress {
-  int64_t epochs = 0;    // completed epochs
+  int64_t epochs = 0;  // completed epochs
   int64_t updates = 0;
-  int64_t tokens = 0;    // target tokens trained on
-  double minutes = 0;    // training wall-clock time, across resumes
+  int64_t tokens = 0;  // target tokens trained on
+  double minutes = 0;  // training wall-clock time, across resumes
 };
 
 struct Amount {

@@ -11,26 +11,26 @@
 #include <sstream>
 
 #include "core/allocator.h"
-#include "io/atomic_file.h"
 #include "core/context.h"
-#include "core/system.h"
 #include "core/error.h"
 #include "core/graph.h"
+#include "core/params.h"
+#include "core/random.h"
+#include "core/system.h"
+#include "io/atomic_file.h"
 #include "io/model_file.h"
+#include "model/model.h"
 #include "ops/bf16.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 #include "ops/rnn.h"
-#include "core/params.h"
-#include "core/random.h"
-#include "training/smoothing.h"
-#include "model/model.h"
 #include "tokenization/vocab.h"
 #include "training/batcher.h"
 #include "training/corpus.h"
 #include "training/log.h"
 #include "training/schedule.h"
 #include "training/signals.h"
+#include "training/smoothing.h"
 #include "training/validator.h"
 
 namespace nmt {
@@ -44,7 +44,6 @@ std::string fixed(double v, int digits) {
   os << std::fixed << std::setprecision(digits) << v;
   return os.str();
 }
-
 
 // Loads the vocabularies, training them from the training sets when the files do not
 // exist yet (jointly when both paths are the same), as Marian does.
@@ -80,8 +79,8 @@ std::pair<std::shared_ptr<Vocab>, std::shared_ptr<Vocab>> prepare_vocabs(const T
 
 // valid-translation-output: PATTERN with {U} and {E} replaced by the update and the
 // epoch (as Marian).
-void write_validation_translations(const std::string& pattern, const std::vector<std::string>& lines,
-                                   int64_t updates, int64_t epoch) {
+void write_validation_translations(const std::string& pattern, const std::vector<std::string>& lines, int64_t updates,
+                                   int64_t epoch) {
   std::string path = pattern;
   for (const auto& [key, value] : {std::pair<std::string, int64_t>{"{U}", updates}, {"{E}", epoch}})
     for (size_t at = path.find(key); at != std::string::npos; at = path.find(key, at))
@@ -279,8 +278,8 @@ void Trainer::resume_from_checkpoint() {
       log_.line(cat(ckpt_path_, " has no smoothed parameters (trained without exponential-smoothing): ",
                     "the average starts from the current parameters"));
   }
-  log_.line(cat("resuming from ", ckpt_path_, ": epoch ", state_.position.epoch, ", update ",
-                state_.progress.updates, " (its model configuration is used; model options given now are ignored)"));
+  log_.line(cat("resuming from ", ckpt_path_, ": epoch ", state_.position.epoch, ", update ", state_.progress.updates,
+                " (its model configuration is used; model options given now are ignored)"));
 }
 
 void Trainer::start_new_model() {
@@ -305,11 +304,12 @@ void Trainer::log_setup() {
                 batcher_->batches_in_epoch(), " batches an epoch",
                 o_.rnn_recompute ? "; RNN workspaces recomputed in the backward (rnn-recompute)" : ""));
   if (o_.bf16)
-    log_.line(cat("matrix products in bfloat16 with fp32 accumulation (precision bfloat16); weights, gradients and "
-                  "Adam in fp32",
-                  bf16_support() == Bf16Support::native
-                      ? ""
-                      : "; warning: this CPU has no native bfloat16 products, so they are emulated and slower than fp32"));
+    log_.line(
+        cat("matrix products in bfloat16 with fp32 accumulation (precision bfloat16); weights, gradients and "
+            "Adam in fp32",
+            bf16_support() == Bf16Support::native
+                ? ""
+                : "; warning: this CPU has no native bfloat16 products, so they are emulated and slower than fp32"));
 }
 
 bool Trainer::train_until_done(const Schedule& schedule) {
@@ -416,8 +416,8 @@ void Trainer::display(double seconds) {
   const double ce = disp_loss_ / static_cast<double>(disp_tokens_);
   log_.line(cat("Ep. ", state_.position.epoch, " : Up. ", state_.progress.updates, " : Sen. ", disp_sentences_,
                 " : Tok. ", state_.progress.tokens, " : Cost ", fixed(ce, 4), " : PPL ", fixed(std::exp(ce), 2),
-                " : L.r. ", std::scientific, std::setprecision(3), last_lr_, " : gNorm ", fixed(last_norm_, 3),
-                " : ", fixed(static_cast<double>(disp_tokens_ + disp_src_tokens_) / seconds, 0),
+                " : L.r. ", std::scientific, std::setprecision(3), last_lr_, " : gNorm ", fixed(last_norm_, 3), " : ",
+                fixed(static_cast<double>(disp_tokens_ + disp_src_tokens_) / seconds, 0),
                 " tok/s (src+trg) : ", fixed(state_.progress.minutes, 2), " min : mem ",
                 fixed(pool_bytes_held() / 1048576.0, 0), " MiB held, peak RSS ", fixed(peak_rss_mib(), 0), " MiB"));
   disp_loss_ = 0;
@@ -443,8 +443,7 @@ void Trainer::validate(bool counted) {
     const std::string& m = metrics[i];
     const double v = r.at(m);
     auto it = state.best.find(m);
-    const bool better = it == state.best.end() ||
-                        (Validator::higher_is_better(m) ? v > it->second : v < it->second);
+    const bool better = it == state.best.end() || (Validator::higher_is_better(m) ? v > it->second : v < it->second);
     if (better) {
       state.best[m] = v;
       save_model(o_.model_path + ".best-" + m, *model_, *src_vocab_, *trg_vocab_);
@@ -456,8 +455,8 @@ void Trainer::validate(bool counted) {
   const std::string seconds = fixed(std::chrono::duration<double>(Clock::now() - started).count(), 1);
   if (counted)
     log_.line(cat("Validation ", state.validations, " at Ep. ", state.position.epoch, " Up. ", state.progress.updates,
-                  os.str(), " : stalled ", state.stalls, " times : ", seconds, "s : ",
-                  fixed(state.progress.minutes, 2), " min"));
+                  os.str(), " : stalled ", state.stalls, " times : ", seconds, "s : ", fixed(state.progress.minutes, 2),
+                  " min"));
   else
     log_.line(cat("Validation at the end of training (not counted for early stopping) at Ep. ", state.position.epoch,
                   " Up. ", state.progress.updates, os.str(), " : ", seconds, "s"));
@@ -480,10 +479,13 @@ void Trainer::save_checkpoint() {
 
 bool bf16_precision(const std::vector<std::string>& values) {
   if (values.empty() || values.size() > 2)
-    throw OptionError(cat("precision must be one or two types (forward/backward, then optimizer), got ", values.size()));
+    throw OptionError(
+        cat("precision must be one or two types (forward/backward, then optimizer), got ", values.size()));
   if (values.size() == 2 && values[1] != "float32")
-    throw OptionError(cat("precision's optimizer type must be float32 (master weights, gradients and Adam stay fp32), "
-                          "got '", values[1], "'"));
+    throw OptionError(
+        cat("precision's optimizer type must be float32 (master weights, gradients and Adam stay fp32), "
+            "got '",
+            values[1], "'"));
   const std::string& t = values[0];
   if (t == "float32") return false;
   if (t == "bfloat16" || t == "bf16") return true;
@@ -550,13 +552,14 @@ void TrainOptions::validate() const {
   check_at_least("valid-mini-batch", valid_mini_batch, 1);
   check_at_least("valid-max-sentences", valid_max_sentences, 0);
   check_at_least("early-stopping", early_stopping, 0);
-  if (valid_metrics.empty()) throw OptionError("valid-metrics must name at least one of ce, perplexity, bleu, got none");
+  if (valid_metrics.empty())
+    throw OptionError("valid-metrics must name at least one of ce, perplexity, bleu, got none");
   for (const std::string& m : valid_metrics)
     if (m != "ce" && m != "perplexity" && m != "bleu")
       throw OptionError(cat("valid-metrics must be among ce, perplexity, bleu, got '", m, "'"));
   if (!valid_translation_output.empty() && valid_sets.empty())
-    throw OptionError(cat("valid-translation-output must be empty without valid-sets, got '", valid_translation_output,
-                          "'"));
+    throw OptionError(
+        cat("valid-translation-output must be empty without valid-sets, got '", valid_translation_output, "'"));
 }
 
 int train(const TrainOptions& options) {

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "training/optimizer.h"
 #include "model/config.h"
 #include "training/batcher.h"
+#include "training/optimizer.h"
 
 namespace nmt {
 
@@ -56,9 +56,9 @@ struct TrainOptions {
   std::vector<std::string> valid_metrics = {"perplexity", "bleu"};
   int early_stopping = 10;
   int valid_mini_batch = 64;
-  int64_t valid_max_sentences = 0;  // BLEU on the first N validation sentences (0: all)
+  int64_t valid_max_sentences = 0;       // BLEU on the first N validation sentences (0: all)
   std::string valid_translation_output;  // file for the validation translations; {U}, {E}: update, epoch
-  int max_divergence = 10;          // consecutive non-finite updates before giving up
+  int max_divergence = 10;               // consecutive non-finite updates before giving up
   // Output
   std::string log_file;
 

@@ -44,9 +44,8 @@ std::map<std::string, double> Validator::run(Model& model, const std::vector<std
   if (wants("ce") || wants("perplexity")) {
     std::vector<int32_t> order(src_ids_.size());
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
-      return src_ids_[a].size() < src_ids_[b].size();
-    });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int32_t a, int32_t b) { return src_ids_[a].size() < src_ids_[b].size(); });
     double ce = 0;
     int64_t tokens = 0;
     Rng unused(0);

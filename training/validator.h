@@ -12,8 +12,8 @@ namespace nmt {
 
 class Validator {
  public:
-  Validator(const std::string& src_path, const std::string& trg_path, const Vocab& src_vocab,
-            const Vocab& trg_vocab, int mini_batch, int64_t max_bleu_sentences);
+  Validator(const std::string& src_path, const std::string& trg_path, const Vocab& src_vocab, const Vocab& trg_vocab,
+            int mini_batch, int64_t max_bleu_sentences);
   // metric name -> value, for the metrics asked: "ce" (mean per target token),
   // "perplexity", "bleu". With `translations`, the greedy translations of the validation
   // sources (one per line, line i answering line i) are made and stored there even when

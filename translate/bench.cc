@@ -12,9 +12,9 @@
 #include "core/system.h"
 #include "core/worker_pool.h"
 #include "io/json.h"
+#include "model/model.h"
 #include "ops/bf16.h"
 #include "ops/linear_int8.h"
-#include "model/model.h"
 #include "tokenization/corpus.h"
 #include "translate/shortlist.h"
 #include "translate/translator.h"
@@ -71,9 +71,9 @@ BenchTranslateReport bench_translate(const BenchTranslateOptions& o) {
   search_options(o, 5, nullptr, nullptr).validate();  // before the model is loaded: a bad value costs nothing
   const std::unique_ptr<WorkerPool> workers = make_workers(o.workers);
   LoadedModel loaded = load_model(o.model);
-  const Shortlist shortlist = o.shortlist.empty() ? Shortlist()
-                                                  : Shortlist::load_for(o.shortlist, loaded.src_vocab->size(),
-                                                                        loaded.trg_vocab->size());
+  const Shortlist shortlist =
+      o.shortlist.empty() ? Shortlist()
+                          : Shortlist::load_for(o.shortlist, loaded.src_vocab->size(), loaded.trg_vocab->size());
   BenchTranslateReport r;
   const std::vector<std::vector<int32_t>> sources = encode_input(*loaded.src_vocab, o.input, r);
   r.cpu = cpu_model();

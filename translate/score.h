@@ -17,9 +17,9 @@ struct SentenceScore {
 };
 
 struct ScoreOptions {
-  int mini_batch = 64;      // sentences per batch (the key mini-batch in messages)
-  int64_t max_rows = 8192;  // a batch is split so that sentences x longest target <= this (bounds
-                            // the [rows, vocabulary] logits); a longer sentence goes alone
+  int mini_batch = 64;            // sentences per batch (the key mini-batch in messages)
+  int64_t max_rows = 8192;        // a batch is split so that sentences x longest target <= this (bounds
+                                  // the [rows, vocabulary] logits); a longer sentence goes alone
   WorkerPool* workers = nullptr;  // score batches side by side on these (translate/translator.h)
 
   // Throws OptionError naming the first option that breaks its rule. score_ids calls it.

@@ -25,9 +25,9 @@ float length_penalty(const SearchOptions& o, size_t tokens_with_eos) {
 // The columns of a step's logits: all of the vocabulary, or a shortlist's vocabulary for the
 // batch (then column c is target id ids[c], ascending).
 struct Columns {
-  std::vector<int32_t> ids;      // empty: column c is id c
-  int64_t eos = kEos;            // the column of </s>
-  std::vector<int64_t> masked;   // columns never generated (<pad>, <s>, and <unk> unless allowed)
+  std::vector<int32_t> ids;     // empty: column c is id c
+  int64_t eos = kEos;           // the column of </s>
+  std::vector<int64_t> masked;  // columns never generated (<pad>, <s>, and <unk> unless allowed)
   int32_t id(int64_t column) const { return ids.empty() ? static_cast<int32_t>(column) : ids[column]; }
 };
 
@@ -89,8 +89,8 @@ void block_maxima(const float* p, int64_t n, std::vector<float>& out) {
 Tensor step_attention(const DecoderState& state, size_t rows) {
   Tensor a = state.last_attention();
   if (a.empty() || a.rank() != 2 || a.dim(0) != static_cast<int64_t>(rows))
-    throw Error(cat("the decoder has attention but gave weights ", a.empty() ? "none" : shape_str(a.shape()),
-                    " for ", rows, " rows"));
+    throw Error(cat("the decoder has attention but gave weights ", a.empty() ? "none" : shape_str(a.shape()), " for ",
+                    rows, " rows"));
   return a;
 }
 
@@ -127,7 +127,7 @@ struct Node {
 struct Alive {
   int32_t node;  // -1: the empty prefix
   float score;
-  int length;    // tokens so far
+  int length;  // tokens so far
 };
 struct Beam {
   std::vector<Node> nodes;
@@ -305,7 +305,8 @@ std::vector<Hypothesis> greedy_search(Model& model, const SourceBatch& src, cons
     std::vector<char> force(rows, 0);
     for (size_t r = 0; r < rows; ++r)
       if (sentence[r] >= 0)
-        force[r] = static_cast<int>(out[sentence[r]].tokens.size()) >= max_output_length(options, src.lengths[sentence[r]]);
+        force[r] =
+            static_cast<int>(out[sentence[r]].tokens.size()) >= max_output_length(options, src.lengths[sentence[r]]);
     const Tensor lp = step_log_probs(model, *state, previous, force, columns);
     const Tensor att = options.keep_alignment ? step_attention(*state, rows) : Tensor();
     const int64_t V = lp.dim(1);
@@ -343,8 +344,7 @@ std::vector<Hypothesis> greedy_search(Model& model, const SourceBatch& src, cons
   return out;
 }
 
-std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch& src,
-                                                 const SearchOptions& options) {
+std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch& src, const SearchOptions& options) {
   options.validate();
   check_model_supports(model, options);
   const size_t K = static_cast<size_t>(options.beam_size);

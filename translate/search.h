@@ -2,7 +2,8 @@
 //
 // Both run the decoder one step at a time for every unfinished hypothesis of every
 // sentence at once (one decoder call per step for the whole batch); finished sentences
-// leave the batch (DecoderState::select) once the rest fit a smaller row_bucket. Scores are sums of natural-log probabilities,
+// leave the batch (DecoderState::select) once the rest fit a smaller row_bucket. Scores are sums of natural-log
+// probabilities,
 // </s> included. <pad> and <s> are never generated, <unk> only with allow_unk.
 //
 // Length limit: a hypothesis has at most floor(max_length_factor * source pieces) +
@@ -35,8 +36,8 @@ struct SearchOptions {
   float normalize = 0.6f;          // length normalisation exponent (0: none)
   float max_length_factor = 2.0f;  // at most factor * source pieces + max_length_offset tokens
   int max_length_offset = 5;
-  bool allow_unk = false;          // off: <unk> is never generated
-  bool keep_alignment = false;     // keep the attention weights of every step
+  bool allow_unk = false;       // off: <unk> is never generated
+  bool keep_alignment = false;  // keep the attention weights of every step
   // Score only each batch's shortlist vocabulary (translate/shortlist.h); null: all of it.
   const Shortlist* shortlist = nullptr;
 
@@ -45,9 +46,9 @@ struct SearchOptions {
 };
 
 struct Hypothesis {
-  std::vector<int32_t> tokens;   // without </s>
-  float score = 0;               // sum of log-probabilities, </s> included
-  float normalized_score = 0;    // score / (tokens + 1)^normalize: what beam search ranks by
+  std::vector<int32_t> tokens;  // without </s>
+  float score = 0;              // sum of log-probabilities, </s> included
+  float normalized_score = 0;   // score / (tokens + 1)^normalize: what beam search ranks by
   // With keep_alignment: one row per output token and one for </s> (tokens.size() + 1
   // rows), each the attention weights over the source positions (</s> included).
   std::vector<std::vector<float>> alignment;

@@ -4,21 +4,20 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "io/atomic_file.h"
 #include "core/error.h"
+#include "io/atomic_file.h"
 #include "tokenization/corpus.h"
 #include "tokenization/vocab.h"
 
 namespace nmt {
 namespace {
 
-bool special(int32_t id) {
-  return id == Vocab::kPad || id == Vocab::kBos || id == Vocab::kUnk || id == Vocab::kEos;
-}
+bool special(int32_t id) { return id == Vocab::kPad || id == Vocab::kBos || id == Vocab::kUnk || id == Vocab::kEos; }
 
 void check_ids(const std::vector<int32_t>& ids, int vocab, const char* side, size_t pair) {
   for (int32_t id : ids)
-    if (id < 0 || id >= vocab) throw Error(cat("Shortlist: ", side, " id ", id, " of pair ", pair, " not in [0, ", vocab, ")"));
+    if (id < 0 || id >= vocab)
+      throw Error(cat("Shortlist: ", side, " id ", id, " of pair ", pair, " not in [0, ", vocab, ")"));
 }
 
 // The `n` ids of highest weight, ties to the lower id; specials left out.
@@ -163,8 +162,7 @@ Shortlist Shortlist::load(const std::string& path) {
       } catch (const std::exception&) {
         used = 0;
       }
-      if (used != word.size() || v < 0 || v >= vocab)
-        throw bad(cat("'", word, "' is not an id in [0, ", vocab, ")"));
+      if (used != word.size() || v < 0 || v >= vocab) throw bad(cat("'", word, "' is not an id in [0, ", vocab, ")"));
       out.push_back(static_cast<int32_t>(v));
     }
     return out;

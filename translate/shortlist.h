@@ -23,9 +23,9 @@ namespace nmt {
 
 // Named in messages by the keys of nmt shortlist's options: first, best, iterations.
 struct ShortlistOptions {
-  int first = 100;      // most frequent target pieces, always kept
-  int best = 50;        // translations kept per source piece
-  int iterations = 5;   // EM iterations of IBM Model 1
+  int first = 100;     // most frequent target pieces, always kept
+  int best = 50;       // translations kept per source piece
+  int iterations = 5;  // EM iterations of IBM Model 1
 
   // Throws OptionError naming the first option that breaks its rule. build() calls it.
   void validate() const;

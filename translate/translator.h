@@ -24,9 +24,9 @@ namespace nmt {
 // Named in messages by the keys mini-batch and max-input-length (and those of SearchOptions).
 struct TranslateOptions {
   SearchOptions search;
-  int mini_batch = 64;        // sentences per batch
-  int max_input_length = 0;   // pieces; longer inputs are cut to it (0: no limit)
-  bool int8 = false;          // linear layers in int8 (ops/linear_int8.h): gemm-type int8
+  int mini_batch = 64;            // sentences per batch
+  int max_input_length = 0;       // pieces; longer inputs are cut to it (0: no limit)
+  bool int8 = false;              // linear layers in int8 (ops/linear_int8.h): gemm-type int8
   WorkerPool* workers = nullptr;  // run mini-batches on these threads (null: on the caller's)
   // Called after each mini-batch with the number of sentences translated so far (from one
   // thread at a time, maybe not the caller's).
