@@ -89,6 +89,10 @@ std::optional<po::variables_map> parse(const CommandSpec& spec, const std::vecto
       // Only options of this subcommand are allowed in its config file: a typo is an error.
       po::store(po::parse_config_file(in, all, false), vm);
     }
+    if (spec.presets) {  // stored last: what the command line or the config file set wins
+      std::istringstream presets(spec.presets(vm));
+      po::store(po::parse_config_file(presets, all, false), vm);
+    }
     po::notify(vm);
   } catch (const po::error& e) {
     throw UsageError(cat(spec.name, ": ", e.what(), " (see nmt ", spec.name, " --help)"));

@@ -3,9 +3,10 @@
 // A subcommand declares its options in groups, one per concern (model, training,
 // validation, ...). parse() adds the common group (--help, --config, --dump-config),
 // reads an optional config file of `key = value` lines, lets the command line override
-// it, and turns unknown options or bad values into UsageError (exit code 2).
+// it, then the spec's presets below both, and turns unknown options or bad values into UsageError (exit code 2).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,9 @@ struct CommandSpec {
   std::string summary;  // one paragraph shown by --help
   std::vector<po::options_description> groups;
   po::positional_options_description positional;
+  // Optional: config-file text of options read below the command line and the config file
+  // (a --task recipe), given what those two set; empty text adds nothing.
+  std::function<std::string(const po::variables_map&)> presets;
 };
 
 // Returns the merged options, or nullopt when --help or --dump-config was handled

@@ -5,10 +5,31 @@
 #include "cli/subcommands.h"
 #include "core/context.h"
 #include "core/error.h"
+#include "training/task.h"
 #include "training/trainer.h"
 
 namespace nmt::cli {
 namespace {
+
+// "  NAME  summary\n      --key value ..." for every task, its options wrapped at 100 columns.
+std::string task_list() {
+  std::string text;
+  for (const Task& t : tasks()) {
+    if (!text.empty()) text += "\n";
+    text += "  " + t.name + std::string(t.name.size() < 22 ? 22 - t.name.size() : 1, ' ') + t.summary + "\n     ";
+    size_t column = 5;
+    for (const auto& [key, value] : t.options) {
+      const std::string option = " --" + key + " " + value;
+      if (column + option.size() > 100) {
+        text += "\n     ";
+        column = 5;
+      }
+      text += option;
+      column += option.size();
+    }
+  }
+  return text;
+}
 
 CommandSpec train_spec() {
   CommandSpec spec;
@@ -17,7 +38,18 @@ CommandSpec train_spec() {
   spec.summary =
       "Trains a translation model. Vocabulary files that do not exist are trained on the training sets first "
       "(one joint vocabulary when both --vocabs paths are the same). Running the same command again resumes "
-      "from MODEL.ckpt.";
+      "from MODEL.ckpt.\n\n"
+      "Tasks (--task NAME fills the options listed; options given explicitly win):\n" +
+      task_list();
+  po::options_description task("Task options");
+  // One option a line, as a table:
+  // clang-format off
+  task.add_options()
+      ("task", po::value<std::string>(), "a named recipe (listed above) that fills model and training options");
+  // clang-format on
+  spec.presets = [](const po::variables_map& vm) {
+    return vm.count("task") ? task_config(find_task(vm["task"].as<std::string>())) : std::string();
+  };
   po::options_description data("Data options");
   // One option a line, as a table:
   // clang-format off
@@ -75,7 +107,7 @@ CommandSpec train_spec() {
   out.add_options()
       ("log", po::value<std::string>()->default_value(""), "also write the log to this file");
   // clang-format on
-  for (const auto& g : {data, model_options(), training, valid, out}) spec.groups.push_back(g);
+  for (const auto& g : {task, data, model_options(), training, valid, out}) spec.groups.push_back(g);
   return spec;
 }
 

@@ -93,7 +93,8 @@ class CompareTest(unittest.TestCase):
             with open(os.path.join(self.out, png), 'rb') as f:
                 self.assertEqual(f.read(8), b'\x89PNG\r\n\x1a\n', png)
         self.assertFalse(os.path.exists(os.path.join(self.out, 'attention_bottleneck_1.png')))
-        self.assertIn(' train --type transformer ', report)
+        self.assertIn(' train --task transformer-tiny ', report)  # each type's best recipe by default
+        self.assertEqual(self.results()['models']['attention']['task'], 'attention-smoothed')
 
     def test_the_models_learned_something(self):
         # 200 updates on the reversal task: every model's validation perplexity falls far below
