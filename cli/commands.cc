@@ -16,6 +16,7 @@ const std::vector<Subcommand>& subcommands() {
       {"translate", "translate text with a model (greedy or beam search, n-best lists, alignments)", translate_command},
       {"shortlist", "build a lexical shortlist from a parallel corpus, for translate --shortlist", shortlist_command},
       {"score", "score target sentences given their sources with a model (forced decoding)", score_command},
+      {"average", "average the parameters of models of one configuration (checkpoint averaging)", average_command},
       {"eval", "score translations against references: BLEU and chrF (sacreBLEU-compatible)", eval_command},
   };
   return table;

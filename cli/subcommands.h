@@ -27,5 +27,6 @@ int eval_command(const Args& args);
 int translate_command(const Args& args);
 int score_command(const Args& args);
 int shortlist_command(const Args& args);
+int average_command(const Args& args);
 
 }  // namespace nmt::cli

@@ -99,7 +99,8 @@ CommandSpec train_spec() {
       ("early-stopping", po::value<int>()->default_value(10), "stop after N validations without improvement (0: never)")
       ("valid-mini-batch", po::value<int>()->default_value(64), "sentences per validation batch")
       ("valid-translation-output", po::value<std::string>()->default_value(""), "write the validation translations (greedy) to this file; {U} and {E} become the update and the epoch")
-      ("valid-max-sentences", po::value<int64_t>()->default_value(0), "translate at most N validation sentences for BLEU (0: all)");
+      ("valid-max-sentences", po::value<int64_t>()->default_value(0), "translate at most N validation sentences for BLEU (0: all)")
+      ("keep-checkpoints", po::value<int>()->default_value(0), "keep the last N validated models as MODEL.iter{U}, U the update, for nmt average (0: none)");
   // clang-format on
   po::options_description out("Output options");
   // One option a line, as a table:
@@ -151,6 +152,7 @@ TrainOptions train_options(const po::variables_map& vm) {
   o.valid_mini_batch = get<int>(vm, "valid-mini-batch");
   o.valid_max_sentences = get<int64_t>(vm, "valid-max-sentences");
   o.valid_translation_output = get<std::string>(vm, "valid-translation-output");
+  o.keep_checkpoints = get<int>(vm, "keep-checkpoints");
   o.log_file = get<std::string>(vm, "log");
   return o;
 }

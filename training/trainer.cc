@@ -27,6 +27,7 @@
 #include "tokenization/vocab.h"
 #include "training/batcher.h"
 #include "training/corpus.h"
+#include "training/iteration_models.h"
 #include "training/log.h"
 #include "training/schedule.h"
 #include "training/signals.h"
@@ -452,6 +453,10 @@ void Trainer::validate(bool counted) {
     os << " : " << m << " " << fixed(v, m == "bleu" ? 2 : 4) << (better ? " (new best)" : "");
   }
   state.stalls = first_improved ? 0 : state.stalls + 1;
+  if (o_.keep_checkpoints > 0) {  // the validated (smoothed) model, for checkpoint averaging
+    save_model(iteration_model_path(o_.model_path, state.progress.updates), *model_, *src_vocab_, *trg_vocab_);
+    keep_last_iteration_models(o_.model_path, o_.keep_checkpoints);
+  }
   const std::string seconds = fixed(std::chrono::duration<double>(Clock::now() - started).count(), 1);
   if (counted)
     log_.line(cat("Validation ", state.validations, " at Ep. ", state.position.epoch, " Up. ", state.progress.updates,
@@ -545,6 +550,7 @@ void TrainOptions::validate() const {
   if (!(exponential_smoothing >= 0 && exponential_smoothing <= 1))
     throw OptionError(cat("exponential-smoothing must be in [0, 1] (0: off), got ", exponential_smoothing));
   check_at_least("max-divergence", max_divergence, 1);
+  check_at_least("keep-checkpoints", keep_checkpoints, 0);
   parse_amounts(after, "after");
   check_frequency("valid-freq", valid_freq);
   check_frequency("save-freq", save_freq);

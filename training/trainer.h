@@ -7,6 +7,8 @@
 //                          state, corpus position and validation history. Running the same
 //                          command again resumes from it, exactly.
 //   PATH.best-METRIC       the best model so far by each validation metric
+//   PATH.iter{U}           with keep-checkpoints N: the model validated at update U, the
+//                          last N of them (training/iteration_models.h)
 // Every file is written to a temporary file and renamed, so a crash never leaves a
 // broken one.
 #pragma once
@@ -59,6 +61,7 @@ struct TrainOptions {
   int64_t valid_max_sentences = 0;       // BLEU on the first N validation sentences (0: all)
   std::string valid_translation_output;  // file for the validation translations; {U}, {E}: update, epoch
   int max_divergence = 10;               // consecutive non-finite updates before giving up
+  int keep_checkpoints = 0;              // keep the last N validated models as PATH.iter{U} (0: none)
   // Output
   std::string log_file;
 
