@@ -7,6 +7,7 @@
 
 #include "core/worker_pool.h"
 #include "model/model.h"
+#include "translate/ensemble.h"
 
 namespace nmt {
 
@@ -26,8 +27,12 @@ struct ScoreOptions {
   void validate() const;
 };
 
-// `sources` and `targets` are piece ids without </s> (either may be empty). Batched by
-// length; the results are in input order.
+// `sources[i]` is sentence i's source as each member of the ensemble reads it and
+// `targets[i]` its target, piece ids without </s> (either may be empty). A sentence's score is
+// the weighted sum of the members' scores. Batched by length; the results are in input order.
+std::vector<SentenceScore> score_ids(Ensemble& ensemble, const std::vector<MemberSources>& sources,
+                                     const std::vector<std::vector<int32_t>>& targets, const ScoreOptions& options);
+// One model: `sources` are its piece ids.
 std::vector<SentenceScore> score_ids(Model& model, const std::vector<std::vector<int32_t>>& sources,
                                      const std::vector<std::vector<int32_t>>& targets, const ScoreOptions& options);
 

@@ -8,7 +8,6 @@
 
 #include "core/error.h"
 #include "core/graph.h"
-#include "ops/softmax.h"
 #include "tokenization/vocab.h"
 #include "translate/shortlist.h"
 
@@ -31,39 +30,80 @@ struct Columns {
   int32_t id(int64_t column) const { return ids.empty() ? static_cast<int32_t>(column) : ids[column]; }
 };
 
-// Starts the decoder on the batch, restricted to its shortlist vocabulary when there is one.
-Columns start_columns(Model& model, DecoderState& state, const SourceBatch& src, const SearchOptions& o) {
+// The columns of the batch: its shortlist vocabulary (from the primary member's source ids)
+// when there is a shortlist, else the whole vocabulary.
+Columns batch_columns(const SourceBatch& primary_src, const SearchOptions& o) {
   Columns c;
   if (!o.shortlist) {
     c.masked = {kPad, kBos};
     if (!o.allow_unk) c.masked.push_back(kUnk);
     return c;
   }
-  c.ids = o.shortlist->vocabulary(src, o.allow_unk);  // has </s>, never <pad> or <s>
+  c.ids = o.shortlist->vocabulary(primary_src, o.allow_unk);  // has </s>, never <pad> or <s>
   c.eos = std::lower_bound(c.ids.begin(), c.ids.end(), kEos) - c.ids.begin();
-  state.output_slice = model.decoder().output_slice(c.ids);
   return c;
 }
 
-// One decoder step: log-probabilities [rows, columns]. Tokens that may not be generated are
-// -inf (not renormalised, so the other entries stay the model's log-probabilities);
-// rows with force_eos may only end.
-Tensor step_log_probs(Model& model, DecoderState& state, const std::vector<int32_t>& previous,
-                      const std::vector<char>& force_eos, const Columns& columns) {
-  Tensor lp = model.decoder().step(state, previous)->value;
-  softmax_forward(lp, lp, true);  // in place: the logits are this step's alone
+// The decoding of one batch by every member of an ensemble: their states, one row per
+// hypothesis, kept in step.
+struct Decoding {
+  Ensemble& ensemble;
+  std::vector<std::unique_ptr<MemberState>> states;
+  Columns columns;
+
+  void select(const std::vector<int32_t>& rows) {
+    for (auto& s : states) s->select(rows);
+  }
+  // The primary member's attention weights of the last step.
+  Tensor last_attention() const { return states[ensemble.primary()]->last_attention(); }
+};
+
+// Starts every member on its own source ids of the batch (src[m] for member m).
+Decoding start_decoding(Ensemble& ensemble, const std::vector<SourceBatch>& src, const SearchOptions& o) {
+  Decoding d{ensemble, {}, batch_columns(src[ensemble.primary()], o)};
+  for (size_t m = 0; m < ensemble.size(); ++m) d.states.push_back(ensemble.member(m).start(src[m], d.columns.ids));
+  return d;
+}
+
+// The ensemble's log-probabilities of one step, [rows, columns]: the weighted sum of the
+// members' (a single member of weight 1: its own, untouched).
+Tensor ensemble_log_probs(Decoding& d, const std::vector<int32_t>& previous) {
+  Tensor sum;
+  for (size_t m = 0; m < d.ensemble.size(); ++m) {
+    Tensor lp = d.ensemble.member(m).step(*d.states[m], previous);
+    if (lp.rank() != 2 || lp.dim(0) != static_cast<int64_t>(previous.size()) || lp.dim(1) <= d.columns.eos ||
+        (m > 0 && lp.dim(1) != sum.dim(1)))
+      throw Error(cat("ensemble member ", m + 1, " gave log-probabilities ", shape_str(lp.shape()), " for ",
+                      previous.size(), " rows"));
+    if (d.ensemble.single()) return lp;
+    const float w = d.ensemble.weight(m);
+    float* out = lp.data();
+    if (m == 0) {
+      for (int64_t i = 0, n = lp.numel(); i < n; ++i) out[i] *= w;  // in place: the step's tensor is ours
+      sum = lp;
+      continue;
+    }
+    float* acc = sum.data();
+    for (int64_t i = 0, n = lp.numel(); i < n; ++i) acc[i] += w * out[i];
+  }
+  return sum;
+}
+
+// One step of the ensemble: log-probabilities [rows, columns]. Tokens that may not be
+// generated are -inf (not renormalised, so the other entries stay the ensemble's
+// log-probabilities); rows with force_eos may only end.
+Tensor step_log_probs(Decoding& d, const std::vector<int32_t>& previous, const std::vector<char>& force_eos) {
+  Tensor lp = ensemble_log_probs(d, previous);
   const int64_t rows = lp.dim(0), V = lp.dim(1);
-  if (rows != static_cast<int64_t>(previous.size()) || V <= columns.eos)
-    throw Error(cat("decoder step gave logits ", shape_str(lp.shape()), " for ", previous.size(), " rows"));
   for (int64_t r = 0; r < rows; ++r) {
     float* p = lp.data() + r * V;
     if (force_eos[r]) {
-      const float eos = p[columns.eos];
+      const float eos = p[d.columns.eos];
       std::fill(p, p + V, kNegInf);
-      p[columns.eos] = eos;
+      p[d.columns.eos] = eos;
       continue;
     }
-    for (int64_t c : columns.masked) p[c] = kNegInf;
+    for (int64_t c : d.columns.masked) p[c] = kNegInf;
   }
   return lp;
 }
@@ -86,8 +126,8 @@ void block_maxima(const float* p, int64_t n, std::vector<float>& out) {
 }
 
 // The attention weights of the last step, checked to have one row per state row.
-Tensor step_attention(const DecoderState& state, size_t rows) {
-  Tensor a = state.last_attention();
+Tensor step_attention(const Decoding& d, size_t rows) {
+  Tensor a = d.last_attention();
   if (a.empty() || a.rank() != 2 || a.dim(0) != static_cast<int64_t>(rows))
     throw Error(cat("the decoder has attention but gave weights ", a.empty() ? "none" : shape_str(a.shape()), " for ",
                     rows, " rows"));
@@ -107,13 +147,13 @@ bool keeps_all(const std::vector<int32_t>& rows, size_t rows_before) {
   return true;
 }
 
-// Keeps the decoder state's rows `live` (in that order) in a state of
+// Keeps the members' state rows `live` (in that order) in a state of
 // min(row_bucket(|live|), most) rows: the live rows first, then copies of the first as
 // filler. The filler rows are computed and ignored; returns the new row count.
-size_t select_bucketed(DecoderState& state, std::vector<int32_t> live, size_t rows_before, size_t most) {
+size_t select_bucketed(Decoding& d, std::vector<int32_t> live, size_t rows_before, size_t most) {
   const size_t rows = std::max(live.size(), std::min(row_bucket(live.size()), most));
   live.resize(rows, live.front());
-  if (!keeps_all(live, rows_before)) state.select(live);
+  if (!keeps_all(live, rows_before)) d.select(live);
   return rows;
 }
 
@@ -155,10 +195,10 @@ Hypothesis finished_hypothesis(const Beam& beam, int32_t node, float score, std:
 // For each of the `rows` state rows: whether it may only end (its hypothesis has the most
 // tokens its source allows). Filler rows are not forced.
 std::vector<char> rows_at_length_limit(const std::vector<Beam>& beams, const std::vector<int32_t>& active,
-                                       const SourceBatch& src, const SearchOptions& options, size_t rows) {
+                                       const std::vector<int>& lengths, const SearchOptions& options, size_t rows) {
   std::vector<char> force;
   for (int32_t n : active) {
-    const int limit = max_output_length(options, src.lengths[n]);
+    const int limit = max_output_length(options, lengths[n]);
     for (const Alive& a : beams[n].alive) force.push_back(a.length >= limit);
   }
   force.resize(rows, 0);
@@ -221,11 +261,16 @@ void SearchOptions::validate() const {
   if (max_length_offset < 0) throw OptionError(cat("max-length-offset must be >= 0, got ", max_length_offset));
 }
 
+void check_ensemble_supports(const Ensemble& ensemble, const SearchOptions& options) {
+  // Alignments are the primary member's attention weights: a decoder without attention has none.
+  const Member& primary = ensemble.member(ensemble.primary());
+  if (options.keep_alignment && !primary.has_attention())
+    throw InputError(
+        cat("alignments are attention weights, and this model's decoder (", primary.kind(), ") has no attention"));
+}
+
 void check_model_supports(Model& model, const SearchOptions& options) {
-  // Alignments are the decoder's attention weights: a decoder without attention has none.
-  if (options.keep_alignment && !model.decoder().has_attention())
-    throw InputError(cat("alignments are attention weights, and this model's decoder (dec-type ",
-                         model.config().dec_type, ") has no attention"));
+  check_ensemble_supports(Ensemble::of(model), options);
 }
 
 size_t row_bucket(size_t n) {
@@ -285,113 +330,173 @@ std::vector<Expansion> best_expansions(const float* lp, int64_t V, const std::ve
   return out;
 }
 
-std::vector<Hypothesis> greedy_search(Model& model, const SourceBatch& src, const SearchOptions& options) {
+namespace {
+
+// Checks that `src` has one batch per member, all of the same sentences; returns the batch size.
+int64_t check_sources(const Ensemble& ensemble, const std::vector<SourceBatch>& src) {
+  if (src.size() != ensemble.size())
+    throw Error(cat("search: ", src.size(), " source batches for an ensemble of ", ensemble.size()));
+  for (const SourceBatch& b : src)
+    if (b.batch != src[0].batch) throw Error(cat("search: source batches of ", src[0].batch, " and ", b.batch));
+  return src[0].batch;
+}
+
+// Each sentence's source length for the length limit: the longest of the members' that read
+// the source (one model: its own).
+std::vector<int> limit_lengths(const Ensemble& ensemble, const std::vector<SourceBatch>& src) {
+  std::vector<int> lengths = src[ensemble.primary()].lengths;
+  for (size_t m = 0; m < ensemble.size(); ++m)
+    if (ensemble.member(m).reads_source())
+      for (size_t n = 0; n < lengths.size(); ++n) lengths[n] = std::max(lengths[n], src[m].lengths[n]);
+  return lengths;
+}
+
+// Greedy search's state: the sentence of each state row (-1: finished, a filler row until the
+// state shrinks) and the token each row feeds next.
+struct GreedyRows {
+  std::vector<int32_t> sentence, previous;
+  size_t live = 0;  // rows of unfinished sentences
+};
+
+// Takes each live row's best token of the step's log-probabilities `lp` (and its attention
+// row from `att`), ending the sentences whose best token is </s>.
+void greedy_advance(const Tensor& lp, const Tensor& att, const Columns& columns, const std::vector<int>& src_lengths,
+                    const SearchOptions& options, GreedyRows& g, std::vector<Hypothesis>& out) {
+  const int64_t V = lp.dim(1);
+  for (size_t r = 0; r < g.sentence.size(); ++r) {
+    if (g.sentence[r] < 0) continue;
+    const float* row = lp.data() + r * V;
+    const int64_t column = std::max_element(row, row + V) - row;
+    const int32_t best = columns.id(column);
+    Hypothesis& h = out[g.sentence[r]];
+    h.score += row[column];
+    if (options.keep_alignment) h.alignment.push_back(attention_row(att, r, src_lengths[g.sentence[r]]));
+    g.previous[r] = best;
+    if (best == kEos) {
+      h.normalized_score = h.score / length_penalty(options, h.tokens.size() + 1);
+      g.sentence[r] = -1;
+      --g.live;
+      continue;
+    }
+    h.tokens.push_back(best);
+  }
+}
+
+// Drops finished rows once the live ones fit a smaller row_bucket.
+void greedy_shrink(Decoding& d, GreedyRows& g) {
+  const size_t rows = g.sentence.size();
+  if (g.live == 0 || std::min(row_bucket(g.live), rows) == rows) return;
+  std::vector<int32_t> keep, next_sentence, next_previous;
+  for (size_t r = 0; r < rows; ++r)
+    if (g.sentence[r] >= 0) {
+      keep.push_back(static_cast<int32_t>(r));
+      next_sentence.push_back(g.sentence[r]);
+      next_previous.push_back(g.previous[r]);
+    }
+  const size_t kept = select_bucketed(d, std::move(keep), rows, rows);
+  next_sentence.resize(kept, -1);
+  next_previous.resize(kept, kEos);
+  g.sentence = std::move(next_sentence);
+  g.previous = std::move(next_previous);
+}
+
+}  // namespace
+
+std::vector<Hypothesis> greedy_search(Ensemble& ensemble, const std::vector<SourceBatch>& src,
+                                      const SearchOptions& options) {
   options.validate();
-  check_model_supports(model, options);
-  std::vector<Hypothesis> out(src.batch);
-  if (src.batch == 0) return out;
+  check_ensemble_supports(ensemble, options);
+  const int64_t batch = check_sources(ensemble, src);
+  std::vector<Hypothesis> out(batch);
+  if (batch == 0) return out;
   NoGradScope no_grad;
-  Rng unused(0);
-  EncoderOutput enc = model.encoder().encode(src, false, unused);
-  std::unique_ptr<DecoderState> state = model.decoder().start(enc);
-  const Columns columns = start_columns(model, *state, src, options);
-  // The sentence of each state row (-1: finished, a filler row until the state shrinks).
-  std::vector<int32_t> sentence(src.batch);
-  std::iota(sentence.begin(), sentence.end(), 0);
-  size_t rows = sentence.size();
-  std::vector<int32_t> previous(rows, kBos);
-  size_t live = src.batch;
-  while (live > 0) {
+  Decoding d = start_decoding(ensemble, src, options);
+  const std::vector<int> lengths = limit_lengths(ensemble, src);
+  const std::vector<int>& att_lengths = src[ensemble.primary()].lengths;
+  GreedyRows g;
+  g.sentence.resize(batch);
+  std::iota(g.sentence.begin(), g.sentence.end(), 0);
+  g.previous.assign(g.sentence.size(), kBos);
+  g.live = batch;
+  while (g.live > 0) {
+    const size_t rows = g.sentence.size();
     std::vector<char> force(rows, 0);
     for (size_t r = 0; r < rows; ++r)
-      if (sentence[r] >= 0)
+      if (g.sentence[r] >= 0)
         force[r] =
-            static_cast<int>(out[sentence[r]].tokens.size()) >= max_output_length(options, src.lengths[sentence[r]]);
-    const Tensor lp = step_log_probs(model, *state, previous, force, columns);
-    const Tensor att = options.keep_alignment ? step_attention(*state, rows) : Tensor();
-    const int64_t V = lp.dim(1);
-    for (size_t r = 0; r < rows; ++r) {
-      if (sentence[r] < 0) continue;
-      const float* row = lp.data() + r * V;
-      const int64_t column = std::max_element(row, row + V) - row;
-      const int32_t best = columns.id(column);
-      Hypothesis& h = out[sentence[r]];
-      h.score += row[column];
-      if (options.keep_alignment) h.alignment.push_back(attention_row(att, r, src.lengths[sentence[r]]));
-      previous[r] = best;
-      if (best == kEos) {
-        h.normalized_score = h.score / length_penalty(options, h.tokens.size() + 1);
-        sentence[r] = -1;
-        --live;
-        continue;
-      }
-      h.tokens.push_back(best);
-    }
-    if (live == 0 || std::min(row_bucket(live), rows) == rows) continue;
-    std::vector<int32_t> keep, next_sentence, next_previous;
-    for (size_t r = 0; r < rows; ++r)
-      if (sentence[r] >= 0) {
-        keep.push_back(static_cast<int32_t>(r));
-        next_sentence.push_back(sentence[r]);
-        next_previous.push_back(previous[r]);
-      }
-    rows = select_bucketed(*state, std::move(keep), rows, rows);
-    next_sentence.resize(rows, -1);
-    next_previous.resize(rows, kEos);
-    sentence = std::move(next_sentence);
-    previous = std::move(next_previous);
+            static_cast<int>(out[g.sentence[r]].tokens.size()) >= max_output_length(options, lengths[g.sentence[r]]);
+    const Tensor lp = step_log_probs(d, g.previous, force);
+    const Tensor att = options.keep_alignment ? step_attention(d, rows) : Tensor();
+    greedy_advance(lp, att, d.columns, att_lengths, options, g, out);
+    greedy_shrink(d, g);
   }
   return out;
 }
 
-std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch& src, const SearchOptions& options) {
+std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const std::vector<SourceBatch>& src,
+                                                 const SearchOptions& options) {
   options.validate();
-  check_model_supports(model, options);
+  check_ensemble_supports(ensemble, options);
   const size_t K = static_cast<size_t>(options.beam_size);
-  std::vector<std::vector<Hypothesis>> out(src.batch);
-  if (src.batch == 0) return out;
+  const int64_t batch = check_sources(ensemble, src);
+  std::vector<std::vector<Hypothesis>> out(batch);
+  if (batch == 0) return out;
   NoGradScope no_grad;
-  Rng unused(0);
-  EncoderOutput enc = model.encoder().encode(src, false, unused);
-  std::unique_ptr<DecoderState> state = model.decoder().start(enc);
-  const Columns columns = start_columns(model, *state, src, options);
+  Decoding d = start_decoding(ensemble, src, options);
+  const std::vector<int> lengths = limit_lengths(ensemble, src);
+  const std::vector<int>& att_lengths = src[ensemble.primary()].lengths;
 
-  std::vector<Beam> beams(src.batch);
+  std::vector<Beam> beams(batch);
   for (Beam& b : beams) b.alive.push_back(Alive{-1, 0.0f, 0});
-  std::vector<int32_t> active(src.batch);  // sentences with alive hypotheses, in row order
+  std::vector<int32_t> active(batch);  // sentences with alive hypotheses, in row order
   std::iota(active.begin(), active.end(), 0);
   size_t rows = active.size();
   const size_t most_rows = K * active.size();
   std::vector<int32_t> previous(rows, kBos);
   while (!active.empty()) {
-    const std::vector<char> force = rows_at_length_limit(beams, active, src, options, rows);
-    const Tensor lp = step_log_probs(model, *state, previous, force, columns);
-    const Tensor att = options.keep_alignment ? step_attention(*state, previous.size()) : Tensor();
+    const std::vector<char> force = rows_at_length_limit(beams, active, lengths, options, rows);
+    const Tensor lp = step_log_probs(d, previous, force);
+    const Tensor att = options.keep_alignment ? step_attention(d, previous.size()) : Tensor();
     NextStep next;
     int64_t first_row = 0;
     for (int32_t n : active) {
       Beam& beam = beams[n];
       const size_t alive_rows = beam.alive.size();
-      expand_beam(beam, lp, first_row, att, src.lengths[n], K, columns, options, next);
+      expand_beam(beam, lp, first_row, att, att_lengths[n], K, d.columns, options, next);
       first_row += static_cast<int64_t>(alive_rows);
       if (!beam.alive.empty()) next.active.push_back(n);  // else K finished, or nothing left to expand
     }
     if (next.rows.empty()) break;
-    rows = select_bucketed(*state, std::move(next.rows), rows, most_rows);
+    rows = select_bucketed(d, std::move(next.rows), rows, most_rows);
     next.previous.resize(rows, kEos);
     active = std::move(next.active);
     previous = std::move(next.previous);
   }
-  for (int64_t n = 0; n < src.batch; ++n) out[n] = best_finished(beams[n], static_cast<size_t>(options.n_best));
+  for (int64_t n = 0; n < batch; ++n) out[n] = best_finished(beams[n], static_cast<size_t>(options.n_best));
+  return out;
+}
+
+std::vector<std::vector<Hypothesis>> search(Ensemble& ensemble, const std::vector<SourceBatch>& src,
+                                            const SearchOptions& options) {
+  if (options.beam_size > 1) return beam_search(ensemble, src, options);
+  std::vector<std::vector<Hypothesis>> out;
+  for (Hypothesis& h : greedy_search(ensemble, src, options)) out.push_back({std::move(h)});
   return out;
 }
 
 std::vector<std::vector<Hypothesis>> search(Model& model, const SourceBatch& src, const SearchOptions& options) {
-  if (options.beam_size > 1) return beam_search(model, src, options);
-  std::vector<std::vector<Hypothesis>> out;
-  out.reserve(src.batch);
-  for (Hypothesis& h : greedy_search(model, src, options)) out.push_back({std::move(h)});
-  return out;
+  Ensemble e = Ensemble::of(model);
+  return search(e, {src}, options);
+}
+
+std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch& src, const SearchOptions& options) {
+  Ensemble e = Ensemble::of(model);
+  return beam_search(e, {src}, options);
+}
+
+std::vector<Hypothesis> greedy_search(Model& model, const SourceBatch& src, const SearchOptions& options) {
+  Ensemble e = Ensemble::of(model);
+  return greedy_search(e, {src}, options);
 }
 
 }  // namespace nmt

@@ -23,6 +23,7 @@
 
 #include "encoder/encoder.h"
 #include "model/model.h"
+#include "translate/ensemble.h"
 
 namespace nmt {
 
@@ -54,8 +55,10 @@ struct Hypothesis {
   std::vector<std::vector<float>> alignment;
 };
 
-// Throws InputError when `model` cannot give what `options` ask for: alignments
-// (keep_alignment) from a decoder without attention. The searches below call it.
+// Throws InputError when the ensemble cannot give what `options` ask for: alignments
+// (keep_alignment) from a primary member (translate/ensemble.h) without attention. The
+// searches below call it; check_model_supports is the same for one model.
+void check_ensemble_supports(const Ensemble& ensemble, const SearchOptions& options);
 void check_model_supports(Model& model, const SearchOptions& options);
 
 // The number of decoder state rows kept for n live hypotheses: n up to 4, then the
@@ -81,16 +84,28 @@ struct Expansion {
 // enter, so most of a row costs one vectorised maximum.)
 std::vector<Expansion> best_expansions(const float* lp, int64_t V, const std::vector<float>& base, size_t capacity);
 
+// The searches below run an ensemble (translate/ensemble.h): src[m] is the batch as member m
+// reads it (the same sentences in the same order). Every step adds the members'
+// log-probabilities, weighted; the length limit counts the longest of the members' sources,
+// the shortlist's vocabulary and the alignments come from the primary member's. The Model
+// overloads search with that model alone (Ensemble::of), exactly as the model.
+//
 // Hypotheses per sentence of `src`, best first (n_best of them; fewer only if fewer could
 // be made). beam_size 1 runs greedy_search. Validates `options` (OptionError), and throws
 // InputError for keep_alignment with a decoder that has no attention.
+std::vector<std::vector<Hypothesis>> search(Ensemble& ensemble, const std::vector<SourceBatch>& src,
+                                            const SearchOptions& options);
 std::vector<std::vector<Hypothesis>> search(Model& model, const SourceBatch& src, const SearchOptions& options);
 
 // Beam search as described above, whatever beam_size is (1 included).
+std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const std::vector<SourceBatch>& src,
+                                                 const SearchOptions& options);
 std::vector<std::vector<Hypothesis>> beam_search(Model& model, const SourceBatch& src, const SearchOptions& options);
 
 // Greedy search (argmax at every step, ties to the lowest id); equals beam search with
 // beam_size 1. Uses neither beam_size nor n_best (both are still validated).
+std::vector<Hypothesis> greedy_search(Ensemble& ensemble, const std::vector<SourceBatch>& src,
+                                      const SearchOptions& options);
 std::vector<Hypothesis> greedy_search(Model& model, const SourceBatch& src, const SearchOptions& options);
 
 }  // namespace nmt

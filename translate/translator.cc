@@ -23,27 +23,56 @@ void TranslateOptions::validate() const {
   search.validate();
 }
 
-std::vector<Translation> translate_ids(Model& model, const std::vector<std::vector<int32_t>>& sources,
+namespace {
+
+// The sentences as each member reads them, cut to max_input_length and ended with </s>, into
+// `ids`; out[i].source (the primary member's ids) and truncated are set. Returns the indices
+// of the non-empty sentences.
+std::vector<int32_t> prepare_sources(const Ensemble& ensemble, const std::vector<MemberSources>& sources,
+                                     const TranslateOptions& options, std::vector<MemberSources>& ids,
+                                     std::vector<Translation>& out) {
+  std::vector<int32_t> order;
+  ids.resize(sources.size());
+  for (size_t i = 0; i < sources.size(); ++i) {
+    if (sources[i].size() != ensemble.size())
+      throw Error(cat("translate_ids: sentence ", i, " has sources for ", sources[i].size(), " of ", ensemble.size(),
+                      " members"));
+    bool empty = true;
+    for (const auto& s : sources[i]) empty = empty && s.empty();
+    if (empty) continue;
+    for (std::vector<int32_t> s : sources[i]) {
+      if (options.max_input_length > 0 && static_cast<int>(s.size()) > options.max_input_length) {
+        s.resize(options.max_input_length);
+        out[i].truncated = true;
+      }
+      s.push_back(Vocab::kEos);
+      ids[i].push_back(std::move(s));
+    }
+    out[i].source = ids[i][ensemble.primary()];
+    order.push_back(static_cast<int32_t>(i));
+  }
+  return order;
+}
+
+// The longest of a sentence's sources (what batches are sorted by).
+size_t longest(const MemberSources& ids) {
+  size_t n = 0;
+  for (const auto& s : ids) n = std::max(n, s.size());
+  return n;
+}
+
+}  // namespace
+
+std::vector<Translation> translate_ids(Ensemble& ensemble, const std::vector<MemberSources>& sources,
                                        const TranslateOptions& options) {
   options.validate();
   std::vector<Translation> out(sources.size());
-  std::vector<int32_t> order;  // the non-empty inputs
-  for (size_t i = 0; i < sources.size(); ++i) {
-    if (sources[i].empty()) continue;
-    std::vector<int32_t> s = sources[i];
-    if (options.max_input_length > 0 && static_cast<int>(s.size()) > options.max_input_length) {
-      s.resize(options.max_input_length);
-      out[i].truncated = true;
-    }
-    s.push_back(Vocab::kEos);
-    out[i].source = std::move(s);
-    order.push_back(static_cast<int32_t>(i));
-  }
+  std::vector<MemberSources> ids;
+  std::vector<int32_t> order = prepare_sources(ensemble, sources, options, ids, out);
   PackedScope packed;  // the weights do not change while translating
   std::optional<Int8Scope> int8;
   if (options.int8) int8.emplace();
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int32_t a, int32_t b) { return out[a].source.size() < out[b].source.size(); });
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return longest(ids[a]) < longest(ids[b]); });
   const size_t batches = (order.size() + options.mini_batch - 1) / options.mini_batch;
   std::mutex progress_mu;
   size_t done = sources.size() - order.size();
@@ -51,9 +80,13 @@ std::vector<Translation> translate_ids(Model& model, const std::vector<std::vect
   auto translate_batch = [&](size_t j) {
     const size_t begin = (batches - 1 - j) * options.mini_batch;
     const size_t end = std::min(order.size(), begin + options.mini_batch);
-    std::vector<std::vector<int32_t>> batch;
-    for (size_t i = begin; i < end; ++i) batch.push_back(out[order[i]].source);
-    auto results = search(model, SourceBatch::from(batch), options.search);
+    std::vector<SourceBatch> src;
+    for (size_t m = 0; m < ensemble.size(); ++m) {
+      std::vector<std::vector<int32_t>> batch;
+      for (size_t i = begin; i < end; ++i) batch.push_back(ids[order[i]][m]);
+      src.push_back(SourceBatch::from(batch));
+    }
+    auto results = search(ensemble, src, options.search);
     for (size_t i = begin; i < end; ++i) out[order[i]].hypotheses = std::move(results[i - begin]);
     std::lock_guard<std::mutex> lock(progress_mu);
     done += end - begin;
@@ -65,6 +98,15 @@ std::vector<Translation> translate_ids(Model& model, const std::vector<std::vect
     for (size_t j = 0; j < batches; ++j) translate_batch(j);
   }
   return out;
+}
+
+std::vector<Translation> translate_ids(Model& model, const std::vector<std::vector<int32_t>>& sources,
+                                       const TranslateOptions& options) {
+  Ensemble e = Ensemble::of(model);
+  std::vector<MemberSources> per_member;
+  per_member.reserve(sources.size());
+  for (const auto& s : sources) per_member.push_back({s});
+  return translate_ids(e, per_member, options);
 }
 
 std::vector<std::string> translate_lines(Model& model, const Vocab& src_vocab, const Vocab& trg_vocab,

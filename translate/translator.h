@@ -38,14 +38,21 @@ struct TranslateOptions {
 
 struct Translation {
   std::vector<Hypothesis> hypotheses;  // best first; empty for an empty input line
-  std::vector<int32_t> source;         // the source ids searched (</s> included); empty for an empty input
+  std::vector<int32_t> source;         // the (primary member's) source ids searched, </s> included; empty for an
+                                       // empty input
   bool truncated = false;              // the input had more than max_input_length pieces
 };
 
 // The gemm-type option: "float32" (false) or "int8" (true); anything else throws OptionError.
 bool parse_gemm_type(const std::string& name);
 
-// `sources` are piece ids without </s>.
+// `sources[i]` is sentence i as each member of the ensemble reads it (piece ids without </s>;
+// translate/ensemble.h); a sentence empty for every member is an empty input. Batches are
+// sorted by the longest of a sentence's sources; Translation::source holds the primary
+// member's ids.
+std::vector<Translation> translate_ids(Ensemble& ensemble, const std::vector<MemberSources>& sources,
+                                       const TranslateOptions& options);
+// One model: `sources` are piece ids without </s>.
 std::vector<Translation> translate_ids(Model& model, const std::vector<std::vector<int32_t>>& sources,
                                        const TranslateOptions& options);
 // Convenience: text in, best translation's text out.
