@@ -4,6 +4,7 @@
 // answered group by group.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include "core/error.h"
 #include "model/model.h"
 #include "tokenization/corpus.h"
+#include "translate/ensemble.h"
 #include "translate/output.h"
 #include "translate/shortlist.h"
 #include "translate/translator.h"
@@ -26,17 +28,20 @@ namespace {
 CommandSpec translate_spec() {
   CommandSpec spec;
   spec.name = "translate";
-  spec.usage = "nmt translate -m MODEL [-i INPUT] [-o OUTPUT] [options]";
+  spec.usage = "nmt translate -m MODEL [MODEL...] [--weights W...] [-i INPUT] [-o OUTPUT] [options]";
   spec.summary =
       "Translates one sentence a line from INPUT (plain or gzip; default stdin) to OUTPUT (default stdout).\n"
       "Output line i answers input line i; an empty input line gives an empty output line. Inputs longer\n"
       "than --max-input-length pieces are cut (with a warning naming the line). With --n-best, each input\n"
-      "line gives --n-best-size lines `ID ||| TEXT ||| F0= SCORE ||| NORMALIZED` (ID 0-based), as Marian.";
+      "line gives --n-best-size lines `ID ||| TEXT ||| F0= SCORE ||| NORMALIZED` (ID 0-based), as Marian.\n"
+      "Several models make an ensemble: their log-probabilities are added, weighted by --weights, at every\n"
+      "step. They must share the target vocabulary; each reads the source with its own vocabulary.";
   po::options_description io("Input/output options");
   // One option a line, as a table:
   // clang-format off
   io.add_options()
-      ("model,m", po::value<std::string>()->required(), "model file")
+      ("model,m", po::value<std::vector<std::string>>()->multitoken()->required(), "model file(s); several make an ensemble")
+      ("weights", po::value<std::vector<float>>()->multitoken(), "one weight per model of an ensemble (default: all 1)")
       ("input,i", po::value<std::string>()->default_value("-"), "input file, plain or gzip ('-' = stdin)")
       ("output,o", po::value<std::string>()->default_value("-"), "output file ('-' = stdout)")
       ("max-input-length", po::value<int>()->default_value(256), "cut inputs longer than this many pieces (0: never)")
@@ -49,7 +54,8 @@ CommandSpec translate_spec() {
       ("gemm-type", po::value<std::string>()->default_value("float32"),
        "float32, or int8: linear and LSTM layers on 8-bit integers (weights per output row, activations per row)")
       ("shortlist", po::value<std::string>(),
-       "score only the target pieces of this lexical shortlist (nmt shortlist) for each mini-batch's sources");
+       "score only the target pieces of this lexical shortlist (nmt shortlist) for each mini-batch's sources "
+       "(made for the first model's vocabularies)");
   // clang-format on
   po::options_description search("Search options");
   // One option a line, as a table:
@@ -166,20 +172,22 @@ std::string format_group(const std::vector<Translation>& results, int64_t first_
 
 // Reads, translates and writes `maxi_batch` lines at a time, so that a pipe is answered
 // group by group; `lines_done` counts the lines written.
-void translate_groups(LineReader& reader, Output& out, const LoadedModel& loaded, const TranslateOptions& opt,
+void translate_groups(LineReader& reader, Output& out, const LoadedEnsemble& loaded, const TranslateOptions& opt,
                       const OutputFormat& format, int maxi_batch, int64_t& lines_done) {
-  std::vector<std::vector<int32_t>> group;
+  std::vector<MemberSources> group;
   std::string line;
   bool more = true;
   while (more) {
     group.clear();
     while (static_cast<int>(group.size()) < maxi_batch && (more = reader.next(line))) {
-      group.push_back(loaded.src_vocab->encode(line));
-      warn_if_cut(reader, group.back().size(), opt.max_input_length);
+      group.push_back(loaded.encode_source(line));
+      size_t pieces = 0;
+      for (const auto& ids : group.back()) pieces = std::max(pieces, ids.size());
+      warn_if_cut(reader, pieces, opt.max_input_length);
     }
     if (group.empty()) break;
-    const std::vector<Translation> results = translate_ids(*loaded.model, group, opt);
-    out.write(format_group(results, lines_done, *loaded.trg_vocab, format));
+    const std::vector<Translation> results = translate_ids(*loaded.ensemble, group, opt);
+    out.write(format_group(results, lines_done, loaded.trg_vocab(), format));
     out.flush();
     lines_done += static_cast<int64_t>(group.size());
   }
@@ -193,7 +201,10 @@ int translate_command(const Args& args) {
   const po::variables_map& vm = *parsed;
   const OutputFormat format = output_format(vm);
   TranslateOptions opt = translate_options(vm, format);
-  opt.validate();  // before the model is loaded: a bad value costs nothing
+  const auto model_paths = get<std::vector<std::string>>(vm, "model");
+  const auto weights = vm.count("weights") ? get<std::vector<float>>(vm, "weights") : std::vector<float>();
+  opt.validate();  // before the models are loaded: a bad value costs nothing
+  if (!weights.empty()) check_weights(weights, model_paths.size());
   const std::string input = get<std::string>(vm, "input");
   // Typed at a terminal: answer every line at once unless told otherwise.
   const bool interactive = input == "-" && ::isatty(STDIN_FILENO) && !has(vm, "maxi-batch");
@@ -205,18 +216,17 @@ int translate_command(const Args& args) {
   const std::unique_ptr<WorkerPool> workers = make_workers(get<int>(vm, "workers"));
   opt.workers = workers.get();
 
-  const std::string model_path = get<std::string>(vm, "model");
-  const LoadedModel loaded = load_model(model_path);
+  const LoadedEnsemble loaded = load_ensemble(model_paths, weights);
   Shortlist shortlist;
   if (has(vm, "shortlist")) {
     shortlist =
-        Shortlist::load_for(get<std::string>(vm, "shortlist"), loaded.src_vocab->size(), loaded.trg_vocab->size());
+        Shortlist::load_for(get<std::string>(vm, "shortlist"), loaded.src_vocab().size(), loaded.trg_vocab().size());
     opt.search.shortlist = &shortlist;
   }
   try {
-    check_model_supports(*loaded.model, opt.search);
+    check_ensemble_supports(*loaded.ensemble, opt.search);
   } catch (const InputError& e) {
-    throw InputError(cat("--alignment: ", model_path, ": ", e.what()));
+    throw InputError(cat("--alignment: ", loaded.paths[loaded.ensemble->primary()], ": ", e.what()));
   }
 
   LineReader reader(input);
