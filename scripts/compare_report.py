@@ -48,7 +48,7 @@ def machine(nmt):
         rev = ''
     return {'cpu': cpu, 'cores': os.cpu_count(), 'memory_gib': round(os.sysconf('SC_PAGE_SIZE') *
                                                                       os.sysconf('SC_PHYS_PAGES') / 2**30),
-            'nmt_commit': rev}
+            'nmt_commit': rev, 'onednn_max_cpu_isa': os.environ.get('ONEDNN_MAX_CPU_ISA')}
 
 
 COLORS = {'bottleneck': '#d62728', 'attention': '#1f77b4', 'transformer': '#2ca02c'}
@@ -188,7 +188,9 @@ def write_report(out, results, commands):
     mach = results['machine']
     md = ['# Bottleneck vs attention vs transformer', '',
           f"{results['date']}; {mach['cpu']}, {mach['cores']} cores, {mach['memory_gib']} GiB; nmt "
-          f"{mach.get('nmt_commit') or '(unknown commit)'}. Budget per model: `--after {results['budget']}`. "
+          f"{mach.get('nmt_commit') or '(unknown commit)'}"
+          f"{'; oneDNN capped at ' + mach['onednn_max_cpu_isa'] if mach.get('onednn_max_cpu_isa') else ''}. "
+          f"Budget per model: `--after {results['budget']}`. "
           f"Test set: `{results['corpus']['test'][0]}`; BLEU and chrF2 as sacreBLEU (13a, cased); "
           f"\"BLEU lc\" lowercased with the intl tokenizer. Decoding speed is the wall time of `nmt translate` on the "
           f"test set, model loading included. Every figure is in results.json and results.tsv.", '',
@@ -200,6 +202,11 @@ def write_report(out, results, commands):
             v = f(r)
             cells.append(fmt(v, 1 if 'sent/s' in c else 2))
         md.append(f'| {m} | ' + ' | '.join(cells) + ' |')
+    flagged = [(m, f) for m, r in results['models'].items() for f in r.get('flags', [])]
+    if flagged:
+        md += ['', '**Read with care**: a model still learning fast, or still warming up, is compared before it shows '
+               'what its type can do; give it a larger budget (`--after`).', '']
+        md += [f'- {m}: {f}' for m, f in flagged]
     md += ['', '## Learning curves', '', f'![validation perplexity over training time]({plot_curves(out, results)})',
            '', '## BLEU by source length', '',
            'The bottleneck model must squeeze the whole source into one state vector; attention reads every '

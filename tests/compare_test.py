@@ -10,6 +10,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import importlib.machinery
 import unittest
 
 NMT, SOURCE = sys.argv[1], sys.argv[2]
@@ -73,6 +74,7 @@ class CompareTest(unittest.TestCase):
             self.assertEqual(x['updates'], 200, m)
             self.assertGreater(x['tok_per_s'], 0, m)
             self.assertEqual([p['updates'] for p in x['curve']], [50, 100, 150, 200], m)
+            self.assertIsInstance(x['flags'], list, m)
             for mode in ('greedy', 'beam'):
                 t = x['test'][mode]
                 self.assertEqual(t['sentences'], 30, (m, mode))
@@ -144,6 +146,37 @@ class CompareTest(unittest.TestCase):
                            capture_output=True, text=True)
         self.assertEqual(r.returncode, 1)
         self.assertIn('unknown model "lstm"', r.stderr)
+
+
+class BudgetAndFlagsTest(unittest.TestCase):
+    """The automatic validation frequency and the flags that mark a model compared before it learned."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.c = importlib.machinery.SourceFileLoader('compare_script', COMPARE).load_module()
+
+    def test_auto_validation_gives_every_curve_about_twelve_points(self):
+        self.assertEqual(self.c.valid_freq('800u', 'auto'), '66u')
+        self.assertEqual(self.c.valid_freq('9m', 'auto'), '0.75m')
+        self.assertEqual(self.c.valid_freq('30m,5000u', 'auto'), '2.5m')
+        self.assertEqual(self.c.valid_freq('5e', 'auto'), '1e')  # whole epochs at least
+        self.assertEqual(self.c.valid_freq('800u', '50u'), '50u')  # an explicit frequency wins
+
+    @staticmethod
+    def curve(ppls, every=100):
+        return {'curve': [{'updates': every * (i + 1), 'perplexity': p} for i, p in enumerate(ppls)]}
+
+    def test_a_rising_learning_rate_at_the_end_is_a_warm_up(self):
+        flags = self.c.training_flags(self.curve([50, 40, 39.9]), [1e-4, 2e-4, 3e-4])
+        self.assertEqual(len(flags), 1)
+        self.assertIn('warm-up', flags[0])
+        self.assertEqual(self.c.training_flags(self.curve([50, 40, 39.9]), [7e-4, 5e-4, 4e-4]), [])
+
+    def test_a_perplexity_still_falling_fast_is_under_training(self):
+        flags = self.c.training_flags(self.curve([90, 60, 40, 30, 20]), [1e-3] * 5)
+        self.assertEqual(len(flags), 1)
+        self.assertIn('still fell 33% over its last 100 updates', flags[0])
+        self.assertEqual(self.c.training_flags(self.curve([90, 60, 40, 30, 29]), [1e-3] * 5), [])
 
 
 if __name__ == '__main__':
