@@ -19,19 +19,17 @@
 #include "core/system.h"
 #include "io/atomic_file.h"
 #include "io/model_file.h"
-#include "model/model.h"
 #include "ops/bf16.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 #include "ops/rnn.h"
-#include "tokenization/vocab.h"
 #include "training/batcher.h"
-#include "training/corpus.h"
 #include "training/iteration_models.h"
 #include "training/log.h"
 #include "training/schedule.h"
 #include "training/signals.h"
 #include "training/smoothing.h"
+#include "training/translation_objective.h"
 #include "training/validator.h"
 
 namespace nmt {
@@ -44,38 +42,6 @@ std::string fixed(double v, int digits) {
   std::ostringstream os;
   os << std::fixed << std::setprecision(digits) << v;
   return os.str();
-}
-
-// Loads the vocabularies, training them from the training sets when the files do not
-// exist yet (jointly when both paths are the same), as Marian does.
-std::pair<std::shared_ptr<Vocab>, std::shared_ptr<Vocab>> prepare_vocabs(const TrainOptions& o, TrainLog& log) {
-  const std::string& src_path = o.vocabs[0];
-  const std::string& trg_path = o.vocabs[1];
-  if (src_path == trg_path) {
-    if (!fs::exists(src_path)) {
-      log.line(cat("training joint vocabulary ", src_path, " (", o.vocab_size, " pieces) on ", o.train_sets[0], " and ",
-                   o.train_sets[1]));
-      VocabTrainOptions vo;
-      vo.inputs = o.train_sets;
-      vo.model_path = src_path;
-      vo.vocab_size = o.vocab_size;
-      vo.seed = o.seed;
-      train_vocab(vo);
-    }
-    auto v = std::make_shared<Vocab>(Vocab::load(src_path));
-    return {v, v};
-  }
-  for (int side = 0; side < 2; ++side) {
-    if (fs::exists(o.vocabs[side])) continue;
-    log.line(cat("training vocabulary ", o.vocabs[side], " (", o.vocab_size, " pieces) on ", o.train_sets[side]));
-    VocabTrainOptions vo;
-    vo.inputs = {o.train_sets[side]};
-    vo.model_path = o.vocabs[side];
-    vo.vocab_size = o.vocab_size;
-    vo.seed = o.seed;
-    train_vocab(vo);
-  }
-  return {std::make_shared<Vocab>(Vocab::load(src_path)), std::make_shared<Vocab>(Vocab::load(trg_path))};
 }
 
 // valid-translation-output: PATTERN with {U} and {E} replaced by the update and the
@@ -168,16 +134,18 @@ bool due(const std::vector<Amount>& freq, const Progress& before, const Progress
 
 class Trainer {
  public:
-  explicit Trainer(const TrainOptions& o) : o_(o), log_(o.log_file), rng_(o.seed) {}
+  Trainer(const TrainOptions& o, std::unique_ptr<TrainingObjective> objective)
+      : o_(o), log_(o.log_file), rng_(o.seed), objective_(std::move(objective)) {}
   int run();
 
  private:
   void check_output_directory() const;
-  void read_corpus();
   void resume_from_checkpoint();
   void start_new_model();
   void log_setup();
-  bool stalled() const { return validator_ && o_.early_stopping > 0 && state_.stalls >= o_.early_stopping; }
+  bool stalled() const {
+    return objective_->validates() && o_.early_stopping > 0 && state_.stalls >= o_.early_stopping;
+  }
   // Runs updates until the budget is spent or validation stops early; false when a signal
   // stopped training (the checkpoint is saved).
   bool train_until_done(const Schedule& schedule);
@@ -195,14 +163,10 @@ class Trainer {
 
   const TrainOptions& o_;
   TrainLog log_;
-  Rng rng_;  // dropout
-  std::shared_ptr<Vocab> src_vocab_, trg_vocab_;
-  std::unique_ptr<ParallelCorpus> corpus_;
-  std::unique_ptr<Batcher> batcher_;
-  std::unique_ptr<Model> model_;
+  Rng rng_;                                       // dropout
+  std::unique_ptr<TrainingObjective> objective_;  // the model, its data, batches, loss and validation
   std::unique_ptr<Adam> adam_;
   std::unique_ptr<ExponentialSmoothing> smoothing_;  // null without exponential smoothing
-  std::unique_ptr<Validator> validator_;
   TrainState state_;
   std::string ckpt_path_;
   // since the last display
@@ -214,21 +178,16 @@ class Trainer {
 int Trainer::run() {
   check_output_directory();
   const Schedule schedule = schedule_of(o_);
-  read_corpus();
-  if (!o_.valid_sets.empty())
-    validator_ = std::make_unique<Validator>(o_.valid_sets[0], o_.valid_sets[1], *src_vocab_, *trg_vocab_,
-                                             o_.valid_mini_batch, o_.valid_max_sentences);
+  objective_->read_data(log_);
   ckpt_path_ = o_.model_path + ".ckpt";
   if (fs::exists(ckpt_path_))
     resume_from_checkpoint();
   else
     start_new_model();
-  batcher_ = std::make_unique<Batcher>(*corpus_, o_.mini_batch_words, o_.maxi_batch, o_.seed,
-                                       batch_sort_for(o_.maxi_batch_sort, model_->config().enc_type));
-  batcher_->set_position(state_.position);
+  objective_->start_batches(state_.position, log_);
   log_setup();
   if (!train_until_done(schedule)) return 0;
-  if (validator_ && state_.validations == 0) validate(false);
+  if (objective_->validates() && state_.validations == 0) validate(false);
   save_checkpoint();
   log_.line(cat("training finished: ", state_.progress.updates, " updates, ", state_.progress.epochs, " epochs, ",
                 fixed(state_.progress.minutes, 2), " minutes; peak memory ", fixed(peak_rss_mib(), 0), " MiB"));
@@ -244,23 +203,12 @@ void Trainer::check_output_directory() const {
     throw InputError(cat("valid-translation-output ", o_.valid_translation_output, ": no directory ", dir.string()));
 }
 
-// The corpus is read (and checked) before a missing vocabulary is trained on it.
-void Trainer::read_corpus() {
-  corpus_ = std::make_unique<ParallelCorpus>();
-  const ParallelText text = read_parallel_text(o_.train_sets[0], o_.train_sets[1]);
-  std::tie(src_vocab_, trg_vocab_) = prepare_vocabs(o_, log_);
-  *corpus_ = encode_parallel_corpus(text, *src_vocab_, *trg_vocab_, o_.max_length, true);
-  log_.line(cat("training corpus: ", corpus_->size(), " sentence pairs; dropped ", corpus_->dropped_long,
-                " longer than ", o_.max_length, " pieces and ", corpus_->dropped_empty, " with an empty side"));
-}
-
 // The checkpoint's model, optimizer, smoothing and training state; its model configuration
 // wins over the options given now.
 void Trainer::resume_from_checkpoint() {
   ModelFile f = load_model_file(ckpt_path_);
-  LoadedModel lm = model_from_file(f, ckpt_path_);
-  model_ = std::move(lm.model);
-  adam_ = std::make_unique<Adam>(model_->params(), o_.adam);
+  objective_->load_checkpoint(f, ckpt_path_);
+  adam_ = std::make_unique<Adam>(objective_->params(), o_.adam);
   // Checkpoints before put_adam_state kept the step count as train.adam-steps.
   if (!f.config.count("adam.steps") && f.config.count(kCkptPrefix + "adam-steps"))
     f.config["adam.steps"] = f.config.at(kCkptPrefix + "adam-steps");
@@ -272,7 +220,7 @@ void Trainer::resume_from_checkpoint() {
   state_ = get_state(f, ckpt_path_);
   rng_.set_state(f.blobs.at("train.rng"));
   if (o_.exponential_smoothing > 0) {
-    smoothing_ = std::make_unique<ExponentialSmoothing>(model_->params(), o_.exponential_smoothing);
+    smoothing_ = std::make_unique<ExponentialSmoothing>(objective_->params(), o_.exponential_smoothing);
     if (const Tensor* avg = f.find_tensor(kSmoothingTensor))
       smoothing_->average().copy_from(*avg);
     else
@@ -284,25 +232,18 @@ void Trainer::resume_from_checkpoint() {
 }
 
 void Trainer::start_new_model() {
-  ModelConfig config = o_.model;
-  config.src_vocab_size = src_vocab_->size();
-  config.trg_vocab_size = trg_vocab_->size();
-  if (config.tied_embeddings_all && src_vocab_ != trg_vocab_ && src_vocab_->serialized() != trg_vocab_->serialized()) {
-    log_.line("source and target vocabularies differ: not tying source embeddings (tied-embeddings-all off)");
-    config.tied_embeddings_all = false;
-  }
-  model_ = std::make_unique<Model>(config, o_.seed);
-  adam_ = std::make_unique<Adam>(model_->params(), o_.adam);
+  objective_->new_model(log_);
+  adam_ = std::make_unique<Adam>(objective_->params(), o_.adam);
   if (o_.exponential_smoothing > 0)
-    smoothing_ = std::make_unique<ExponentialSmoothing>(model_->params(), o_.exponential_smoothing);
+    smoothing_ = std::make_unique<ExponentialSmoothing>(objective_->params(), o_.exponential_smoothing);
 }
 
 void Trainer::log_setup() {
   std::ostringstream os;
-  for (const auto& [k, v] : model_->config().to_map()) os << " " << k << "=" << v;
+  for (const auto& [k, v] : objective_->config()) os << " " << k << "=" << v;
   log_.line(cat("model:", os.str()));
-  log_.line(cat("parameters: ", model_->params().size(), " floats; ", Context::get().threads(), " threads; ",
-                batcher_->batches_in_epoch(), " batches an epoch",
+  log_.line(cat("parameters: ", objective_->params().size(), " floats; ", Context::get().threads(), " threads; ",
+                objective_->batches_in_epoch(), " batches an epoch",
                 o_.rnn_recompute ? "; RNN workspaces recomputed in the backward (rnn-recompute)" : ""));
   if (o_.bf16)
     log_.line(
@@ -344,7 +285,7 @@ bool Trainer::after_update(const Schedule& schedule, const Progress& before, Clo
     display(std::chrono::duration<double>(Clock::now() - disp_started).count());
     disp_started = Clock::now();
   }
-  const bool validated = validator_ && due(schedule.valid, before, now);
+  const bool validated = objective_->validates() && due(schedule.valid, before, now);
   if (validated) validate();
   if (due(schedule.save, before, now)) save_checkpoint();
   if (!validated || !stalled()) return false;
@@ -353,40 +294,34 @@ bool Trainer::after_update(const Schedule& schedule, const Progress& before, Clo
 }
 
 bool Trainer::step() {
-  ParamStore& params = model_->params();
+  ParamStore& params = objective_->params();
   params.zero_grads();
-  std::vector<std::vector<int32_t>> batches;
+  std::vector<std::unique_ptr<TrainBatch>> batches;
   int64_t words = 0;
   for (int d = 0; d < o_.optimizer_delay; ++d) {
     bool new_epoch = false;
-    batches.push_back(batcher_->next(&new_epoch));
-    for (int32_t i : batches.back()) words += static_cast<int64_t>(corpus_->trg[i].size()) + 1;
+    batches.push_back(objective_->next_batch(&new_epoch));
+    words += batches.back()->target_tokens;
     if (new_epoch) ++state_.progress.epochs;
   }
   double loss_sum = 0;
   int64_t src_tokens = 0, sentences = 0;
   // The parameters stay as they are until adam_->step below: their bfloat16 copy is made once.
   Bf16Scope bf16(o_.bf16, &params);
-  for (const auto& idx : batches) {
-    std::vector<std::vector<int32_t>> s, t;
-    for (int32_t i : idx) {
-      s.push_back(corpus_->src[i]);
-      t.push_back(corpus_->trg[i]);
-      src_tokens += static_cast<int64_t>(corpus_->src[i].size());
-    }
-    sentences += static_cast<int64_t>(idx.size());
-    SourceBatch src = SourceBatch::from(s);
-    TargetBatch trg = TargetBatch::from(t);
+  for (const auto& batch : batches) {
+    src_tokens += batch->source_tokens;
+    sentences += batch->sentences;
     RnnRecomputeScope recompute(o_.rnn_recompute);
-    Var losses = model_->token_losses(src, trg, o_.label_smoothing, true, rng_);
+    Var losses = objective_->losses(*batch, o_.label_smoothing, rng_);
     Var loss = scale(sum(losses), 1.0f / static_cast<float>(words));  // mean over the update's target tokens
     loss_sum += static_cast<double>(loss->value[0]) * static_cast<double>(words);
     Tape::current().backward(loss);
   }
   // A skipped batch is consumed (retrying it would diverge again) but its tokens are not
   // counted as trained: --after Nt counts the tokens updates were made from.
-  state_.position = batcher_->position();
+  state_.position = objective_->position();
   if (!std::isfinite(loss_sum) || !grads_finite(params)) {
+    objective_->skipped_update();
     ++state_.divergent;
     log_.line(cat("update ", state_.progress.updates + 1, ": non-finite loss or gradient (loss ", loss_sum,
                   "); update skipped (", state_.divergent, " in a row)"));
@@ -431,7 +366,7 @@ void Trainer::validate(bool counted) {
   std::vector<std::string> metrics = o_.valid_metrics;
   std::vector<std::string> translations;
   const bool write_translations = !o_.valid_translation_output.empty();
-  std::map<std::string, double> r = validator_->run(*model_, metrics, write_translations ? &translations : nullptr);
+  std::map<std::string, double> r = objective_->validate(metrics, write_translations ? &translations : nullptr);
   if (write_translations)
     write_validation_translations(o_.valid_translation_output, translations, state_.progress.updates,
                                   state_.position.epoch);
@@ -447,14 +382,14 @@ void Trainer::validate(bool counted) {
     const bool better = it == state.best.end() || (Validator::higher_is_better(m) ? v > it->second : v < it->second);
     if (better) {
       state.best[m] = v;
-      save_model(o_.model_path + ".best-" + m, *model_, *src_vocab_, *trg_vocab_);
+      save_model_file(o_.model_path + ".best-" + m, objective_->model_file());
       if (i == 0) first_improved = true;
     }
     os << " : " << m << " " << fixed(v, m == "bleu" ? 2 : 4) << (better ? " (new best)" : "");
   }
   state.stalls = first_improved ? 0 : state.stalls + 1;
   if (o_.keep_checkpoints > 0) {  // the validated (smoothed) model, for checkpoint averaging
-    save_model(iteration_model_path(o_.model_path, state.progress.updates), *model_, *src_vocab_, *trg_vocab_);
+    save_model_file(iteration_model_path(o_.model_path, state.progress.updates), objective_->model_file());
     keep_last_iteration_models(o_.model_path, o_.keep_checkpoints);
   }
   const std::string seconds = fixed(std::chrono::duration<double>(Clock::now() - started).count(), 1);
@@ -470,13 +405,14 @@ void Trainer::validate(bool counted) {
 void Trainer::save_checkpoint() {
   if (smoothing_) {  // the model file gets the average, the checkpoint the raw parameters and the average
     SmoothedParams smoothed(smoothing_.get());
-    save_model(o_.model_path, *model_, *src_vocab_, *trg_vocab_);
+    save_model_file(o_.model_path, objective_->model_file());
   }
-  ModelFile f = model_to_file(*model_, *src_vocab_, *trg_vocab_);
+  ModelFile f = objective_->model_file();
   if (!smoothing_) save_model_file(o_.model_path, f);
   put_adam_state(f, *adam_);
   if (smoothing_) f.tensors.emplace_back(kSmoothingTensor, smoothing_->average());
   put_state(f, state_, rng_);
+  objective_->put_checkpoint_state(f);
   save_model_file(ckpt_path_, f);
 }
 
@@ -570,7 +506,7 @@ void TrainOptions::validate() const {
 
 int train(const TrainOptions& options) {
   options.validate();  // before any vocabulary is trained or corpus read: a typo costs nothing
-  Trainer t(options);
+  Trainer t(options, make_translation_objective(options));
   return t.run();
 }
 

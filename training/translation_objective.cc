@@ -1,0 +1,142 @@
+#include "training/translation_objective.h"
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "model/model.h"
+#include "tokenization/vocab.h"
+#include "training/batcher.h"
+#include "training/corpus.h"
+#include "training/validator.h"
+
+namespace nmt {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Loads the vocabularies, training them from the training sets when the files do not
+// exist yet (jointly when both paths are the same), as Marian does.
+std::pair<std::shared_ptr<Vocab>, std::shared_ptr<Vocab>> prepare_vocabs(const TrainOptions& o, TrainLog& log) {
+  const std::string& src_path = o.vocabs[0];
+  const std::string& trg_path = o.vocabs[1];
+  if (src_path == trg_path) {
+    if (!fs::exists(src_path)) {
+      log.line(cat("training joint vocabulary ", src_path, " (", o.vocab_size, " pieces) on ", o.train_sets[0], " and ",
+                   o.train_sets[1]));
+      VocabTrainOptions vo;
+      vo.inputs = o.train_sets;
+      vo.model_path = src_path;
+      vo.vocab_size = o.vocab_size;
+      vo.seed = o.seed;
+      train_vocab(vo);
+    }
+    auto v = std::make_shared<Vocab>(Vocab::load(src_path));
+    return {v, v};
+  }
+  for (int side = 0; side < 2; ++side) {
+    if (fs::exists(o.vocabs[side])) continue;
+    log.line(cat("training vocabulary ", o.vocabs[side], " (", o.vocab_size, " pieces) on ", o.train_sets[side]));
+    VocabTrainOptions vo;
+    vo.inputs = {o.train_sets[side]};
+    vo.model_path = o.vocabs[side];
+    vo.vocab_size = o.vocab_size;
+    vo.seed = o.seed;
+    train_vocab(vo);
+  }
+  return {std::make_shared<Vocab>(Vocab::load(src_path)), std::make_shared<Vocab>(Vocab::load(trg_path))};
+}
+
+struct SentencePairs : TrainBatch {
+  std::vector<int32_t> idx;  // into the corpus
+};
+
+class TranslationObjective : public TrainingObjective {
+ public:
+  explicit TranslationObjective(const TrainOptions& o) : o_(o) {}
+
+  void read_data(TrainLog& log) override;
+  void new_model(TrainLog& log) override;
+  void load_checkpoint(const ModelFile& file, const std::string& path) override {
+    LoadedModel lm = model_from_file(file, path);
+    model_ = std::move(lm.model);
+  }
+  ParamStore& params() override { return model_->params(); }
+  std::map<std::string, std::string> config() const override { return model_->config().to_map(); }
+  ModelFile model_file() override { return model_to_file(*model_, *src_vocab_, *trg_vocab_); }
+
+  void start_batches(const BatchPosition& position, TrainLog&) override {
+    batcher_ = std::make_unique<Batcher>(*corpus_, o_.mini_batch_words, o_.maxi_batch, o_.seed,
+                                         batch_sort_for(o_.maxi_batch_sort, model_->config().enc_type));
+    batcher_->set_position(position);
+  }
+  BatchPosition position() const override { return batcher_->position(); }
+  size_t batches_in_epoch() override { return batcher_->batches_in_epoch(); }
+  std::unique_ptr<TrainBatch> next_batch(bool* new_epoch) override;
+  Var losses(const TrainBatch& batch, float label_smoothing, Rng& rng) override;
+
+  bool validates() const override { return validator_ != nullptr; }
+  std::map<std::string, double> validate(const std::vector<std::string>& metrics,
+                                         std::vector<std::string>* translations) override {
+    return validator_->run(*model_, metrics, translations);
+  }
+
+ private:
+  const TrainOptions& o_;
+  std::shared_ptr<Vocab> src_vocab_, trg_vocab_;
+  std::unique_ptr<ParallelCorpus> corpus_;
+  std::unique_ptr<Batcher> batcher_;
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<Validator> validator_;
+};
+
+// The corpus is read (and checked) before a missing vocabulary is trained on it.
+void TranslationObjective::read_data(TrainLog& log) {
+  corpus_ = std::make_unique<ParallelCorpus>();
+  const ParallelText text = read_parallel_text(o_.train_sets[0], o_.train_sets[1]);
+  std::tie(src_vocab_, trg_vocab_) = prepare_vocabs(o_, log);
+  *corpus_ = encode_parallel_corpus(text, *src_vocab_, *trg_vocab_, o_.max_length, true);
+  log.line(cat("training corpus: ", corpus_->size(), " sentence pairs; dropped ", corpus_->dropped_long,
+               " longer than ", o_.max_length, " pieces and ", corpus_->dropped_empty, " with an empty side"));
+  if (!o_.valid_sets.empty())
+    validator_ = std::make_unique<Validator>(o_.valid_sets[0], o_.valid_sets[1], *src_vocab_, *trg_vocab_,
+                                             o_.valid_mini_batch, o_.valid_max_sentences);
+}
+
+void TranslationObjective::new_model(TrainLog& log) {
+  ModelConfig config = o_.model;
+  config.src_vocab_size = src_vocab_->size();
+  config.trg_vocab_size = trg_vocab_->size();
+  if (config.tied_embeddings_all && src_vocab_ != trg_vocab_ && src_vocab_->serialized() != trg_vocab_->serialized()) {
+    log.line("source and target vocabularies differ: not tying source embeddings (tied-embeddings-all off)");
+    config.tied_embeddings_all = false;
+  }
+  model_ = std::make_unique<Model>(config, o_.seed);
+}
+
+std::unique_ptr<TrainBatch> TranslationObjective::next_batch(bool* new_epoch) {
+  auto b = std::make_unique<SentencePairs>();
+  b->idx = batcher_->next(new_epoch);
+  for (int32_t i : b->idx) {
+    b->target_tokens += static_cast<int64_t>(corpus_->trg[i].size()) + 1;
+    b->source_tokens += static_cast<int64_t>(corpus_->src[i].size());
+  }
+  b->sentences = static_cast<int64_t>(b->idx.size());
+  return b;
+}
+
+Var TranslationObjective::losses(const TrainBatch& batch, float label_smoothing, Rng& rng) {
+  std::vector<std::vector<int32_t>> s, t;
+  for (int32_t i : static_cast<const SentencePairs&>(batch).idx) {
+    s.push_back(corpus_->src[i]);
+    t.push_back(corpus_->trg[i]);
+  }
+  return model_->token_losses(SourceBatch::from(s), TargetBatch::from(t), label_smoothing, true, rng);
+}
+
+}  // namespace
+
+std::unique_ptr<TrainingObjective> make_translation_objective(const TrainOptions& options) {
+  return std::make_unique<TranslationObjective>(options);
+}
+
+}  // namespace nmt
