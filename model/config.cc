@@ -35,6 +35,10 @@ void visit_fields(Config& c, Visitor&& v) {
   v("transformer-dropout-attention", c.transformer_dropout_attention);
   v("transformer-positions", c.transformer_positions);
   v("max-positions", c.max_positions);
+  if (c.is_language_model()) {  // enc-type is visited (and read) first
+    v("lm-mode", c.lm_mode);
+    v("bptt", c.bptt);
+  }
   v("src-vocab-size", c.src_vocab_size);
   v("trg-vocab-size", c.trg_vocab_size);
 }
@@ -89,8 +93,19 @@ ModelConfig ModelConfig::preset(const std::string& type) {
     c.enc_type = c.dec_type = "transformer";
     c.enc_depth = c.dec_depth = 3;
     c.dropout = 0.1f;
+  } else if (type == "lm" || type == "lm-transformer") {
+    // As the PyTorch peer's language models (../shared/peers/pytorch/torch_lm.py): 2 layers
+    // of 512, tied embeddings, dropout 0.2; an LSTM, or pre-norm layers of 4 heads and 2048.
+    c.enc_type = "none";
+    c.dec_type = type == "lm" ? "rnn" : "transformer";
+    c.dec_depth = 2;
+    c.dim_emb = c.dim_rnn = 512;
+    c.tied_embeddings = true;
+    c.tied_embeddings_all = false;  // a language model has one embedding table
+    c.dropout = c.transformer_dropout = 0.2f;
+    c.transformer_dim_ffn = 2048;
   } else if (type != "custom") {
-    throw OptionError(cat("type must be bottleneck, attention or transformer, got '", type, "'"));
+    throw OptionError(cat("type must be bottleneck, attention, transformer, lm or lm-transformer, got '", type, "'"));
   }
   return c;
 }
@@ -142,10 +157,31 @@ void validate_transformer(const ModelConfig& c) {
     throw OptionError(cat("max-positions must be >= 1 with learned positions, got ", c.max_positions));
 }
 
+// A language model: a decoder alone, reading sentences or a stream in windows of bptt.
+void validate_language_model(const ModelConfig& c) {
+  check_one_of("dec-type", c.dec_type, "rnn or transformer with enc-type none (a language model)",
+               {"rnn", "transformer"});
+  check_one_of("lm-mode", c.lm_mode, "sentence or stream", {"sentence", "stream"});
+  check_at_least_one("bptt", c.bptt);
+  parse_cell(c.cell);
+  check_at_least_one("dec-depth", c.dec_depth);
+  check_at_least_one("dim-emb", c.dim_emb);
+  check_at_least_one("dim-rnn", c.dim_rnn);
+  check_probability("dropout", c.dropout);
+  if (c.dec_type != "transformer") return;
+  parse_norm_placement(c.transformer_norm);
+  parse_position_kind(c.transformer_positions);
+  validate_transformer(c);
+  if (c.lm_mode == "stream" && c.transformer_positions == "learned" && c.max_positions < c.bptt)
+    throw OptionError(cat("max-positions must be >= bptt with learned positions in stream mode, got ", c.max_positions,
+                          " with bptt ", c.bptt));
+}
+
 }  // namespace
 
 void ModelConfig::validate() const {
-  check_one_of("enc-type", enc_type, "rnn or transformer", {"rnn", "transformer"});
+  check_one_of("enc-type", enc_type, "rnn, transformer or none", {"rnn", "transformer", "none"});
+  if (is_language_model()) return validate_language_model(*this);
   check_one_of("dec-type", dec_type, "bottleneck, attention or transformer",
                {"bottleneck", "attention", "transformer"});
   parse_cell(cell);

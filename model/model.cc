@@ -30,6 +30,9 @@ TransformerConfig transformer_config(const ModelConfig& c, int layers) {
 
 Model::Model(const ModelConfig& config, uint64_t seed) : config_(config) {
   config_.validate();
+  if (config_.is_language_model())
+    throw Error(
+        cat("Model: type ", config_.type, " is a language model (lm/language_model.h), not a translation model"));
   if (config_.src_vocab_size < 4 || config_.trg_vocab_size < 4)
     throw InputError(
         cat("vocabulary sizes ", config_.src_vocab_size, " and ", config_.trg_vocab_size, " are too small"));
@@ -100,7 +103,17 @@ ModelFile model_to_file(Model& model, const Vocab& src_vocab, const Vocab& trg_v
   return f;
 }
 
+bool is_language_model_file(const ModelFile& file) {
+  auto it = file.config.find("enc-type");
+  return it != file.config.end() && it->second == "none";
+}
+
 LoadedModel model_from_file(const ModelFile& file, const std::string& path) {
+  if (is_language_model_file(file)) {
+    auto type = file.config.find("type");
+    throw InputError(cat(path, " is a language model (type ", type == file.config.end() ? "?" : type->second,
+                         "), not a translation model: nmt score -i, nmt generate and nmt lm-probe read it"));
+  }
   LoadedModel m;
   auto src = file.blobs.find("vocab.src");
   auto trg = file.blobs.find("vocab.trg");

@@ -42,7 +42,12 @@ struct LoadedModel {
   std::shared_ptr<Vocab> src_vocab, trg_vocab;
 };
 
-// The model part of a model file: configuration, vocabularies, parameters.
+// Whether a model file holds a language model (enc-type none, lm/language_model.h), which
+// model_from_file refuses.
+bool is_language_model_file(const ModelFile& file);
+
+// The model part of a model file: configuration, vocabularies, parameters. Reading a
+// language model's file throws InputError naming the file and what reads it.
 ModelFile model_to_file(Model& model, const Vocab& src_vocab, const Vocab& trg_vocab);
 LoadedModel model_from_file(const ModelFile& file, const std::string& path_for_errors);
 void save_model(const std::string& path, Model& model, const Vocab& src_vocab, const Vocab& trg_vocab);

@@ -144,7 +144,7 @@ TEST_F(CliTrainTest, InvalidUtf8NamesFileAndLine) {
 
 TEST_F(CliTrainTest, BadOptionValuesExitTwoBeforeDoingAnything) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"--type foo", "type must be bottleneck, attention or transformer, got 'foo'"},
+      {"--type foo", "type must be bottleneck, attention, transformer, lm or lm-transformer, got 'foo'"},
       {"--after 10x", "after must be amounts like 10e or 10e,500u"},
       {"--after 10x", "got '10x': unknown unit 'x'"},
       {"--after 60s", "got '60s': unknown unit 's'"},

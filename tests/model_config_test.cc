@@ -24,7 +24,7 @@ std::string message_of(const ModelConfig& c) {
 
 TEST(ModelConfigValidate, NamesTheOptionAndTheValue) {
   const std::vector<std::pair<std::function<void(ModelConfig&)>, std::string>> cases = {
-      {[](ModelConfig& c) { c.enc_type = "cnn"; }, "enc-type must be rnn or transformer, got 'cnn'"},
+      {[](ModelConfig& c) { c.enc_type = "cnn"; }, "enc-type must be rnn, transformer or none, got 'cnn'"},
       {[](ModelConfig& c) { c.dec_type = "rnn"; }, "dec-type must be bottleneck, attention or transformer, got 'rnn'"},
       {[](ModelConfig& c) { c.cell = "lstn"; }, "cell must be lstm, gru or rnn, got 'lstn'"},
       {[](ModelConfig& c) { c.attention = "add"; }, "attention must be dot, general or mlp, got 'add'"},
@@ -50,6 +50,38 @@ TEST(ModelConfigValidate, NamesTheOptionAndTheValue) {
   EXPECT_EQ(message_of(ModelConfig()), "no OptionError");
   EXPECT_EQ(message_of(ModelConfig::preset("transformer")), "no OptionError");
   EXPECT_THROW(ModelConfig::preset("rnn"), OptionError);
+}
+
+// A language model (enc-type none) has its own rules, and its own keys in the model file.
+TEST(ModelConfigValidate, LanguageModels) {
+  const std::vector<std::pair<std::function<void(ModelConfig&)>, std::string>> cases = {
+      {[](ModelConfig& c) { c.dec_type = "attention"; },
+       "dec-type must be rnn or transformer with enc-type none (a language model), got 'attention'"},
+      {[](ModelConfig& c) { c.lm_mode = "word"; }, "lm-mode must be sentence or stream, got 'word'"},
+      {[](ModelConfig& c) { c.bptt = 0; }, "bptt must be >= 1, got 0"},
+      {[](ModelConfig& c) { c.cell = "lstn"; }, "cell must be lstm, gru or rnn, got 'lstn'"},
+      {[](ModelConfig& c) { c.dec_depth = 0; }, "dec-depth must be >= 1, got 0"},
+      {[](ModelConfig& c) { c.dec_type = "transformer", c.transformer_heads = 3; },
+       "dim-emb must be a multiple of transformer-heads, got 512 with transformer-heads 3"},
+      {[](ModelConfig& c) {
+         c.dec_type = "transformer", c.lm_mode = "stream", c.transformer_positions = "learned", c.max_positions = 20;
+       },
+       "max-positions must be >= bptt with learned positions in stream mode, got 20 with bptt 35"},
+  };
+  for (const auto& [change, message] : cases) {
+    ModelConfig c = ModelConfig::preset("lm");
+    change(c);
+    EXPECT_NE(message_of(c).find(message), std::string::npos) << message_of(c);
+  }
+  for (const char* type : {"lm", "lm-transformer"}) {
+    const ModelConfig c = ModelConfig::preset(type);
+    EXPECT_EQ(message_of(c), "no OptionError") << type;
+    EXPECT_TRUE(c.is_language_model());
+    EXPECT_EQ(c.to_map().at("lm-mode"), "sentence");
+    EXPECT_EQ(ModelConfig::from_map(c.to_map()).to_map(), c.to_map());
+  }
+  EXPECT_FALSE(ModelConfig::preset("transformer").is_language_model());
+  EXPECT_EQ(ModelConfig().to_map().count("lm-mode"), 0u);  // translation models have no such keys
 }
 
 }  // namespace
