@@ -10,12 +10,14 @@ namespace nmt::cli {
 
 const std::vector<Subcommand>& subcommands() {
   static const std::vector<Subcommand> table = {
-      {"train", "train a translation model on a parallel corpus", train_command},
+      {"train", "train a translation model on a parallel corpus, or a language model on a text", train_command},
       {"bench", "measure training or translation speed and memory", bench_command},
       {"vocab", "train a SentencePiece vocabulary on corpus files", vocab_command},
       {"translate", "translate text with a model (greedy or beam search, n-best lists, alignments)", translate_command},
       {"shortlist", "build a lexical shortlist from a parallel corpus, for translate --shortlist", shortlist_command},
-      {"score", "score target sentences given their sources with a model (forced decoding)", score_command},
+      {"score",
+       "score target sentences given their sources with a model (forced decoding), or text with a language model",
+       score_command},
       {"average", "average the parameters of models of one configuration (checkpoint averaging)", average_command},
       {"eval", "score translations against references: BLEU and chrF (sacreBLEU-compatible)", eval_command},
   };

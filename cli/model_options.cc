@@ -8,9 +8,9 @@ po::options_description model_options() {
   // clang-format off
   g.add_options()
       ("type", po::value<std::string>()->default_value("attention"),
-       "model preset: bottleneck, attention, transformer (fills the options below; any given explicitly wins)")
-      ("enc-type", po::value<std::string>(), "encoder: rnn | transformer")
-      ("dec-type", po::value<std::string>(), "decoder: bottleneck | attention | transformer")
+       "model preset: bottleneck, attention, transformer; language models lm (RNN), lm-transformer (fills the options below; any given explicitly wins)")
+      ("enc-type", po::value<std::string>(), "encoder: rnn | transformer | none (a language model)")
+      ("dec-type", po::value<std::string>(), "decoder: bottleneck | attention | transformer; a language model's: rnn | transformer")
       ("cell", po::value<std::string>(), "RNN cell: lstm | gru | rnn (vanilla tanh)")
       ("enc-depth", po::value<int>(), "encoder layers")
       ("dec-depth", po::value<int>(), "decoder layers")
@@ -28,7 +28,9 @@ po::options_description model_options() {
       ("transformer-dropout", po::value<float>(), "dropout of the transformer layers")
       ("transformer-dropout-attention", po::value<float>(), "dropout on attention weights")
       ("transformer-positions", po::value<std::string>(), "position encodings: sinusoidal | learned")
-      ("max-positions", po::value<int>(), "longest sequence learned positions cover");
+      ("max-positions", po::value<int>(), "longest sequence learned positions cover")
+      ("lm-mode", po::value<std::string>(), "language models: sentence (each line <s> ... </s>) or stream (the text one stream, read in --bptt windows)")
+      ("bptt", po::value<int>(), "language models, stream mode: window length in pieces (truncated backpropagation through time; default 35)");
   // clang-format on
   return g;
 }
@@ -59,6 +61,8 @@ ModelConfig model_config_from(const po::variables_map& vm) {
   set("transformer-dropout-attention", c.transformer_dropout_attention);
   set("transformer-positions", c.transformer_positions);
   set("max-positions", c.max_positions);
+  set("lm-mode", c.lm_mode);
+  set("bptt", c.bptt);
   return c;
 }
 

@@ -34,11 +34,13 @@ std::string task_list() {
 CommandSpec train_spec() {
   CommandSpec spec;
   spec.name = "train";
-  spec.usage = "nmt train --train-sets SRC TRG --vocabs V.spm V.spm --model model.bin [options]";
+  spec.usage =
+      "nmt train --train-sets SRC TRG --vocabs V.spm V.spm --model model.bin [options]\n"
+      "       nmt train --type lm|lm-transformer --train-sets TEXT --vocabs V.spm --model lm.bin [options]";
   spec.summary =
-      "Trains a translation model. Vocabulary files that do not exist are trained on the training sets first "
-      "(one joint vocabulary when both --vocabs paths are the same). Running the same command again resumes "
-      "from MODEL.ckpt.\n\n"
+      "Trains a translation model, or a language model on one text. Vocabulary files that do not exist are "
+      "trained on the training sets first (one joint vocabulary when both --vocabs paths are the same). Running "
+      "the same command again resumes from MODEL.ckpt.\n\n"
       "Tasks (--task NAME fills the options listed; options given explicitly win):\n" +
       task_list();
   po::options_description task("Task options");
@@ -54,12 +56,12 @@ CommandSpec train_spec() {
   // One option a line, as a table:
   // clang-format off
   data.add_options()
-      ("train-sets,t", po::value<std::vector<std::string>>()->multitoken()->required(), "SRC TRG training files (plain or .gz)")
-      ("valid-sets", po::value<std::vector<std::string>>()->multitoken(), "SRC TRG validation files")
-      ("vocabs,v", po::value<std::vector<std::string>>()->multitoken()->required(), "SRC TRG SentencePiece models")
+      ("train-sets,t", po::value<std::vector<std::string>>()->multitoken()->required(), "SRC TRG training files (plain or .gz); TEXT for a language model")
+      ("valid-sets", po::value<std::vector<std::string>>()->multitoken(), "SRC TRG validation files; TEXT for a language model")
+      ("vocabs,v", po::value<std::vector<std::string>>()->multitoken()->required(), "SRC TRG SentencePiece models; one for a language model")
       ("vocab-size", po::value<int>()->default_value(8000), "pieces of a vocabulary trained here")
       ("model,m", po::value<std::string>()->required(), "model file to write")
-      ("max-length", po::value<int>()->default_value(100), "drop training pairs with a side longer than this (pieces)");
+      ("max-length", po::value<int>()->default_value(100), "drop training pairs with a side longer than this (pieces); language models: lines, in sentence mode");
   // clang-format on
   po::options_description training("Training options");
   // One option a line, as a table:
@@ -69,7 +71,7 @@ CommandSpec train_spec() {
       ("maxi-batch", po::value<int>()->default_value(100), "mini-batches read and sorted by length together")
       ("maxi-batch-sort", po::value<std::string>(),
        "sort a maxi-batch by: src (source, then target length), trg, max (the longer side; least padding) (default: max for a transformer encoder, src for an RNN)")
-      ("label-smoothing", po::value<float>()->default_value(0.1f), "label smoothing epsilon")
+      ("label-smoothing", po::value<float>(), "label smoothing epsilon (default 0.1; 0 for language models)")
       ("learn-rate,l", po::value<float>(), "learning rate (default 1e-3; 7e-4 for transformer)")
       ("lr-warmup", po::value<int64_t>(), "linear warm-up updates (default 0; 800 for transformer)")
       ("lr-decay-inv-sqrt", po::value<bool>(), "decay with the inverse square root of the update after warm-up (default: transformer only)")
@@ -95,7 +97,7 @@ CommandSpec train_spec() {
   // clang-format off
   valid.add_options()
       ("valid-freq", po::value<std::string>()->default_value("1e"), "validate every N (units as --after)")
-      ("valid-metrics", po::value<std::vector<std::string>>()->multitoken(), "ce, perplexity, bleu (default perplexity bleu); the first decides early stopping")
+      ("valid-metrics", po::value<std::vector<std::string>>()->multitoken(), "ce, perplexity, bleu (default perplexity bleu; perplexity for language models); the first decides early stopping")
       ("early-stopping", po::value<int>()->default_value(10), "stop after N validations without improvement (0: never)")
       ("valid-mini-batch", po::value<int>()->default_value(64), "sentences per validation batch")
       ("valid-translation-output", po::value<std::string>()->default_value(""), "write the validation translations (greedy) to this file; {U} and {E} become the update and the epoch")
@@ -127,7 +129,8 @@ TrainOptions train_options(const po::variables_map& vm) {
   o.mini_batch_words = get<int64_t>(vm, "mini-batch-words");
   o.maxi_batch = get<int>(vm, "maxi-batch");
   if (vm.count("maxi-batch-sort")) o.maxi_batch_sort = get<std::string>(vm, "maxi-batch-sort");
-  o.label_smoothing = get<float>(vm, "label-smoothing");
+  const bool lm = o.model.is_language_model();
+  o.label_smoothing = vm.count("label-smoothing") ? get<float>(vm, "label-smoothing") : (lm ? 0.0f : 0.1f);
   o.learn_rate = vm.count("learn-rate") ? get<float>(vm, "learn-rate") : (transformer ? 7e-4f : 1e-3f);
   o.lr_warmup = vm.count("lr-warmup") ? get<int64_t>(vm, "lr-warmup") : (transformer ? 800 : 0);
   o.lr_decay_inv_sqrt = vm.count("lr-decay-inv-sqrt") ? get<bool>(vm, "lr-decay-inv-sqrt") : transformer;
@@ -147,7 +150,10 @@ TrainOptions train_options(const po::variables_map& vm) {
   o.save_freq = get<std::string>(vm, "save-freq");
   o.max_divergence = get<int>(vm, "max-divergence");
   o.valid_freq = get<std::string>(vm, "valid-freq");
-  if (vm.count("valid-metrics")) o.valid_metrics = get<std::vector<std::string>>(vm, "valid-metrics");
+  if (vm.count("valid-metrics"))
+    o.valid_metrics = get<std::vector<std::string>>(vm, "valid-metrics");
+  else if (lm)
+    o.valid_metrics = {"perplexity"};
   o.early_stopping = get<int>(vm, "early-stopping");
   o.valid_mini_batch = get<int>(vm, "valid-mini-batch");
   o.valid_max_sentences = get<int64_t>(vm, "valid-max-sentences");

@@ -68,6 +68,9 @@ void describe_run(BenchTrainReport& r, const BenchTrainOptions& o, const std::st
 }  // namespace
 
 void BenchTrainOptions::validate() const {
+  if (train.model.is_language_model())
+    throw OptionError(cat("type must be a translation model's for bench train, got '", train.model.type,
+                          "' (nmt train logs a language model's tokens/s)"));
   train.validate_updates();
   if (warmup < 0) throw OptionError(cat("warmup must be >= 0, got ", warmup));
   if (steps < 1) throw OptionError(cat("steps must be >= 1, got ", steps));

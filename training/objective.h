@@ -1,7 +1,8 @@
 // What the trainer (training/trainer.h) trains, behind one interface: a model with its
 // data, its batches, its loss and its validation. The trainer owns everything else: the
-// schedule, Adam, clipping, exponential smoothing, checkpoints, signals and the log. The
-// translation objective (training/translation_objective.h) implements it.
+// schedule, Adam, clipping, exponential smoothing, checkpoints, signals and the log. Two
+// objectives implement it: translation (training/translation_objective.h) and language
+// modelling (training/lm_objective.h).
 #pragma once
 
 #include <cstdint>

@@ -25,6 +25,7 @@
 #include "ops/rnn.h"
 #include "training/batcher.h"
 #include "training/iteration_models.h"
+#include "training/lm_objective.h"
 #include "training/log.h"
 #include "training/schedule.h"
 #include "training/signals.h"
@@ -446,8 +447,12 @@ BatchSort batch_sort_for(const std::string& requested, const std::string& enc_ty
 
 namespace {
 
-void check_pair(const char* key, const std::vector<std::string>& files) {
-  if (files.size() != 2) throw OptionError(cat(key, " must be 2 files (SRC TRG), got ", files.size()));
+// Translation takes two files (source and target), a language model one.
+void check_files(const char* key, const std::vector<std::string>& files, bool language_model) {
+  if (language_model && files.size() != 1)
+    throw OptionError(cat(key, " must be 1 file (the text) for a language model, got ", files.size()));
+  if (!language_model && files.size() != 2)
+    throw OptionError(cat(key, " must be 2 files (SRC TRG), got ", files.size()));
 }
 
 void check_at_least(const char* key, int64_t value, int64_t least) {
@@ -463,8 +468,9 @@ void check_frequency(const char* key, const std::string& spec) {
 }  // namespace
 
 void TrainOptions::validate_updates() const {
-  check_pair("train-sets", train_sets);
-  check_pair("vocabs", vocabs);
+  const bool lm = model.is_language_model();
+  check_files("train-sets", train_sets, lm);
+  check_files("vocabs", vocabs, lm);
   model.validate();
   check_at_least("mini-batch-words", mini_batch_words, 1);
   check_at_least("maxi-batch", maxi_batch, 1);
@@ -481,7 +487,8 @@ void TrainOptions::validate_updates() const {
 
 void TrainOptions::validate() const {
   validate_updates();
-  if (!valid_sets.empty()) check_pair("valid-sets", valid_sets);
+  const bool lm = model.is_language_model();
+  if (!valid_sets.empty()) check_files("valid-sets", valid_sets, lm);
   if (model_path.empty()) throw OptionError("model must be a file name, got an empty one");
   if (!(exponential_smoothing >= 0 && exponential_smoothing <= 1))
     throw OptionError(cat("exponential-smoothing must be in [0, 1] (0: off), got ", exponential_smoothing));
@@ -497,8 +504,12 @@ void TrainOptions::validate() const {
   if (valid_metrics.empty())
     throw OptionError("valid-metrics must name at least one of ce, perplexity, bleu, got none");
   for (const std::string& m : valid_metrics)
-    if (m != "ce" && m != "perplexity" && m != "bleu")
-      throw OptionError(cat("valid-metrics must be among ce, perplexity, bleu, got '", m, "'"));
+    if (m != "ce" && m != "perplexity" && (m != "bleu" || lm))
+      throw OptionError(cat("valid-metrics must be among ce, perplexity", lm ? " for a language model" : ", bleu",
+                            ", got '", m, "'"));
+  if (!valid_translation_output.empty() && lm)
+    throw OptionError(
+        cat("valid-translation-output must be empty for a language model, got '", valid_translation_output, "'"));
   if (!valid_translation_output.empty() && valid_sets.empty())
     throw OptionError(
         cat("valid-translation-output must be empty without valid-sets, got '", valid_translation_output, "'"));
@@ -506,7 +517,8 @@ void TrainOptions::validate() const {
 
 int train(const TrainOptions& options) {
   options.validate();  // before any vocabulary is trained or corpus read: a typo costs nothing
-  Trainer t(options, make_translation_objective(options));
+  Trainer t(options,
+            options.model.is_language_model() ? make_lm_objective(options) : make_translation_objective(options));
   return t.run();
 }
 

@@ -1,4 +1,5 @@
-// `nmt train`: trains a model end to end on a parallel corpus.
+// `nmt train`: trains a model end to end on a parallel corpus, or a language model
+// (model.is_language_model()) on one text; the objective (training/objective.h) holds what differs.
 //
 // Files it writes, next to --model PATH:
 //   PATH                   the model (configuration, vocabularies, parameters), after each save;
@@ -27,9 +28,9 @@ namespace nmt {
 // model_path, mini-batch-words, ...: the field's name with dashes, as in --dump-config).
 struct TrainOptions {
   // Data
-  std::vector<std::string> train_sets;  // SRC TRG
-  std::vector<std::string> valid_sets;  // SRC TRG (optional)
-  std::vector<std::string> vocabs;      // SRC.spm TRG.spm (trained when missing)
+  std::vector<std::string> train_sets;  // SRC TRG; TEXT for a language model
+  std::vector<std::string> valid_sets;  // SRC TRG (optional); TEXT for a language model
+  std::vector<std::string> vocabs;      // SRC.spm TRG.spm (trained when missing); one for a language model
   int vocab_size = 8000;
   std::string model_path;
   int max_length = 100;  // pieces; longer training pairs are dropped (and counted)
@@ -55,7 +56,7 @@ struct TrainOptions {
   std::string valid_freq = "1e";
   std::string save_freq = "";  // default: with validation
   std::string disp_freq = "100u";
-  std::vector<std::string> valid_metrics = {"perplexity", "bleu"};
+  std::vector<std::string> valid_metrics = {"perplexity", "bleu"};  // no bleu for a language model
   int early_stopping = 10;
   int valid_mini_batch = 64;
   int64_t valid_max_sentences = 0;       // BLEU on the first N validation sentences (0: all)
