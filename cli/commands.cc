@@ -19,6 +19,8 @@ const std::vector<Subcommand>& subcommands() {
        "score target sentences given their sources with a model (forced decoding), or text with a language model",
        score_command},
       {"average", "average the parameters of models of one configuration (checkpoint averaging)", average_command},
+      {"generate", "generate text with a language model (greedy, or sampled from all, the top k or the top p)",
+       generate_command},
       {"eval", "score translations against references: BLEU and chrF (sacreBLEU-compatible)", eval_command},
   };
   return table;

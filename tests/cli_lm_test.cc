@@ -1,9 +1,11 @@
 // Language models through the built binary (NMT_BINARY): nmt train --type lm|lm-transformer
-// in sentence and stream mode and nmt score -i, on generated syllable text
-// (tests/cli_helpers.h) with tiny models trained for a few updates:
+// in sentence and stream mode, nmt score -i and nmt generate, on generated
+// syllable text (tests/cli_helpers.h) with tiny models trained for a few updates:
 //  - the validation perplexity of the log equals what nmt score prints for the same text and
 //    model (scoring equals the training loss), for both kinds and both modes;
 //  - an interrupted stream-mode run resumes exactly, its carried state included;
+//  - generate: the same seed gives the same lines, temperature 0 and top-k 1 are greedy, one
+//    line per prompt and sample, --max-length;
 //  - bad inputs and options: clear errors naming the file (and line), exit 1, or the option,
 //    exit 2.
 #include <gtest/gtest.h>
@@ -116,6 +118,57 @@ TEST_F(CliLmTest, StreamModeResumesExactly) {
   expect_same_tensors(path("full_s.bin.ckpt"), path("resumed_s.bin.ckpt"));
 }
 
+class CliGenerateTest : public CliLmTest {
+ protected:
+  static void SetUpTestSuite() {
+    CliLmTest::SetUpTestSuite();
+    const Result r = train("gen.bin", "--type lm --after 40u");
+    ASSERT_EQ(r.code, 0) << r.err;
+    write("prompts.txt", "ka lo\n\nmi\n");
+  }
+  static Result generate(const std::string& extra) { return nmt("generate " + lm_arg("gen.bin") + " " + extra); }
+};
+
+TEST_F(CliGenerateTest, TheSameSeedGivesTheSameLines) {
+  const std::string sampled = "-n 5 --sampling full --max-length 20";
+  const Result a = generate(sampled + " --seed 7"), b = generate(sampled + " --seed 7"), c = generate(sampled);
+  ASSERT_EQ(a.code, 0) << a.err;
+  EXPECT_EQ(split_lines(a.out).size(), 5u);
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_NE(a.out, c.out) << "another seed, other samples";
+  // A sample does not depend on how many others are drawn with it.
+  const Result three = generate("-n 3 --sampling full --max-length 20 --seed 7");
+  const auto five_lines = split_lines(a.out), three_lines = split_lines(three.out);
+  ASSERT_EQ(three_lines.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(three_lines[i], five_lines[i]);
+}
+
+TEST_F(CliGenerateTest, TemperatureZeroAndTopOneAreGreedy) {
+  const std::string in = " -i '" + path("prompts.txt") + "' -n 2 --max-length 15";
+  const Result greedy = generate(in);
+  ASSERT_EQ(greedy.code, 0) << greedy.err;
+  const auto lines = split_lines(greedy.out);
+  ASSERT_EQ(lines.size(), 6u);  // 3 prompts x 2 samples
+  EXPECT_EQ(lines[0], lines[1]);
+  EXPECT_EQ(lines[0].rfind("ka lo", 0), 0u) << lines[0];
+  EXPECT_EQ(lines[4].rfind("mi", 0), 0u) << lines[4];
+  for (const std::string other : {"--sampling full --temperature 0 --seed 3", "--sampling topk 1 --seed 4",
+                                  "--sampling topp 0.9 --temperature 0"})
+    EXPECT_EQ(generate(in + " " + other).out, greedy.out) << other;
+}
+
+TEST_F(CliGenerateTest, MaxLengthAndPieces) {
+  const Result r = generate("--prompt 'ka lo' -n 4 --sampling topk 5 --max-length 3 --no-spm-decode");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto prompt = vocab_->pieces(vocab_->encode("ka lo"));
+  for (const std::string& line : split_lines(r.out)) {
+    const auto pieces = testing::split_words(line);
+    EXPECT_LE(pieces.size(), prompt.size() + 3) << line;
+    ASSERT_GE(pieces.size(), prompt.size());
+    for (size_t i = 0; i < prompt.size(); ++i) EXPECT_EQ(pieces[i], prompt[i]);
+  }
+}
+
 TEST_F(CliLmTest, BadInputsAreClearErrors) {
   write("empty.txt", "");
   write("bad.txt", "ka lo\nmi \xC3\x28 ne\n");
@@ -130,8 +183,8 @@ TEST_F(CliLmTest, BadInputsAreClearErrors) {
   EXPECT_TRUE(contains_text(r.err, path("bad.txt") + ":2: invalid UTF-8")) << r.err;
   EXPECT_FALSE(std::filesystem::exists(path("new.spm"))) << "nothing trained on bad input";
   ASSERT_EQ(train("lm.bin", "--type lm --after 2u").code, 0);
-  // Scoring bad text.
-  for (const std::string cmd : {"score"}) {
+  // Scoring and generating from bad text.
+  for (const std::string cmd : {"score", "generate"}) {
     r = nmt(cmd + " " + lm_arg("lm.bin") + " -i '" + path("bad.txt") + "'");
     EXPECT_EQ(r.code, 1) << cmd << ": " << r.err;
     EXPECT_TRUE(contains_text(r.err, path("bad.txt") + ":2: invalid UTF-8")) << cmd << ": " << r.err;
@@ -140,6 +193,13 @@ TEST_F(CliLmTest, BadInputsAreClearErrors) {
     EXPECT_TRUE(contains_text(r.err, path("empty.txt") + ": the file is empty")) << cmd << ": " << r.err;
   }
   // A translation model where a language model is needed, and the other way round.
+  for (const std::string& cmd : std::vector<std::string>{"generate"}) {
+    r = nmt(cmd + " " + lm_arg("attention.bin"));
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_TRUE(contains_text(r.err, path("attention.bin") + " is a translation model (type attention), not a "
+                                                             "language model"))
+        << r.err;
+  }
   r = nmt("score " + lm_arg("attention.bin") + " -i '" + path("valid.txt") + "'");
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_TRUE(contains_text(r.err, "is a translation model: it scores --texts SRC TRG")) << r.err;
@@ -165,6 +225,12 @@ TEST_F(CliLmTest, BadOptionsExitTwoNamingTheOption) {
       {"train --type lm" + text + " --bptt 0", "bptt must be >= 1, got 0"},
       {"train --type lm" + text + " --dec-type attention",
        "dec-type must be rnn or transformer with enc-type none (a language model), got 'attention'"},
+      {"generate " + lm_arg("x.bin") + " --sampling topk",
+       "sampling must be greedy, full, topk K or topp P, got 'topk'"},
+      {"generate " + lm_arg("x.bin") + " --sampling topp 2", "sampling topp P must have P in (0, 1], got 2"},
+      {"generate " + lm_arg("x.bin") + " --temperature -1", "temperature must be a finite number >= 0, got -1"},
+      {"generate " + lm_arg("x.bin") + " -n 0", "samples must be >= 1, got 0"},
+      {"generate " + lm_arg("x.bin") + " --prompt a -i '" + path("valid.txt") + "'", "--prompt TEXT or --input FILE"},
       {"score " + lm_arg("x.bin"), "give --texts SRC TRG (a translation model) or --input TEXT (a language model)"},
       {"bench train --type lm -t '" + path("train.txt") + "' -v '" + path("vocab.spm") + "'",
        "type must be a translation model's for bench train, got 'lm'"},

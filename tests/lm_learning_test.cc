@@ -8,7 +8,10 @@
 //
 // Measured (one core, seeds 1-3): an LSTM of 32 came within 0.5-1.6% of the optimum in 1,500
 // updates (about 1 s), in stream mode (windows of 25, the state carried) within 0.5%; a
-// transformer of 2 layers of 32 within 0.4-0.7% (about 4 s). The tests ask for 3%.
+// transformer of 2 layers of 32 within 0.4-0.7% (about 4 s). The tests ask for 3%, and that
+// 45 of 50 sampled lines (full sampling) are balanced, a^n b^n (47-50 were, over 4 models and
+// 3 seeds; what little is missing is the end at n = 8: the lines that were not in the language
+// were mostly a^9 b^9 to a^12 b^12).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -39,6 +42,17 @@ std::vector<std::string> an_bn(int lines, uint64_t seed) {
   return out;
 }
 
+// a^n b^n for any n >= 1: as many b's as a's, the counting. (A model that stops short of
+// certainty about the largest n sometimes writes 9 to 14 a's, and mostly counts them back.)
+bool balanced(const std::string& line) {
+  const std::vector<std::string> w = testing::split_words(line);
+  const size_t n = w.size() / 2;
+  if (w.size() % 2 || n < 1) return false;
+  for (size_t k = 0; k < w.size(); ++k)
+    if (w[k] != (k < n ? "a" : "b")) return false;
+  return true;
+}
+
 class LmLearningTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -50,8 +64,9 @@ class LmLearningTest : public ::testing::Test {
     best_ = std::exp(static_cast<double>(valid_.size()) * std::log(kMaxN) / static_cast<double>(words));
   }
 
-  // Trains MODEL and checks its perplexity per word on the held-out lines.
-  void learns(const std::string& name, const std::string& options) {
+  // Trains MODEL and checks its perplexity per word on the held-out lines and, with
+  // `samples`, that the lines it generates count: a^n b^n.
+  void learns(const std::string& name, const std::string& options, bool samples = true) {
     const std::string model = dir_.path(name + ".bin");
     RunResult r =
         testing::run_nmt(dir_, "train -t '" + dir_.path("train.txt") + "' --valid-sets '" + dir_.path("valid.txt") +
@@ -69,6 +84,14 @@ class LmLearningTest : public ::testing::Test {
     std::cout << "[ " << name << " ] perplexity per word " << per_word << ", the language's " << best_ << "\n";
     EXPECT_LE(per_word, 1.03 * best_) << name;
     EXPECT_GE(per_word, 0.98 * best_) << name;
+    if (!samples) return;
+    r = testing::run_nmt(dir_, "generate -m '" + model +
+                                   ".best-perplexity' -n 50 --sampling full --max-length 40 "
+                                   "--cpu-threads 1");
+    ASSERT_EQ(r.code, 0) << r.err;
+    int good = 0;
+    for (const std::string& line : testing::split_lines(r.out)) good += balanced(line);
+    EXPECT_GE(good, 45) << name << ": sampled lines a^n b^n\n" << r.out;
   }
 
   testing::TempDir dir_{"nmt_lm_learning"};
@@ -80,8 +103,12 @@ TEST_F(LmLearningTest, LstmCountsAnBn) {
   learns("lstm", "--type lm --cell lstm --dim-emb 16 --dim-rnn 32 --dec-depth 1");
 }
 
+// In stream mode the state is never reset between lines, and the model learns to count from
+// whatever the previous line left: it scores the validation stream near the optimum, but the
+// lines it generates from a fresh state (which training showed it only at the start of each
+// row) do not count right (docs/design.md, "Language models"), so they are not checked here.
 TEST_F(LmLearningTest, LstmInStreamModeCountsAnBn) {
-  learns("stream", "--type lm --cell lstm --dim-emb 16 --dim-rnn 32 --dec-depth 1 --lm-mode stream --bptt 25");
+  learns("stream", "--type lm --cell lstm --dim-emb 16 --dim-rnn 32 --dec-depth 1 --lm-mode stream --bptt 25", false);
 }
 
 TEST_F(LmLearningTest, TransformerCountsAnBn) {
