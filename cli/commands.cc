@@ -21,6 +21,8 @@ const std::vector<Subcommand>& subcommands() {
       {"average", "average the parameters of models of one configuration (checkpoint averaging)", average_command},
       {"generate", "generate text with a language model (greedy, or sampled from all, the top k or the top p)",
        generate_command},
+      {"lm-probe", "measure a language model's vanishing gradient and the context it uses, on a text",
+       lm_probe_command},
       {"eval", "score translations against references: BLEU and chrF (sacreBLEU-compatible)", eval_command},
   };
   return table;

@@ -63,6 +63,8 @@ std::string dump_config(const po::variables_map& vm) {
       for (const auto& item : *v) os << key << " = " << item << "\n";
     } else if (auto f = boost::any_cast<std::vector<float>>(&value.value())) {
       for (float item : *f) os << key << " = " << item << "\n";
+    } else if (auto n = boost::any_cast<std::vector<int>>(&value.value())) {
+      for (int item : *n) os << key << " = " << item << "\n";
     } else {
       os << key << " = " << value_str(value.value()) << "\n";
     }

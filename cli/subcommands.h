@@ -29,5 +29,6 @@ int score_command(const Args& args);
 int shortlist_command(const Args& args);
 int average_command(const Args& args);
 int generate_command(const Args& args);
+int lm_probe_command(const Args& args);
 
 }  // namespace nmt::cli

@@ -1,11 +1,12 @@
 // Language models through the built binary (NMT_BINARY): nmt train --type lm|lm-transformer
-// in sentence and stream mode, nmt score -i and nmt generate, on generated
+// in sentence and stream mode, nmt score -i, nmt generate and nmt lm-probe, on generated
 // syllable text (tests/cli_helpers.h) with tiny models trained for a few updates:
 //  - the validation perplexity of the log equals what nmt score prints for the same text and
 //    model (scoring equals the training loss), for both kinds and both modes;
 //  - an interrupted stream-mode run resumes exactly, its carried state included;
 //  - generate: the same seed gives the same lines, temperature 0 and top-k 1 are greedy, one
 //    line per prompt and sample, --max-length;
+//  - lm-probe: a tanh RNN with small weights shows a falling gradient norm;
 //  - bad inputs and options: clear errors naming the file (and line), exit 1, or the option,
 //    exit 2.
 #include <gtest/gtest.h>
@@ -169,6 +170,36 @@ TEST_F(CliGenerateTest, MaxLengthAndPieces) {
   }
 }
 
+// A tanh RNN with small weights forgets: ||dJ(t)/dh(t-k)|| falls with k, geometrically.
+TEST_F(CliLmTest, ProbeShowsTheGradientVanishingInASmallTanhRnn) {
+  ModelConfig c = ModelConfig::preset("lm");
+  c.cell = "rnn";
+  c.dec_depth = 1;
+  c.dim_emb = c.dim_rnn = 32;
+  c.lm_mode = "stream";
+  c.trg_vocab_size = vocab_->size();
+  auto m = make_language_model(c, 5);
+  for (int64_t i = 0; i < m->params().size(); ++i) m->params().values()[i] *= 0.5f;
+  save_lm(path("tanh.bin"), *m, *vocab_);
+  const Result r = nmt("lm-probe " + lm_arg("tanh.bin") + " -i '" + path("valid.txt") +
+                       "' --max-distance 12 --context-lengths 1 4 --positions 200");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::map<int, double> norm;
+  int context_rows = 0;
+  for (const std::string& line : split_lines(r.out)) {
+    const auto f = testing::split_words(line);
+    if (f.size() == 4 && f[0] == "gradient") {
+      norm[std::stoi(f[1])] = std::stod(f[2]);
+      EXPECT_GE(std::stoi(f[3]), 190) << line;  // all but the first positions of the text reach back k
+    }
+    context_rows += f.size() == 4 && f[0] == "context";
+  }
+  ASSERT_EQ(norm.size(), 13u) << r.out;
+  EXPECT_EQ(context_rows, 3) << r.out;  // 1, 4 and the whole context
+  for (int k = 1; k <= 12; ++k) EXPECT_LT(norm[k], 0.8 * norm[k - 1]) << "k " << k << "\n" << r.out;
+  EXPECT_LT(norm[12], 1e-3 * norm[0]) << r.out;
+}
+
 TEST_F(CliLmTest, BadInputsAreClearErrors) {
   write("empty.txt", "");
   write("bad.txt", "ka lo\nmi \xC3\x28 ne\n");
@@ -183,8 +214,8 @@ TEST_F(CliLmTest, BadInputsAreClearErrors) {
   EXPECT_TRUE(contains_text(r.err, path("bad.txt") + ":2: invalid UTF-8")) << r.err;
   EXPECT_FALSE(std::filesystem::exists(path("new.spm"))) << "nothing trained on bad input";
   ASSERT_EQ(train("lm.bin", "--type lm --after 2u").code, 0);
-  // Scoring and generating from bad text.
-  for (const std::string cmd : {"score", "generate"}) {
+  // Scoring, generating from and probing with bad text.
+  for (const std::string cmd : {"score", "generate", "lm-probe"}) {
     r = nmt(cmd + " " + lm_arg("lm.bin") + " -i '" + path("bad.txt") + "'");
     EXPECT_EQ(r.code, 1) << cmd << ": " << r.err;
     EXPECT_TRUE(contains_text(r.err, path("bad.txt") + ":2: invalid UTF-8")) << cmd << ": " << r.err;
@@ -193,7 +224,7 @@ TEST_F(CliLmTest, BadInputsAreClearErrors) {
     EXPECT_TRUE(contains_text(r.err, path("empty.txt") + ": the file is empty")) << cmd << ": " << r.err;
   }
   // A translation model where a language model is needed, and the other way round.
-  for (const std::string& cmd : std::vector<std::string>{"generate"}) {
+  for (const std::string& cmd : std::vector<std::string>{"generate", "lm-probe -i '" + path("valid.txt") + "'"}) {
     r = nmt(cmd + " " + lm_arg("attention.bin"));
     EXPECT_EQ(r.code, 1) << r.err;
     EXPECT_TRUE(contains_text(r.err, path("attention.bin") + " is a translation model (type attention), not a "
@@ -231,6 +262,8 @@ TEST_F(CliLmTest, BadOptionsExitTwoNamingTheOption) {
       {"generate " + lm_arg("x.bin") + " --temperature -1", "temperature must be a finite number >= 0, got -1"},
       {"generate " + lm_arg("x.bin") + " -n 0", "samples must be >= 1, got 0"},
       {"generate " + lm_arg("x.bin") + " --prompt a -i '" + path("valid.txt") + "'", "--prompt TEXT or --input FILE"},
+      {"lm-probe " + lm_arg("x.bin") + " -i x --max-distance -1", "max-distance must be >= 0, got -1"},
+      {"lm-probe " + lm_arg("x.bin") + " -i x --context-lengths 0", "context-lengths must be >= 1 each, got 0"},
       {"score " + lm_arg("x.bin"), "give --texts SRC TRG (a translation model) or --input TEXT (a language model)"},
       {"bench train --type lm -t '" + path("train.txt") + "' -v '" + path("vocab.spm") + "'",
        "type must be a translation model's for bench train, got 'lm'"},

@@ -101,6 +101,15 @@ class LmLearningTest : public ::testing::Test {
 
 TEST_F(LmLearningTest, LstmCountsAnBn) {
   learns("lstm", "--type lm --cell lstm --dim-emb 16 --dim-rnn 32 --dec-depth 1");
+  // It uses the context: with the last input alone it could not count.
+  const RunResult r =
+      testing::run_nmt(dir_, "lm-probe -m '" + dir_.path("lstm.bin.best-perplexity") + "' -i '" +
+                                 dir_.path("valid.txt") + "' --context-lengths 1 --max-distance 4 --cpu-threads 1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::smatch one, whole;
+  ASSERT_TRUE(std::regex_search(r.out, one, std::regex(R"(context\t1\t([0-9.]+))"))) << r.out;
+  ASSERT_TRUE(std::regex_search(r.out, whole, std::regex(R"(context\twhole\t([0-9.]+))"))) << r.out;
+  EXPECT_GT(std::stod(one[1]), 1.2 * std::stod(whole[1])) << r.out;
 }
 
 // In stream mode the state is never reset between lines, and the model learns to count from
