@@ -50,9 +50,9 @@ UsageError bad(const std::string& what) { return UsageError(cat("lm-probe: ", wh
 
 std::string describe(const ModelConfig& c) {
   const bool rnn = c.dec_type == "rnn";
-  return cat("type ", c.type, ", ", rnn ? c.cell + " RNN" : "transformer", ", ", c.dec_depth,
-             c.dec_depth == 1 ? " layer of " : " layers of ", rnn ? c.dim_rnn : c.dim_emb, ", ", c.lm_mode, " mode",
-             c.lm_mode == "stream" ? cat(", bptt ", c.bptt) : "");
+  return cat("type ", c.type, ", ", rnn ? (c.cell == "rnn" ? "tanh" : c.cell) + " RNN" : "transformer", ", ",
+             c.dec_depth, c.dec_depth == 1 ? " layer of " : " layers of ", rnn ? c.dim_rnn : c.dim_emb, ", ", c.lm_mode,
+             " mode", c.lm_mode == "stream" ? cat(", bptt ", c.bptt) : "");
 }
 
 std::string table(const ProbeReport& r, const ProbeOptions& o, const std::string& head) {
