@@ -11,6 +11,7 @@
 #include "cli/subcommands.h"
 #include "core/context.h"
 #include "core/error.h"
+#include "lm/fusion.h"
 #include "lm/score.h"
 #include "model/model.h"
 #include "tokenization/corpus.h"
@@ -29,14 +30,15 @@ CommandSpec score_spec() {
   spec.summary =
       "Scores target sentences given their sources (forced decoding). Prints, for each line, the total\n"
       "natural-log probability of the target (its pieces and </s>) and the average per target token.\n"
-      "Several models score as an ensemble: the weighted sum (--weights) of their log-probabilities.\n"
+      "Several models score as an ensemble: the weighted sum (--weights) of their log-probabilities (a\n"
+      "language model among them scores the target alone: shallow fusion).\n"
       "With a language model (-i), the same for each line of the text, and on stderr the text's perplexity\n"
       "per piece and per word (whitespace-separated words; both count one </s> a line).";
   po::options_description g("Scoring options");
   // One option a line, as a table:
   // clang-format off
   g.add_options()
-      ("model,m", po::value<std::vector<std::string>>()->multitoken()->required(), "model file(s); several make an ensemble")
+      ("model,m", po::value<std::vector<std::string>>()->multitoken()->required(), "model file(s); several make an ensemble, which a language model can join (shallow fusion)")
       ("weights", po::value<std::vector<float>>()->multitoken(), "one weight per model of an ensemble (default: all 1)")
       ("texts,t", po::value<std::vector<std::string>>()->multitoken(),
        "SRC TRG files, plain or gzip, with the same number of lines (a translation model)")
@@ -133,7 +135,7 @@ int score_command(const Args& args) {
 
   if (vm.count("input")) return score_language_model(vm, model_paths, workers.get());
   const auto texts = get<std::vector<std::string>>(vm, "texts");
-  LoadedEnsemble loaded = load_ensemble(model_paths, weights);
+  LoadedEnsemble loaded = load_fusion_ensemble(model_paths, weights);
   const std::vector<std::string> src_lines = read_lines(texts[0]);
   const std::vector<std::string> trg_lines = read_lines(texts[1]);
   if (src_lines.size() != trg_lines.size())

@@ -15,6 +15,7 @@
 #include "cli/subcommands.h"
 #include "core/context.h"
 #include "core/error.h"
+#include "lm/fusion.h"
 #include "model/model.h"
 #include "tokenization/corpus.h"
 #include "translate/ensemble.h"
@@ -35,12 +36,13 @@ CommandSpec translate_spec() {
       "than --max-input-length pieces are cut (with a warning naming the line). With --n-best, each input\n"
       "line gives --n-best-size lines `ID ||| TEXT ||| F0= SCORE ||| NORMALIZED` (ID 0-based), as Marian.\n"
       "Several models make an ensemble: their log-probabilities are added, weighted by --weights, at every\n"
-      "step. They must share the target vocabulary; each reads the source with its own vocabulary.";
+      "step. They must share the target vocabulary; each reads the source with its own vocabulary. A language\n"
+      "model (nmt train --type lm) joins with its weight and reads the target alone (shallow fusion).";
   po::options_description io("Input/output options");
   // One option a line, as a table:
   // clang-format off
   io.add_options()
-      ("model,m", po::value<std::vector<std::string>>()->multitoken()->required(), "model file(s); several make an ensemble")
+      ("model,m", po::value<std::vector<std::string>>()->multitoken()->required(), "model file(s); several make an ensemble, which a language model can join (shallow fusion)")
       ("weights", po::value<std::vector<float>>()->multitoken(), "one weight per model of an ensemble (default: all 1)")
       ("input,i", po::value<std::string>()->default_value("-"), "input file, plain or gzip ('-' = stdin)")
       ("output,o", po::value<std::string>()->default_value("-"), "output file ('-' = stdout)")
@@ -216,7 +218,7 @@ int translate_command(const Args& args) {
   const std::unique_ptr<WorkerPool> workers = make_workers(get<int>(vm, "workers"));
   opt.workers = workers.get();
 
-  const LoadedEnsemble loaded = load_ensemble(model_paths, weights);
+  const LoadedEnsemble loaded = load_fusion_ensemble(model_paths, weights);
   Shortlist shortlist;
   if (has(vm, "shortlist")) {
     shortlist =

@@ -42,7 +42,8 @@ MemberSources LoadedEnsemble::encode_source(const std::string& line) const {
   return ids;
 }
 
-LoadedEnsemble load_ensemble(const std::vector<std::string>& paths, std::vector<float> weights) {
+LoadedEnsemble load_ensemble(const std::vector<std::string>& paths, std::vector<float> weights,
+                             const MemberLoader& load_lm) {
   if (weights.empty()) weights.assign(paths.size(), 1.0f);
   check_weights(weights, paths.size());
   if (paths.empty()) throw InputError("an ensemble needs at least one model");
@@ -50,14 +51,27 @@ LoadedEnsemble load_ensemble(const std::vector<std::string>& paths, std::vector<
   e.paths = paths;
   std::vector<std::unique_ptr<Member>> members;
   for (const std::string& path : paths) {
-    e.models.push_back(load_model(path));
+    const ModelFile file = load_model_file(path);
+    if (load_lm && is_language_model_file(file)) {
+      LoadedModel vocab_only;
+      members.push_back(load_lm(file, path, vocab_only.trg_vocab));
+      e.models.push_back(std::move(vocab_only));
+    } else {
+      e.models.push_back(model_from_file(file, path));
+      members.push_back(std::make_unique<ModelMember>(*e.models.back().model));
+    }
     const Vocab& first = *e.models[0].trg_vocab;
     const Vocab& trg = *e.models.back().trg_vocab;
     if (trg.serialized() != first.serialized())
       throw InputError(cat(path, ": its target vocabulary (", trg.size(), " pieces) differs from that of ", paths[0],
                            " (", first.size(), " pieces): the models of an ensemble must share the target vocabulary"));
-    members.push_back(std::make_unique<ModelMember>(*e.models.back().model));
   }
+  size_t reader = 0;
+  while (reader < members.size() && !members[reader]->reads_source()) ++reader;
+  if (reader == members.size())
+    throw InputError(
+        cat(paths[0], " is a ", members[0]->kind(), ": it reads no source; translation and forced ",
+            "decoding need a translation model among the models (a language model can join one: ", "shallow fusion)"));
   e.ensemble = std::make_unique<Ensemble>(std::move(members), std::move(weights));
   return e;
 }

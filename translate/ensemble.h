@@ -10,10 +10,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "io/model_file.h"
 #include "model/model.h"
 #include "translate/member.h"
 
@@ -53,7 +55,9 @@ class Ensemble {
 // Model files read as an ensemble, with their vocabularies.
 struct LoadedEnsemble {
   std::vector<std::string> paths;
-  std::vector<LoadedModel> models;  // the members' models, in order
+  // The members' models, in order; a member that reads no source (made by a MemberLoader)
+  // has only its target vocabulary here, and owns its model itself.
+  std::vector<LoadedModel> models;
   std::unique_ptr<Ensemble> ensemble;
 
   const Vocab& src_vocab() const { return *models[ensemble->primary()].src_vocab; }  // the primary member's
@@ -62,9 +66,18 @@ struct LoadedEnsemble {
   MemberSources encode_source(const std::string& line) const;
 };
 
-// Reads the model files at `paths` (weights: one per model; empty: all 1). Throws OptionError
-// for bad weights before reading anything, and InputError naming both files when a model's
-// target vocabulary differs from the first model's.
-LoadedEnsemble load_ensemble(const std::vector<std::string>& paths, std::vector<float> weights);
+// Makes the member of a model file that holds a language model (is_language_model_file), and
+// sets `trg_vocab` to the vocabulary it predicts. Given by the library that has such models
+// (lm/fusion.h), so that this one needs no knowledge of them.
+using MemberLoader = std::function<std::unique_ptr<Member>(const ModelFile& file, const std::string& path,
+                                                           std::shared_ptr<Vocab>& trg_vocab)>;
+
+// Reads the model files at `paths` (weights: one per model; empty: all 1), language models
+// through `load_lm` (none: a language model's file is refused by name). Throws OptionError
+// for bad weights before reading anything, InputError naming both files when a model's target
+// vocabulary differs from the first model's, and InputError naming the file when no model
+// reads the source.
+LoadedEnsemble load_ensemble(const std::vector<std::string>& paths, std::vector<float> weights,
+                             const MemberLoader& load_lm = nullptr);
 
 }  // namespace nmt
