@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """scripts/lm-probe-report end to end: two tiny language models trained on generated text, probed
-by the script (nmt lm-probe), charts, report and results; a second run probes nothing again; a
-report from tables alone.
+by the script (nmt lm-probe), charts, report and results, with samples (nmt generate) and the
+training logs' speed and perplexity; a second run probes and samples nothing again; a report from
+tables alone.
 
   lm_probe_report_test.py NMT_BINARY SOURCE_DIR
 """
@@ -38,7 +39,9 @@ class LmProbeReportTest(unittest.TestCase):
             subprocess.run([NMT, 'train', '-t', os.path.join(d, 'train.txt'), '-v', os.path.join(d, 'v.spm'),
                             '--vocab-size', '24', '-m', os.path.join(d, name + '.bin'), '--dim-emb', '16',
                             '--dim-rnn', '16', '--transformer-heads', '2', '--transformer-dim-ffn', '16',
-                            '--after', '5u', '--cpu-threads', '1', *kind], check=True, capture_output=True)
+                            '--after', '5u', '--disp-freq', '1u', '--valid-sets', os.path.join(d, 'valid.txt'),
+                            '--valid-freq', '5u', '--log', os.path.join(d, name + '.log'), '--cpu-threads', '1',
+                            *kind], check=True, capture_output=True)
 
     @classmethod
     def tearDownClass(cls):
@@ -53,10 +56,13 @@ class LmProbeReportTest(unittest.TestCase):
         out = os.path.join(self.d, 'report')
         models = ['--text', os.path.join(self.d, 'valid.txt'), '--max-distance', '6', '--positions', '50',
                   '--context-lengths', '1', '3', '--models', 'rnn=' + os.path.join(self.d, 'rnn.bin'),
-                  'tf=' + os.path.join(self.d, 'tf.bin'), '--out', out]
+                  'tf=' + os.path.join(self.d, 'tf.bin'), '--out', out, '--samples', '2',
+                  '--logs', 'rnn=' + os.path.join(self.d, 'rnn.log'), 'tf=' + os.path.join(self.d, 'tf.log')]
         first = self.run_script(*models)
         self.assertEqual(first.stderr.count(' lm-probe -m '), 2, first.stderr)
-        for f in ('gradient_norms.png', 'context_perplexity.png', 'report.md', 'results.json', 'rnn.tsv', 'tf.tsv'):
+        self.assertEqual(first.stderr.count(' generate -m '), 2, first.stderr)
+        for f in ('gradient_norms.png', 'context_perplexity.png', 'report.md', 'results.json', 'rnn.tsv', 'tf.tsv',
+                  'rnn.samples.txt', 'tf.samples.txt'):
             self.assertTrue(os.path.getsize(os.path.join(out, f)) > 0, f)
         with open(os.path.join(out, 'results.json')) as f:
             results = json.load(f)
@@ -65,12 +71,22 @@ class LmProbeReportTest(unittest.TestCase):
             self.assertEqual([g[0] for g in t['gradient']], list(range(7)))
             self.assertEqual([c[0] for c in t['context']], [1, 3])
             self.assertGreater(t['whole'], 1.0)
+        for name in ('rnn', 'tf'):
+            self.assertEqual(len(results['samples'][name]), 2)
+            # The log's last validation perplexity and a speed from its display lines (5 updates, one a line).
+            with open(os.path.join(self.d, name + '.log')) as f:
+                log = f.read()
+            self.assertIn(f"perplexity {results['training'][name]['perplexity']:.4f}", log)
+            self.assertGreater(results['training'][name]['tokens_per_second'], 0)
         report = open(os.path.join(out, 'report.md')).read()
         self.assertIn('| rnn |', report)
         self.assertIn('lm-probe -m', report)
-        # Resumable: the tables are there, nothing is probed again.
+        self.assertIn('## Samples', report)
+        self.assertIn('## Training', report)
+        # Resumable: the tables and samples are there, nothing is probed or sampled again.
         second = self.run_script(*models)
         self.assertNotIn(' lm-probe -m ', second.stderr)
+        self.assertNotIn(' generate -m ', second.stderr)
         # From tables alone.
         out2 = os.path.join(self.d, 'report2')
         self.run_script('--tables', os.path.join(out, 'rnn.tsv'), os.path.join(out, 'tf.tsv'), '--out', out2)
