@@ -17,6 +17,8 @@ const std::vector<Subcommand>& subcommands() {
       {"shortlist", "build a lexical shortlist from a parallel corpus, for translate --shortlist", shortlist_command},
       {"score", "score target sentences given their sources with a model (forced decoding)", score_command},
       {"average", "average the parameters of models of one configuration (checkpoint averaging)", average_command},
+      {"serve", "translate over HTTP: a JSON API, batching concurrent clients, and a page comparing the models",
+       serve_command},
       {"eval", "score translations against references: BLEU and chrF (sacreBLEU-compatible)", eval_command},
   };
   return table;

@@ -28,5 +28,6 @@ int translate_command(const Args& args);
 int score_command(const Args& args);
 int shortlist_command(const Args& args);
 int average_command(const Args& args);
+int serve_command(const Args& args);
 
 }  // namespace nmt::cli
