@@ -61,9 +61,11 @@ std::vector<Job> Batcher::take_batch(std::unique_lock<std::mutex>& lock) {
   const auto deadline = queue_.front().queued + options_.batch_wait;
   wake_.wait_until(lock, deadline, [&] { return closed_ || batch_sentences() >= options_.max_batch; });
   std::vector<Job> batch;
-  size_t sentences = 0;
+  batch.push_back(std::move(queue_.front()));
+  queue_.pop_front();
+  size_t sentences = batch.front().sources.size();
   for (auto it = queue_.begin(); it != queue_.end();) {
-    if (it == queue_.begin() || (same_batch(*it, batch.front()) && sentences < options_.max_batch)) {
+    if (same_batch(*it, batch.front()) && sentences < options_.max_batch) {
       sentences += it->sources.size();
       batch.push_back(std::move(*it));
       it = queue_.erase(it);

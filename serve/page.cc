@@ -15,7 +15,7 @@ const std::string& page_html() {
   #controls { margin: 0.6em 0; display: flex; flex-wrap: wrap; gap: 1em; align-items: center; }
   #controls input[type=number] { width: 4em; }
   #results { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
-  .model-result { border: 1px solid #ccc; border-radius: 6px; padding: 0.6em 0.8em; min-width: 18em; max-width: 40em; }
+  .model-result { border: 1px solid #ccc; border-radius: 6px; padding: 0.6em 0.8em; flex: 1 1 20em; max-width: 34em; }
   .model-result h2 { font-size: 1.05em; margin: 0 0 0.3em; }
   .kind, .time { color: #666; font-size: 0.85em; }
   .translation { font-size: 1.1em; margin: 0.4em 0; }
@@ -72,7 +72,9 @@ function heatmap(t) {
   const head = el("tr");
   head.append(el("th"));
   for (const s of t.source_pieces) head.append(el("th", {}, s));
-  table.append(el("thead")).append(head);
+  const thead = el("thead");
+  thead.append(head);
+  table.append(thead);
   const body = el("tbody");
   t.alignment.forEach((row, i) => {
     const tr = el("tr");
