@@ -259,6 +259,22 @@ class ServeLifecycleTest(unittest.TestCase):
         finally:
             server.kill()
 
+    def test_int8_and_shortlist_as_translate(self):
+        ref = os.path.join(SOURCE, 'tests/data/regression/reference.txt')
+        lex = os.path.join(self.tmp.name, 'lex.txt')
+        r = subprocess.run([NMT, 'shortlist', '-t', INPUT, ref, '-m', regression_model(SOURCE, 'attention'), '-o', lex,
+                            '--first', '3', '--best', '3'], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        options = ['--gemm-type', 'int8', '--shortlist', lex, '--beam-size', '3']
+        server = self.start(*options)
+        try:
+            status, j = server.translate({'text': read_lines(INPUT)})
+            self.assertEqual(status, 200, j)
+            self.assertEqual([t['text'] for t in j['translations']], nmt_translate('attention', *options))
+            self.assertTrue(server.request('GET', '/v1/models')[1]['models'][0]['shortlist'])
+        finally:
+            self.assertEqual(server.stop(), 0)
+
     def test_usage_errors_exit_2(self):
         model = regression_model(SOURCE, 'attention')
         for args in ([], ['-m', model, model], ['-m', model, '--port', '70000'], ['-m', model, '--queue-size', '0'],
