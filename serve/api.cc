@@ -96,7 +96,7 @@ HttpResponse Api::models_response() const {
 
 void Api::handle(const HttpRequest& request, std::function<void(HttpResponse)> reply) {
   const std::string path = request.target.substr(0, request.target.find('?'));
-  const bool get = request.method == "GET" || request.method == "HEAD";
+  const bool get = request.method == "GET";
   if (path == "/v1/translate") {
     if (request.method != "POST") return reply(error_response(405, "/v1/translate takes POST"));
     return translate(request, std::move(reply));
@@ -133,11 +133,17 @@ void Api::translate(const HttpRequest& request, std::function<void(HttpResponse)
   auto answer = [model, search = r.search, n_best = r.n_best, start, reply](std::vector<Translation> results,
                                                                             const std::string& error) {
     if (!error.empty()) return reply(error_response(500, error));
-    json list = json::array();
-    for (const Translation& t : results) list.push_back(translation_json(t, *model, search, n_best));
-    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    reply(json_response(
-        200, json{{"translations", std::move(list)}, {"model", model->name}, {"ms", std::round(ms * 10) / 10}}));
+    HttpResponse response;
+    try {
+      json list = json::array();
+      for (const Translation& t : results) list.push_back(translation_json(t, *model, search, n_best));
+      const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      response = json_response(
+          200, json{{"translations", std::move(list)}, {"model", model->name}, {"ms", std::round(ms * 10) / 10}});
+    } catch (const std::exception& e) {  // every request is answered, whatever happens
+      response = error_response(500, e.what());
+    }
+    reply(std::move(response));
   };
   Job job;
   job.model = model;

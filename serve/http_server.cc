@@ -119,10 +119,14 @@ class Session : public std::enable_shared_from_this<Session> {
     HttpRequest r{std::string(req.method_string()), std::string(req.target()), req.body()};
     keep_alive_ = req.keep_alive();
     auto self = shared_from_this();
-    server_.handler(r, [self](HttpResponse response) {
-      net::post(self->stream_.get_executor(),
-                [self, response = std::move(response)]() mutable { self->write(std::move(response), true); });
-    });
+    try {
+      server_.handler(r, [self](HttpResponse response) {
+        net::post(self->stream_.get_executor(),
+                  [self, response = std::move(response)]() mutable { self->write(std::move(response), true); });
+      });
+    } catch (const std::exception&) {  // a bug in a handler fails its request, not the server
+      write(error_response(500, "internal error"), false);
+    }
   }
 
   void write(HttpResponse response, bool keep_alive) {
