@@ -23,6 +23,8 @@ const std::vector<Subcommand>& subcommands() {
        generate_command},
       {"lm-probe", "measure a language model's vanishing gradient and the context it uses, on a text",
        lm_probe_command},
+      {"serve", "translate over HTTP: a JSON API, batching concurrent clients, and a page comparing the models",
+       serve_command},
       {"eval", "score translations against references: BLEU and chrF (sacreBLEU-compatible)", eval_command},
   };
   return table;

@@ -30,5 +30,6 @@ int shortlist_command(const Args& args);
 int average_command(const Args& args);
 int generate_command(const Args& args);
 int lm_probe_command(const Args& args);
+int serve_command(const Args& args);
 
 }  // namespace nmt::cli

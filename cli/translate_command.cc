@@ -13,7 +13,7 @@
 
 #include "cli/options.h"
 #include "cli/subcommands.h"
-#include "core/context.h"
+#include "cli/translate_options.h"
 #include "core/error.h"
 #include "lm/fusion.h"
 #include "model/model.h"
@@ -46,35 +46,15 @@ CommandSpec translate_spec() {
       ("weights", po::value<std::vector<float>>()->multitoken(), "one weight per model of an ensemble (default: all 1)")
       ("input,i", po::value<std::string>()->default_value("-"), "input file, plain or gzip ('-' = stdin)")
       ("output,o", po::value<std::string>()->default_value("-"), "output file ('-' = stdout)")
-      ("max-input-length", po::value<int>()->default_value(256), "cut inputs longer than this many pieces (0: never)")
       ("maxi-batch", po::value<int>()->default_value(1000), "lines read, translated and written together (1 when stdin is a terminal)")
-      ("mini-batch", po::value<int>()->default_value(64), "sentences per batch (sorted by length within the maxi-batch)")
-      ("cpu-threads", po::value<int>()->default_value(0), "threads (0: all cores)")
-      ("workers", po::value<int>()->default_value(0),
-       "mini-batches translated side by side, each on its share of --cpu-threads (0: one per thread; "
-       "1: one batch at a time on all threads)")
-      ("gemm-type", po::value<std::string>()->default_value("float32"),
-       "float32, or int8: linear and LSTM layers on 8-bit integers (weights per output row, activations per row)")
-      ("shortlist", po::value<std::string>(),
-       "score only the target pieces of this lexical shortlist (nmt shortlist) for each mini-batch's sources "
-       "(made for the first model's vocabularies)");
-  // clang-format on
-  po::options_description search("Search options");
-  // One option a line, as a table:
-  // clang-format off
-  search.add_options()
-      ("beam-size,b", po::value<int>()->default_value(5), "beam size (1: greedy search)")
-      ("normalize,n", po::value<float>()->default_value(0.6f), "rank hypotheses by score / length^ALPHA (0: raw score)")
-      ("max-length-factor", po::value<float>()->default_value(2.0f), "output at most FACTOR * source pieces + --max-length-offset pieces")
-      ("max-length-offset", po::value<int>()->default_value(5), "see --max-length-factor")
-      ("allow-unk", po::bool_switch(), "allow <unk> in translations")
       ("n-best", po::bool_switch(), "print n-best lists instead of the best translation")
       ("n-best-size", po::value<int>(), "hypotheses per n-best list (default: the beam size)")
       ("alignment", po::value<std::string>()->default_value(""), "append alignments: soft or hard (attention models only)")
       ("no-spm-decode", po::bool_switch(), "print SentencePiece pieces separated by spaces instead of detokenized text");
   // clang-format on
   spec.groups.push_back(io);
-  spec.groups.push_back(search);
+  spec.groups.push_back(translation_options_group());
+  spec.groups.push_back(search_options_group());
   return spec;
 }
 
@@ -137,23 +117,14 @@ OutputFormat output_format(const po::variables_map& vm) {
   return f;
 }
 
-// The library's options as given on the command line; their rules are the library's
-// (TranslateOptions::validate).
+// The library's options as given on the command line, with the output format's needs.
 TranslateOptions translate_options(const po::variables_map& vm, const OutputFormat& format) {
-  TranslateOptions opt;
+  TranslateOptions opt = translation_options(vm);
   SearchOptions& so = opt.search;
-  so.beam_size = get<int>(vm, "beam-size");
   // One hypothesis is enough without n-best lists; a given --n-best-size is checked anyway.
   const int n_best_default = format.nbest ? so.beam_size : 1;
   so.n_best = vm.count("n-best-size") ? get<int>(vm, "n-best-size") : n_best_default;
-  so.normalize = get<float>(vm, "normalize");
-  so.max_length_factor = get<float>(vm, "max-length-factor");
-  so.max_length_offset = get<int>(vm, "max-length-offset");
-  so.allow_unk = get<bool>(vm, "allow-unk");
   so.keep_alignment = format.alignment != AlignmentFormat::None;
-  opt.mini_batch = get<int>(vm, "mini-batch");
-  opt.max_input_length = get<int>(vm, "max-input-length");
-  opt.int8 = parse_gemm_type(get<std::string>(vm, "gemm-type"));
   return opt;
 }
 
@@ -212,10 +183,7 @@ int translate_command(const Args& args) {
   const bool interactive = input == "-" && ::isatty(STDIN_FILENO) && !has(vm, "maxi-batch");
   const int maxi_batch = interactive ? 1 : get<int>(vm, "maxi-batch");
   if (maxi_batch < 1) throw bad(cat("--maxi-batch must be at least 1, got ", maxi_batch));
-  const int threads = get<int>(vm, "cpu-threads");
-  if (threads < 0) throw bad(cat("--cpu-threads must be >= 0, got ", threads));
-  Context::get().set_threads(threads);
-  const std::unique_ptr<WorkerPool> workers = make_workers(get<int>(vm, "workers"));
+  const std::unique_ptr<WorkerPool> workers = set_up_threads(vm, "translate");
   opt.workers = workers.get();
 
   const LoadedEnsemble loaded = load_fusion_ensemble(model_paths, weights);
