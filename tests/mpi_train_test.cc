@@ -133,17 +133,21 @@ class MpiTrainTest : public ::testing::Test {
   TempDir dir_{"nmt_mpi_train"};
 };
 
-TEST_F(MpiTrainTest, TwoAndThreeRanksTrainWhatOneProcessTrains) {
+TEST_F(MpiTrainTest, TwoThreeAndFourRanksTrainWhatOneProcessTrains) {
   // Mini-batches of 1 to 3 sentences: with 3 ranks some shares are empty.
   const std::string k = "--after 8u --dropout 0 --mini-batch-words 12";
   train(1, "one.bin", k);
   train(2, "two.bin", k);
   train(3, "three.bin", k);
+  train(4, "four.bin", k);  // more processes than this machine's cores
   const float two = max_param_diff(path("one.bin"), path("two.bin"));
   const float three = max_param_diff(path("one.bin"), path("three.bin"));
-  std::cout << "max |parameter difference| after 8 updates: 2 ranks " << two << ", 3 ranks " << three << "\n";
+  const float four = max_param_diff(path("one.bin"), path("four.bin"));
+  std::cout << "max |parameter difference| after 8 updates: 2 ranks " << two << ", 3 ranks " << three << ", 4 ranks "
+            << four << "\n";
   EXPECT_LE(two, kBound);
   EXPECT_LE(three, kBound);
+  EXPECT_LE(four, kBound);
   // The runs did train: 8 updates moved the parameters far beyond the bound.
   train(1, "two_updates.bin", "--after 2u --dropout 0");
   EXPECT_GT(max_param_diff(path("one.bin"), path("two_updates.bin")), 100 * kBound);
@@ -243,6 +247,23 @@ TEST_F(MpiTrainTest, RanksThatDisagreeAreRefusedNamingTheDifference) {
   EXPECT_EQ(wait_for(start(data + " >run.out 2>run.err"), 60), 1);
   err = testing::slurp(path("run.err"));
   EXPECT_NE(err.find("train-sets target"), std::string::npos) << err;
+}
+
+TEST_F(MpiTrainTest, BenchTrainAndBenchAllreduceReportTheProcesses) {
+  const RunResult train = run(2,
+                              "bench train --type attention -t train.src train.trg -v vocab.spm vocab.spm "
+                              "--dim-emb 8 --dim-rnn 16 --dim-att 8 --cpu-threads 1 --mini-batch-words 24 "
+                              "--warmup 1 --steps 3 --json");
+  ASSERT_EQ(train.code, 0) << train.err;
+  EXPECT_EQ(testing::split_lines(train.out).size(), 1u) << "rank 0 alone reports: " << train.out;
+  EXPECT_NE(train.out.find("\"processes\": 2"), std::string::npos) << train.out;
+  EXPECT_NE(train.out.find("\"allreduce_fraction\": "), std::string::npos) << train.out;
+  EXPECT_NE(train.err.find("in each of 2 processes (MPI); the gradient allreduce took"), std::string::npos)
+      << train.err;
+  const RunResult reduce = run(4, "bench allreduce --floats 1000 100000 --repeats 3");
+  ASSERT_EQ(reduce.code, 0) << reduce.err;
+  EXPECT_EQ(testing::split_lines(reduce.out).size(), 2u) << reduce.out;
+  EXPECT_NE(reduce.out.find("allreduce 100000 floats (0.4 MB) over 4 processes: "), std::string::npos) << reduce.out;
 }
 
 }  // namespace
