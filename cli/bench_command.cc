@@ -10,6 +10,7 @@
 #include "ops/bf16.h"
 #include "ops/flops.h"
 #include "training/bench.h"
+#include "training/bench_allreduce.h"
 #include "training/trainer.h"
 #include "translate/bench.h"
 #include "translate/translator.h"
@@ -81,7 +82,7 @@ int bench_train_command(const Args& args) {
   o.steps = get<int>(*vm, "steps");
   Context::get().set_threads(get<int>(*vm, "cpu-threads"));
   const BenchTrainReport report = bench_train(o);
-  print_report(*vm, bench_train_text(report), bench_train_json(report));
+  if (report.rank == 0) print_report(*vm, bench_train_text(report), bench_train_json(report));
   return 0;
 }
 
@@ -206,6 +207,35 @@ int bench_matmul_command(const Args& args) {
   return 0;
 }
 
+// The gradient allreduce of data-parallel training, timed for arena sizes (under mpirun).
+int bench_allreduce_command(const Args& args) {
+  CommandSpec spec;
+  spec.name = "bench allreduce";
+  spec.usage = "mpirun -np N nmt bench allreduce [--floats N ...] [--repeats R] [--json]";
+  spec.summary =
+      "Times the in-place MPI_Allreduce (sum) of fp32 gradient arenas across the processes mpirun started: the\n"
+      "median of R repeats per size, with the algorithm and bus bandwidths. The default sizes are the bottleneck,\n"
+      "attention and transformer reference models and a 60M-parameter transformer-base.";
+  po::options_description opts("Bench options");
+  // One option a line, as a table:
+  // clang-format off
+  opts.add_options()
+      ("floats", po::value<std::vector<int64_t>>()->multitoken()->default_value({9540000, 5470000, 7580000, 60000000},
+       "9540000 5470000 7580000 60000000"), "arena sizes in floats")
+      ("repeats", po::value<int>()->default_value(10), "timed allreduces per size");
+  // clang-format on
+  spec.groups.push_back(opts);
+  spec.groups.push_back(report_options());
+  auto vm = parse(spec, args);
+  if (!vm) return 0;
+  BenchAllreduceOptions o;
+  o.floats = get<std::vector<int64_t>>(*vm, "floats");
+  o.repeats = get<int>(*vm, "repeats");
+  const BenchAllreduceReport report = bench_allreduce(o);
+  if (report.rank == 0) print_report(*vm, bench_allreduce_text(report), bench_allreduce_json(report));
+  return 0;
+}
+
 }  // namespace
 
 int bench_command(const Args& args) {
@@ -213,6 +243,7 @@ int bench_command(const Args& args) {
     std::cout << "Usage: nmt bench train [options]   training tokens/s and memory\n"
                  "       nmt bench translate [options]   decoding sentences/s\n"
                  "       nmt bench matmul [options]      one matmul's GFLOP/s in f32, bf16 and int8\n"
+                 "       nmt bench allreduce [options]   the gradient allreduce's time under mpirun\n"
                  "Each takes --json: the figures as one JSON object on stdout, the text on stderr.\n";
     return args.empty() ? 2 : 0;
   }
@@ -222,10 +253,11 @@ int bench_command(const Args& args) {
     if (bench == "train") return bench_train_command(rest);
     if (bench == "translate") return bench_translate_command(rest);
     if (bench == "matmul") return bench_matmul_command(rest);
+    if (bench == "allreduce") return bench_allreduce_command(rest);
   } catch (const OptionError& e) {
     throw UsageError(cat("bench ", bench, ": ", e.what(), " (see nmt bench ", bench, " --help)"));
   }
-  throw UsageError(cat("nmt bench: unknown benchmark '", bench, "' (expected train, translate or matmul)"));
+  throw UsageError(cat("nmt bench: unknown benchmark '", bench, "' (expected train, translate, matmul or allreduce)"));
 }
 
 }  // namespace nmt::cli

@@ -160,6 +160,7 @@ TrainOptions train_options(const po::variables_map& vm) {
   o.valid_translation_output = get<std::string>(vm, "valid-translation-output");
   o.keep_checkpoints = get<int>(vm, "keep-checkpoints");
   o.log_file = get<std::string>(vm, "log");
+  o.options_text = dump_config(vm);
   return o;
 }
 

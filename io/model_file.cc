@@ -340,8 +340,10 @@ void save_model_file(const std::string& path, const ModelFile& file) {
 
 ModelFile load_model_file(const std::string& path) {
   Mapping map(path);
-  const char* d = map.data();
-  const uint64_t size = map.size();
+  return model_file_from_bytes(map.data(), map.size(), path);
+}
+
+ModelFile model_file_from_bytes(const char* d, uint64_t size, const std::string& path) {
   if (size == 0) throw InputError(cat(path, ": file is empty (not an nmt model file)"));
   if (size < sizeof(kMagic) || std::memcmp(d, kMagic, sizeof(kMagic)) != 0)
     throw InputError(cat(path, ": not an nmt model file (bad magic)"));

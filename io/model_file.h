@@ -44,6 +44,9 @@ struct ModelFile {
 // tensor names, a tensor without data).
 void save_model_file(const std::string& path, const ModelFile& file);
 ModelFile load_model_file(const std::string& path);
+// The same from a file's bytes in memory (a checkpoint rank 0 of a distributed run read and
+// sent); `path` names them in errors.
+ModelFile model_file_from_bytes(const char* data, uint64_t size, const std::string& path);
 
 // Appends every parameter of `params` as tensor prefix + name. The tensors are VIEWS of
 // the store's arena (no copy): save the ModelFile before the parameters change.

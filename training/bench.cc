@@ -24,6 +24,7 @@
 #include "ops/rnn.h"
 #include "training/batcher.h"
 #include "training/corpus.h"
+#include "training/distributed.h"
 #include "training/optimizer.h"
 #include "training/trainer.h"
 
@@ -90,30 +91,48 @@ BenchTrainReport bench_train(const BenchTrainOptions& o) {
   if (t.vocabs[0] != t.vocabs[1]) config.tied_embeddings_all = false;
   Model model(config, t.seed);
   Adam adam(model.params(), t.adam);
-  Rng rng(t.seed);
+  // Under mpirun each rank runs its share of every batch (training/distributed.h) and its
+  // own dropout stream.
+  Distributed world;
+  Rng rng(t.seed + static_cast<uint64_t>(world.rank()));
   Batcher batcher(corpus, t.mini_batch_words, t.maxi_batch, t.seed,
                   batch_sort_for(t.maxi_batch_sort, t.model.enc_type));
   std::vector<std::vector<int32_t>> batches;
   for (int i = 0; i < o.warmup + o.steps; ++i) batches.push_back(batcher.next());
   trace_memory("before training");
 
+  using Clock = std::chrono::steady_clock;
+  double allreduce_seconds = 0;
   auto update = [&](const std::vector<int32_t>& idx, int64_t& tokens) {
     model.params().zero_grads();
-    std::vector<std::vector<int32_t>> s, tr;
+    std::vector<int64_t> trg_tokens;
     for (int32_t i : idx) {
+      tokens += static_cast<int64_t>(corpus.src[i].size() + corpus.trg[i].size() + 1);
+      trg_tokens.push_back(static_cast<int64_t>(corpus.trg[i].size()) + 1);
+    }
+    const std::vector<int32_t> share = split_by_tokens(idx, trg_tokens, world.rank(), world.size());
+    std::vector<std::vector<int32_t>> s, tr;
+    for (int32_t i : share) {
       s.push_back(corpus.src[i]);
       tr.push_back(corpus.trg[i]);
-      tokens += static_cast<int64_t>(corpus.src[i].size() + corpus.trg[i].size() + 1);
     }
-    TargetBatch trg = TargetBatch::from(tr);
-    RnnRecomputeScope recompute(t.rnn_recompute);
     Bf16Scope bf16(t.bf16, &model.params());
-    Var losses = model.token_losses(SourceBatch::from(s), trg, t.label_smoothing, true, rng);
-    Tape::current().backward(scale(sum(losses), 1.0f / static_cast<float>(trg.tokens)));
+    if (!share.empty()) {
+      int64_t words = 0;  // the whole batch's target tokens, </s> included
+      for (int64_t n : trg_tokens) words += n;
+      TargetBatch trg = TargetBatch::from(tr);
+      RnnRecomputeScope recompute(t.rnn_recompute);
+      Var losses = model.token_losses(SourceBatch::from(s), trg, t.label_smoothing, true, rng);
+      Tape::current().backward(scale(sum(losses), 1.0f / static_cast<float>(words)));
+    }
+    if (world.parallel()) {
+      const auto started = Clock::now();
+      world.sum(model.params().grads(), model.params().size());
+      allreduce_seconds += std::chrono::duration<double>(Clock::now() - started).count();
+    }
     clip_grad_norm(model.params(), t.clip_norm);
     adam.step(t.learn_rate);
   };
-  using Clock = std::chrono::steady_clock;
   BenchTrainReport r;
   double flops[2] = {0, 0};
   for (int pass = 0; pass < 2; ++pass) {
@@ -121,19 +140,24 @@ BenchTrainReport bench_train(const BenchTrainOptions& o) {
     int64_t unused = 0;
     if (pass == 0)
       for (int i = 0; i < o.warmup; ++i) update(batches[i], unused);
+    allreduce_seconds = 0;
     auto start = Clock::now();
     const double flops_before = matmul_flops_counted();
     const size_t system_before = pool_bytes_from_system();
     for (int i = o.warmup; i < o.warmup + o.steps; ++i) update(batches[i], p.tokens);
     p.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    p.allreduce_seconds = allreduce_seconds;
     flops[pass] = matmul_flops_counted() - flops_before;
     p.pool_mib_per_update = (pool_bytes_from_system() - system_before) / 1048576.0 / o.steps;
     trace_memory(pass == 0 ? "after pass 1" : "after pass 2");
-    std::cerr << "pass " << pass + 1 << ": " << o.steps << " updates, " << p.tokens << " src+trg tokens in "
-              << p.seconds << " s\n";
+    if (world.root())
+      std::cerr << "pass " << pass + 1 << ": " << o.steps << " updates, " << p.tokens << " src+trg tokens in "
+                << p.seconds << " s\n";
   }
   pool_trace_report();
   describe_run(r, o, config.type, model.params().num_params());
+  r.rank = world.rank();
+  r.processes = world.size();
   r.mflop_per_token = flops[1] / static_cast<double>(r.steady.tokens) / 1e6;
   r.gflops = flops[1] / r.steady.seconds / 1e9;
   r.matmul_peak_gflops = measure_matmul_peak_gflops();
@@ -167,8 +191,15 @@ std::string bench_train_text(const BenchTrainReport& r) {
       r.steady.pool_mib_per_update, r.first.pool_mib_per_update);
   out += printf_string(
       "bench train %s: first pass %.0f tok/s (includes building primitives), steady %.0f src+trg "
-      "tok/s, peak RSS %.0f MiB (tensors %.0f MiB), %d threads\n",
-      r.model.c_str(), r.first.tok_per_s(), r.steady.tok_per_s(), r.peak_rss_mib, r.tensors_mib, r.threads);
+      "tok/s, peak RSS %.0f MiB (tensors %.0f MiB), %d threads%s\n",
+      r.model.c_str(), r.first.tok_per_s(), r.steady.tok_per_s(), r.peak_rss_mib, r.tensors_mib, r.threads,
+      r.processes > 1
+          ? printf_string(" in each of %d processes (MPI); the gradient allreduce took %.1f%% of the steady "
+                          "pass (%.2f ms an update)",
+                          r.processes, 100.0 * r.steady.allreduce_seconds / r.steady.seconds,
+                          1e3 * r.steady.allreduce_seconds / r.steps)
+                .c_str()
+          : "");
   return out;
 }
 
@@ -177,7 +208,9 @@ std::string bench_train_json(const BenchTrainReport& r) {
   j.set("bench", "train").set("model", r.model).set("parameters", r.parameters);
   j.set("mini_batch_words", r.mini_batch_words).set("warmup", r.warmup).set("steps", r.steps);
   j.set("precision", r.bf16 ? "bfloat16" : "float32").set("bf16_emulated", r.bf16_emulated);
-  j.set("threads", r.threads).set("cpu", r.cpu).set("onednn_version", r.onednn_version);
+  j.set("threads", r.threads).set("processes", r.processes);
+  j.set("allreduce_fraction", r.steady.allreduce_seconds / r.steady.seconds);
+  j.set("cpu", r.cpu).set("onednn_version", r.onednn_version);
   j.set("onednn_isa", r.onednn_isa).set("primitives_cached", r.primitives_cached);
   j.set("first_pass_tokens", r.first.tokens).set("first_pass_seconds", r.first.seconds);
   j.set("first_pass_tok_per_s", r.first.tok_per_s());

@@ -17,14 +17,15 @@ std::string timestamp() {
 }
 }  // namespace
 
-TrainLog::TrainLog(const std::string& file) : tty_(isatty(STDERR_FILENO)) {
-  if (!file.empty()) {
+TrainLog::TrainLog(const std::string& file, bool enabled) : enabled_(enabled), tty_(enabled && isatty(STDERR_FILENO)) {
+  if (enabled && !file.empty()) {
     file_.open(file, std::ios::app);
     if (!file_) throw InputError(cat(file, ": cannot open log file for writing"));
   }
 }
 
 void TrainLog::line(const std::string& text) {
+  if (!enabled_) return;
   const std::string l = timestamp() + text;
   if (progress_shown_) std::cerr << "\r\033[K";
   progress_shown_ = false;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "core/graph.h"
 #include "core/params.h"
 #include "core/random.h"
@@ -57,6 +58,18 @@ class TrainingObjective {
   virtual Var losses(const TrainBatch& batch, float label_smoothing, Rng& rng) = 0;
   // The update of the last batches was skipped (a non-finite loss or gradient).
   virtual void skipped_update() {}
+
+  // Data-parallel training (training/distributed.h) splits every batch across the processes
+  // by target tokens: the target tokens of each sentence of a batch, and the batch of the
+  // sentences at `positions` (into it). An objective whose batches cannot be split (a language
+  // model's stream windows carry a state from one to the next) trains in one process only.
+  virtual bool splits_batches() const { return false; }
+  virtual std::vector<int64_t> sentence_tokens(const TrainBatch&) const {
+    throw Error("this training objective does not split its batches");
+  }
+  virtual std::unique_ptr<TrainBatch> part(const TrainBatch&, const std::vector<int32_t>&) const {
+    throw Error("this training objective does not split its batches");
+  }
 
   // Validation: whether there is a validation set, and metric name -> value for `metrics`.
   // With `translations`, the validation translations (see Validator::run).

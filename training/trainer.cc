@@ -5,9 +5,11 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "core/allocator.h"
@@ -24,6 +26,7 @@
 #include "ops/reduce.h"
 #include "ops/rnn.h"
 #include "training/batcher.h"
+#include "training/distributed.h"
 #include "training/iteration_models.h"
 #include "training/lm_objective.h"
 #include "training/log.h"
@@ -66,6 +69,7 @@ struct TrainState {
   int stalls = 0;                      // validations without improvement of the first metric
   int64_t validations = 0;
   int divergent = 0;  // non-finite updates in a row (max-divergence)
+  int ranks = 1;      // processes that trained it (informative: a checkpoint resumes on any number)
 };
 
 const std::string kCkptPrefix = "train.";
@@ -82,6 +86,7 @@ void put_state(ModelFile& f, const TrainState& s, const Rng& rng) {
   c[kCkptPrefix + "stalls"] = std::to_string(s.stalls);
   c[kCkptPrefix + "validations"] = std::to_string(s.validations);
   c[kCkptPrefix + "divergent"] = std::to_string(s.divergent);
+  c[kCkptPrefix + "ranks"] = std::to_string(s.ranks);
   // Full precision: a resumed run must compare new validation results against exactly
   // the best values the uninterrupted run would hold.
   for (const auto& [metric, value] : s.best) {
@@ -108,6 +113,7 @@ TrainState get_state(const ModelFile& f, const std::string& path) {
   s.stalls = std::stoi(num("stalls"));
   s.validations = std::stoll(num("validations"));
   s.divergent = std::stoi(num("divergent"));
+  if (f.config.count(kCkptPrefix + "ranks")) s.ranks = std::stoi(num("ranks"));
   for (const auto& [key, value] : f.config)
     if (key.rfind(kCkptPrefix + "best.", 0) == 0) s.best[key.substr(kCkptPrefix.size() + 5)] = std::stod(value);
   return s;
@@ -135,18 +141,21 @@ bool due(const std::vector<Amount>& freq, const Progress& before, const Progress
 
 class Trainer {
  public:
-  Trainer(const TrainOptions& o, std::unique_ptr<TrainingObjective> objective)
-      : o_(o), log_(o.log_file), rng_(o.seed), objective_(std::move(objective)) {}
+  Trainer(const TrainOptions& o, const Distributed& world, std::unique_ptr<TrainingObjective> objective)
+      : o_(o), world_(world), log_(o.log_file, world.root()), rng_(o.seed), objective_(std::move(objective)) {}
   int run();
 
  private:
   void check_output_directory() const;
+  ModelFile read_checkpoint() const;
   void resume_from_checkpoint();
   void start_new_model();
   void log_setup();
   bool stalled() const {
     return objective_->validates() && o_.early_stopping > 0 && state_.stalls >= o_.early_stopping;
   }
+  // A signal asked to stop: in a distributed run, on any rank by the last update.
+  bool stopping() const { return world_.parallel() ? stop_agreed_ : stop_requested(); }
   // Runs updates until the budget is spent or validation stops early; false when a signal
   // stopped training (the checkpoint is saved).
   bool train_until_done(const Schedule& schedule);
@@ -159,10 +168,15 @@ class Trainer {
   // stalls) alone, so that a run stopped by its budget and resumed with a larger one
   // validates and stops early exactly as one uninterrupted run would.
   void validate(bool counted = true);
-  bool step();  // one update; false when it was skipped (non-finite)
+  void run_validation(bool counted);  // rank 0's part of validate()
+  bool step();                        // one update; false when it was skipped (non-finite)
+  // Forward and backward of this rank's share of one mini-batch (all of it in one process);
+  // adds its loss to *loss_sum.
+  void forward_backward(const TrainBatch& batch, int64_t words, Rng& rng, double* loss_sum);
   void display(double seconds);
 
   const TrainOptions& o_;
+  const Distributed& world_;
   TrainLog log_;
   Rng rng_;                                       // dropout
   std::unique_ptr<TrainingObjective> objective_;  // the model, its data, batches, loss and validation
@@ -174,6 +188,7 @@ class Trainer {
   double disp_loss_ = 0;
   int64_t disp_tokens_ = 0, disp_src_tokens_ = 0, disp_sentences_ = 0, disp_updates_ = 0;
   float last_norm_ = 0, last_lr_ = 0;
+  bool stop_agreed_ = false;
 };
 
 int Trainer::run() {
@@ -181,10 +196,16 @@ int Trainer::run() {
   const Schedule schedule = schedule_of(o_);
   objective_->read_data(log_);
   ckpt_path_ = o_.model_path + ".ckpt";
-  if (fs::exists(ckpt_path_))
+  int64_t resume = world_.root() && fs::exists(ckpt_path_);
+  world_.broadcast(&resume, 1);
+  if (resume)
     resume_from_checkpoint();
   else
     start_new_model();
+  // Every rank starts from rank 0's parameters (its initialisation or its checkpoint).
+  ParamStore& params = objective_->params();
+  world_.broadcast(params.values(), params.size());
+  state_.ranks = world_.size();
   objective_->start_batches(state_.position, log_);
   log_setup();
   if (!train_until_done(schedule)) return 0;
@@ -198,16 +219,30 @@ int Trainer::run() {
 // The validation translations' file is refused before training when its directory is
 // missing: finding out at the first validation would waste the updates before it.
 void Trainer::check_output_directory() const {
-  if (o_.valid_translation_output.empty()) return;
+  if (o_.valid_translation_output.empty() || !world_.root()) return;  // rank 0 writes it
   const fs::path dir = fs::path(o_.valid_translation_output).parent_path();
   if (!dir.empty() && !fs::is_directory(dir))
     throw InputError(cat("valid-translation-output ", o_.valid_translation_output, ": no directory ", dir.string()));
 }
 
+// The checkpoint as rank 0 reads it; the other ranks get its bytes, so that only rank 0
+// needs the file.
+ModelFile Trainer::read_checkpoint() const {
+  if (!world_.parallel()) return load_model_file(ckpt_path_);
+  std::string bytes;
+  if (world_.root()) {
+    std::ifstream in(ckpt_path_, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (!in) throw InputError(cat(ckpt_path_, ": cannot read the checkpoint"));
+  }
+  world_.broadcast(bytes);
+  return model_file_from_bytes(bytes.data(), bytes.size(), ckpt_path_);
+}
+
 // The checkpoint's model, optimizer, smoothing and training state; its model configuration
 // wins over the options given now.
 void Trainer::resume_from_checkpoint() {
-  ModelFile f = load_model_file(ckpt_path_);
+  ModelFile f = read_checkpoint();
   objective_->load_checkpoint(f, ckpt_path_);
   adam_ = std::make_unique<Adam>(objective_->params(), o_.adam);
   // Checkpoints before put_adam_state kept the step count as train.adam-steps.
@@ -230,6 +265,9 @@ void Trainer::resume_from_checkpoint() {
   }
   log_.line(cat("resuming from ", ckpt_path_, ": epoch ", state_.position.epoch, ", update ", state_.progress.updates,
                 " (its model configuration is used; model options given now are ignored)"));
+  if (state_.ranks != world_.size())
+    log_.line(cat("the checkpoint was written by ", state_.ranks, " processes, this run has ", world_.size(),
+                  ": the same batches, split differently across processes"));
 }
 
 void Trainer::start_new_model() {
@@ -243,6 +281,9 @@ void Trainer::log_setup() {
   std::ostringstream os;
   for (const auto& [k, v] : objective_->config()) os << " " << k << "=" << v;
   log_.line(cat("model:", os.str()));
+  if (world_.parallel())
+    log_.line(cat("data-parallel training on ", world_.size(), " processes (MPI), ", Context::get().threads(),
+                  " threads each: every update's batch is split across them by target tokens"));
   log_.line(cat("parameters: ", objective_->params().size(), " floats; ", Context::get().threads(), " threads; ",
                 objective_->batches_in_epoch(), " batches an epoch",
                 o_.rnn_recompute ? "; RNN workspaces recomputed in the backward (rnn-recompute)" : ""));
@@ -256,7 +297,7 @@ void Trainer::log_setup() {
 }
 
 bool Trainer::train_until_done(const Schedule& schedule) {
-  install_stop_handlers();
+  install_stop_handlers(world_.parallel());
   const auto started = Clock::now();
   const double minutes_before = state_.progress.minutes;
   auto disp_started = Clock::now();
@@ -267,7 +308,7 @@ bool Trainer::train_until_done(const Schedule& schedule) {
     return true;
   }
   while (!reached(schedule.budget, state_.progress)) {
-    if (stop_requested()) {
+    if (stopping()) {
       log_.line(cat("signal ", stop_signal(), ": saving checkpoint and stopping; run the same command to resume"));
       save_checkpoint();
       return false;
@@ -275,6 +316,7 @@ bool Trainer::train_until_done(const Schedule& schedule) {
     const Progress before = state_.progress;
     step();
     state_.progress.minutes = minutes_before + std::chrono::duration<double>(Clock::now() - started).count() / 60.0;
+    world_.broadcast(&state_.progress.minutes, 1);  // rank 0's clock decides a budget in minutes
     if (after_update(schedule, before, disp_started)) break;
   }
   return true;
@@ -294,6 +336,26 @@ bool Trainer::after_update(const Schedule& schedule, const Progress& before, Clo
   return true;
 }
 
+// In a distributed run each rank takes its share of the batch, split by target tokens; the
+// loss stays a mean over the whole update's target tokens, so that the ranks' summed
+// gradients are the one-process gradient.
+void Trainer::forward_backward(const TrainBatch& batch, int64_t words, Rng& rng, double* loss_sum) {
+  std::unique_ptr<TrainBatch> share;
+  if (world_.parallel()) {
+    const std::vector<int64_t> tokens = objective_->sentence_tokens(batch);
+    std::vector<int32_t> positions(tokens.size());
+    for (size_t i = 0; i < positions.size(); ++i) positions[i] = static_cast<int32_t>(i);
+    positions = split_by_tokens(positions, tokens, world_.rank(), world_.size());
+    if (positions.empty()) return;  // a batch of fewer sentences than ranks
+    share = objective_->part(batch, positions);
+  }
+  RnnRecomputeScope recompute(o_.rnn_recompute);
+  Var losses = objective_->losses(share ? *share : batch, o_.label_smoothing, rng);
+  Var loss = scale(sum(losses), 1.0f / static_cast<float>(words));  // mean over the update's target tokens
+  *loss_sum += static_cast<double>(loss->value[0]) * static_cast<double>(words);
+  Tape::current().backward(loss);
+}
+
 bool Trainer::step() {
   ParamStore& params = objective_->params();
   params.zero_grads();
@@ -305,6 +367,11 @@ bool Trainer::step() {
     words += batches.back()->target_tokens;
     if (new_epoch) ++state_.progress.epochs;
   }
+  // Each process of a distributed run drops its own units: its dropout generator is keyed
+  // by the run's generator, drawn once an update on every rank (so they stay in step), and
+  // its rank.
+  std::optional<Rng> rank_rng;
+  if (world_.parallel()) rank_rng.emplace(rng_.next_u64() + static_cast<uint64_t>(world_.rank()));
   double loss_sum = 0;
   int64_t src_tokens = 0, sentences = 0;
   // The parameters stay as they are until adam_->step below: their bfloat16 copy is made once.
@@ -312,11 +379,14 @@ bool Trainer::step() {
   for (const auto& batch : batches) {
     src_tokens += batch->source_tokens;
     sentences += batch->sentences;
-    RnnRecomputeScope recompute(o_.rnn_recompute);
-    Var losses = objective_->losses(*batch, o_.label_smoothing, rng_);
-    Var loss = scale(sum(losses), 1.0f / static_cast<float>(words));  // mean over the update's target tokens
-    loss_sum += static_cast<double>(loss->value[0]) * static_cast<double>(words);
-    Tape::current().backward(loss);
+    forward_backward(*batch, words, rank_rng ? *rank_rng : rng_, &loss_sum);
+  }
+  if (world_.parallel()) {
+    double shared[2] = {loss_sum, stop_requested() ? 1.0 : 0.0};
+    world_.sum(shared, 2);
+    loss_sum = shared[0];
+    stop_agreed_ = shared[1] > 0;
+    world_.sum(params.grads(), params.size());  // every rank then takes the same Adam step
   }
   // A skipped batch is consumed (retrying it would diverge again) but its tokens are not
   // counted as trained: --after Nt counts the tokens updates were made from.
@@ -354,14 +424,24 @@ void Trainer::display(double seconds) {
   log_.line(cat("Ep. ", state_.position.epoch, " : Up. ", state_.progress.updates, " : Sen. ", disp_sentences_,
                 " : Tok. ", state_.progress.tokens, " : Cost ", fixed(ce, 4), " : PPL ", fixed(std::exp(ce), 2),
                 " : L.r. ", std::scientific, std::setprecision(3), last_lr_, " : gNorm ", fixed(last_norm_, 3), " : ",
-                fixed(static_cast<double>(disp_tokens_ + disp_src_tokens_) / seconds, 0),
-                " tok/s (src+trg) : ", fixed(state_.progress.minutes, 2), " min : mem ",
-                fixed(pool_bytes_held() / 1048576.0, 0), " MiB held, peak RSS ", fixed(peak_rss_mib(), 0), " MiB"));
+                fixed(static_cast<double>(disp_tokens_ + disp_src_tokens_) / seconds, 0), " tok/s (src+trg",
+                world_.parallel() ? cat(", ", world_.size(), " processes") : "",
+                ") : ", fixed(state_.progress.minutes, 2), " min : mem ", fixed(pool_bytes_held() / 1048576.0, 0),
+                " MiB held, peak RSS ", fixed(peak_rss_mib(), 0), " MiB"));
   disp_loss_ = 0;
   disp_tokens_ = disp_src_tokens_ = disp_sentences_ = disp_updates_ = 0;
 }
 
 void Trainer::validate(bool counted) {
+  if (world_.root()) run_validation(counted);
+  // Early stopping is decided on every rank with rank 0's validation results.
+  int64_t shared[2] = {state_.stalls, state_.validations};
+  world_.broadcast(shared, 2);
+  state_.stalls = static_cast<int>(shared[0]);
+  state_.validations = shared[1];
+}
+
+void Trainer::run_validation(bool counted) {
   auto started = Clock::now();
   SmoothedParams smoothed(smoothing_.get());  // validate and save the best models with the average
   std::vector<std::string> metrics = o_.valid_metrics;
@@ -404,6 +484,7 @@ void Trainer::validate(bool counted) {
 }
 
 void Trainer::save_checkpoint() {
+  if (!world_.root()) return;
   if (smoothing_) {  // the model file gets the average, the checkpoint the raw parameters and the average
     SmoothedParams smoothed(smoothing_.get());
     save_model_file(o_.model_path, objective_->model_file());
@@ -446,6 +527,19 @@ BatchSort batch_sort_for(const std::string& requested, const std::string& enc_ty
 }
 
 namespace {
+
+// The options' `key = value` lines that every rank must share: all but cpu-threads, which
+// is each rank's own.
+std::map<std::string, std::string> agreed_options(const std::string& text) {
+  std::map<std::string, std::string> items;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    const size_t eq = line.find(" = ");
+    const std::string key = line.substr(0, eq);
+    if (key != "cpu-threads") items["option " + key] = eq == std::string::npos ? "" : line.substr(eq + 3);
+  }
+  return items;
+}
 
 // Translation takes two files (source and target), a language model one.
 void check_files(const char* key, const std::vector<std::string>& files, bool language_model) {
@@ -517,8 +611,14 @@ void TrainOptions::validate() const {
 
 int train(const TrainOptions& options) {
   options.validate();  // before any vocabulary is trained or corpus read: a typo costs nothing
-  Trainer t(options,
-            options.model.is_language_model() ? make_lm_objective(options) : make_translation_objective(options));
+  Distributed world;
+  world.check_agreement(agreed_options(options.options_text));
+  std::unique_ptr<TrainingObjective> objective =
+      options.model.is_language_model() ? make_lm_objective(options) : make_translation_objective(options, world);
+  // A language model's batches are not split across processes (see TrainingObjective).
+  if (world.parallel() && !objective->splits_batches())
+    throw OptionError(cat("language models train in one process (mpirun -np 1), got ", world.size(), " processes"));
+  Trainer t(options, world, std::move(objective));
   return t.run();
 }
 

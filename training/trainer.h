@@ -65,6 +65,9 @@ struct TrainOptions {
   int keep_checkpoints = 0;              // keep the last N validated models as PATH.iter{U} (0: none)
   // Output
   std::string log_file;
+  // The options as `key = value` lines (nmt train: the merged command line and config file).
+  // The ranks of a distributed run must agree on them, cpu-threads aside (training/distributed.h).
+  std::string options_text;
 
   // Throws OptionError naming the first option that breaks its rule. train() calls it
   // before any file is read or written.
@@ -83,7 +86,9 @@ bool bf16_precision(const std::vector<std::string>& values);
 void check_bf16_support(bool bf16);
 
 // Validates the options, then runs training; returns the process exit code. Throws on bad
-// options (OptionError) and bad input.
+// options (OptionError) and bad input. Started by mpirun, the processes train one model
+// together (training/distributed.h): rank 0 reads or trains the vocabularies, writes the log,
+// validates and writes every file; a checkpoint resumes on any number of ranks.
 int train(const TrainOptions& options);
 
 // The maxi-batch sort to use: `requested` (maxi-batch-sort) when not empty, else `max` for

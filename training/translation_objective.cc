@@ -1,6 +1,7 @@
 #include "training/translation_objective.h"
 
 #include <filesystem>
+#include <sstream>
 
 #include "core/error.h"
 #include "model/model.h"
@@ -52,7 +53,7 @@ struct SentencePairs : TrainBatch {
 
 class TranslationObjective : public TrainingObjective {
  public:
-  explicit TranslationObjective(const TrainOptions& o) : o_(o) {}
+  TranslationObjective(const TrainOptions& o, const Distributed& world) : o_(o), world_(world) {}
 
   void read_data(TrainLog& log) override;
   void new_model(TrainLog& log) override;
@@ -74,14 +75,24 @@ class TranslationObjective : public TrainingObjective {
   std::unique_ptr<TrainBatch> next_batch(bool* new_epoch) override;
   Var losses(const TrainBatch& batch, float label_smoothing, Rng& rng) override;
 
-  bool validates() const override { return validator_ != nullptr; }
+  bool splits_batches() const override { return true; }
+  std::vector<int64_t> sentence_tokens(const TrainBatch& batch) const override;
+  std::unique_ptr<TrainBatch> part(const TrainBatch& batch, const std::vector<int32_t>& positions) const override;
+
+  // Every rank knows whether the run validates; rank 0 alone validates (has the validator).
+  bool validates() const override { return !o_.valid_sets.empty(); }
   std::map<std::string, double> validate(const std::vector<std::string>& metrics,
                                          std::vector<std::string>* translations) override {
     return validator_->run(*model_, metrics, translations);
   }
 
  private:
+  void share_vocabs(TrainLog& log);  // rank 0's, trained or read, on every rank
+  void check_data_agreement() const;
+  std::unique_ptr<TrainBatch> batch_of(std::vector<int32_t> idx) const;
+
   const TrainOptions& o_;
+  const Distributed& world_;
   std::shared_ptr<Vocab> src_vocab_, trg_vocab_;
   std::unique_ptr<ParallelCorpus> corpus_;
   std::unique_ptr<Batcher> batcher_;
@@ -93,13 +104,46 @@ class TranslationObjective : public TrainingObjective {
 void TranslationObjective::read_data(TrainLog& log) {
   corpus_ = std::make_unique<ParallelCorpus>();
   const ParallelText text = read_parallel_text(o_.train_sets[0], o_.train_sets[1]);
-  std::tie(src_vocab_, trg_vocab_) = prepare_vocabs(o_, log);
+  share_vocabs(log);
   *corpus_ = encode_parallel_corpus(text, *src_vocab_, *trg_vocab_, o_.max_length, true);
+  check_data_agreement();
   log.line(cat("training corpus: ", corpus_->size(), " sentence pairs; dropped ", corpus_->dropped_long,
                " longer than ", o_.max_length, " pieces and ", corpus_->dropped_empty, " with an empty side"));
-  if (!o_.valid_sets.empty())
+  if (validates() && world_.root())
     validator_ = std::make_unique<Validator>(o_.valid_sets[0], o_.valid_sets[1], *src_vocab_, *trg_vocab_,
                                              o_.valid_mini_batch, o_.valid_max_sentences);
+}
+
+void TranslationObjective::share_vocabs(TrainLog& log) {
+  if (world_.root()) std::tie(src_vocab_, trg_vocab_) = prepare_vocabs(o_, log);
+  if (!world_.parallel()) return;
+  std::string src = world_.root() ? src_vocab_->serialized() : "";
+  std::string trg = world_.root() ? trg_vocab_->serialized() : "";
+  int64_t joint = world_.root() && src_vocab_ == trg_vocab_;
+  world_.broadcast(src);
+  world_.broadcast(trg);
+  world_.broadcast(&joint, 1);
+  if (world_.root()) return;
+  src_vocab_ = std::make_shared<Vocab>(Vocab::from_bytes(src, o_.vocabs[0]));
+  trg_vocab_ = joint ? src_vocab_ : std::make_shared<Vocab>(Vocab::from_bytes(trg, o_.vocabs[1]));
+}
+
+// Every rank reads the training corpus itself: its files' sizes and the encoded sentences
+// must be rank 0's, or the ranks would split different batches.
+void TranslationObjective::check_data_agreement() const {
+  if (!world_.parallel()) return;
+  std::map<std::string, std::string> items;
+  const char* sides[2] = {"source", "target"};
+  for (int side = 0; side < 2; ++side) {
+    const std::string& path = o_.train_sets[side];
+    items[cat("train-sets ", sides[side], " file ", path)] = cat(fs::file_size(path), " bytes");
+    const auto& sentences = side == 0 ? corpus_->src : corpus_->trg;
+    uint64_t h = checksum(nullptr, 0);
+    for (const auto& s : sentences) h = checksum(s.data(), s.size() * sizeof(s[0]), checksum(nullptr, 0, h ^ s.size()));
+    items[cat("train-sets ", sides[side], " encoded with rank 0's vocabulary")] =
+        cat(sentences.size(), " sentences, checksum ", std::hex, h);
+  }
+  world_.check_agreement(items);
 }
 
 void TranslationObjective::new_model(TrainLog& log) {
@@ -114,14 +158,33 @@ void TranslationObjective::new_model(TrainLog& log) {
 }
 
 std::unique_ptr<TrainBatch> TranslationObjective::next_batch(bool* new_epoch) {
+  return batch_of(batcher_->next(new_epoch));
+}
+
+std::unique_ptr<TrainBatch> TranslationObjective::batch_of(std::vector<int32_t> idx) const {
   auto b = std::make_unique<SentencePairs>();
-  b->idx = batcher_->next(new_epoch);
+  b->idx = std::move(idx);
   for (int32_t i : b->idx) {
     b->target_tokens += static_cast<int64_t>(corpus_->trg[i].size()) + 1;
     b->source_tokens += static_cast<int64_t>(corpus_->src[i].size());
   }
   b->sentences = static_cast<int64_t>(b->idx.size());
   return b;
+}
+
+std::vector<int64_t> TranslationObjective::sentence_tokens(const TrainBatch& batch) const {
+  std::vector<int64_t> tokens;
+  for (int32_t i : static_cast<const SentencePairs&>(batch).idx)
+    tokens.push_back(static_cast<int64_t>(corpus_->trg[i].size()) + 1);
+  return tokens;
+}
+
+std::unique_ptr<TrainBatch> TranslationObjective::part(const TrainBatch& batch,
+                                                       const std::vector<int32_t>& positions) const {
+  const std::vector<int32_t>& idx = static_cast<const SentencePairs&>(batch).idx;
+  std::vector<int32_t> chosen;
+  for (int32_t p : positions) chosen.push_back(idx[p]);
+  return batch_of(std::move(chosen));
 }
 
 Var TranslationObjective::losses(const TrainBatch& batch, float label_smoothing, Rng& rng) {
@@ -135,8 +198,8 @@ Var TranslationObjective::losses(const TrainBatch& batch, float label_smoothing,
 
 }  // namespace
 
-std::unique_ptr<TrainingObjective> make_translation_objective(const TrainOptions& options) {
-  return std::make_unique<TranslationObjective>(options);
+std::unique_ptr<TrainingObjective> make_translation_objective(const TrainOptions& options, const Distributed& world) {
+  return std::make_unique<TranslationObjective>(options, world);
 }
 
 }  // namespace nmt
