@@ -2,8 +2,8 @@
 // N ranks train the parameters one process trains from the same batches; a checkpoint
 // resumes on the same rank count bitwise and on another one; a killed rank ends the job
 // within seconds and leaves the checkpoint intact; SIGUSR1 to mpirun stops every rank with
-// one checkpoint; ranks that disagree on options or data are refused. Tiny models, tiny
-// synthetic data, a few updates: each test takes seconds.
+// one checkpoint; ranks that disagree on options or data are refused; a language model trains
+// in one process only. Tiny models, tiny synthetic data, a few updates: each test takes seconds.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -247,6 +247,22 @@ TEST_F(MpiTrainTest, RanksThatDisagreeAreRefusedNamingTheDifference) {
   EXPECT_EQ(wait_for(start(data + " >run.out 2>run.err"), 60), 1);
   err = testing::slurp(path("run.err"));
   EXPECT_NE(err.find("train-sets target"), std::string::npos) << err;
+}
+
+// A language model's batches are not split across processes: more than one is refused at
+// start, before any file is written; mpirun -np 1 trains it.
+TEST_F(MpiTrainTest, LanguageModelsTrainInOneProcessOnly) {
+  const std::string lm =
+      "train --type lm -t train.src -v vocab.spm -m lm.bin --dim-emb 8 --dim-rnn 16 "
+      "--cpu-threads 1 --mini-batch-words 24 --after 2u";
+  const RunResult refused = run(2, lm);
+  EXPECT_EQ(refused.code, 2) << refused.err;
+  EXPECT_NE(refused.err.find("language models train in one process (mpirun -np 1), got 2 processes"), std::string::npos)
+      << refused.err;
+  EXPECT_FALSE(fs::exists(path("lm.bin")));
+  const std::string one = mpirun(1) + "'" + NMT_BINARY + "' " + lm;
+  EXPECT_EQ(wait_for(start(one + " >run.out 2>run.err"), 60), 0) << testing::slurp(path("run.err"));
+  EXPECT_TRUE(fs::exists(path("lm.bin")));
 }
 
 TEST_F(MpiTrainTest, BenchTrainAndBenchAllreduceReportTheProcesses) {
