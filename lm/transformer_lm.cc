@@ -3,28 +3,12 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "model/model.h"
 #include "ops/add.h"
 #include "ops/reduce.h"
 #include "ops/shape_ops.h"
 
 namespace nmt {
-namespace {
-
-TransformerConfig transformer_config(const ModelConfig& c) {
-  TransformerConfig t;
-  t.layers = c.dec_depth;
-  t.dim = c.dim_emb;
-  t.heads = c.transformer_heads;
-  t.dim_ffn = c.transformer_dim_ffn;
-  t.norm = parse_norm_placement(c.transformer_norm);
-  t.dropout = c.transformer_dropout;
-  t.dropout_attention = c.transformer_dropout_attention;
-  t.positions = parse_position_kind(c.transformer_positions);
-  t.max_positions = c.max_positions;
-  return t;
-}
-
-}  // namespace
 
 TransformerLmLayer::TransformerLmLayer(const ParamMaker& param, const std::string& prefix,
                                        const TransformerConfig& config)
@@ -60,7 +44,7 @@ void TransformerLmState::select(const std::vector<int32_t>& rows) {
 }
 
 TransformerLanguageModel::TransformerLanguageModel(const ModelConfig& config, uint64_t seed)
-    : LanguageModel(config), tc_(transformer_config(config_)) {
+    : LanguageModel(config), tc_(transformer_config(config_, config_.dec_depth)) {
   const Var emb = add_embeddings();
   const ParamMaker param = param_maker(params_);
   embed_ = TransformerEmbedding(param, "lm", emb, tc_);

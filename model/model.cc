@@ -10,7 +10,6 @@
 #include "ops/cross_entropy.h"
 
 namespace nmt {
-namespace {
 
 TransformerConfig transformer_config(const ModelConfig& c, int layers) {
   TransformerConfig t;
@@ -25,8 +24,6 @@ TransformerConfig transformer_config(const ModelConfig& c, int layers) {
   t.max_positions = c.max_positions;
   return t;
 }
-
-}  // namespace
 
 Model::Model(const ModelConfig& config, uint64_t seed) : config_(config) {
   config_.validate();

@@ -9,10 +9,14 @@
 #include "decoder/decoder.h"
 #include "encoder/encoder.h"
 #include "io/model_file.h"
+#include "layers/transformer_blocks.h"
 #include "model/config.h"
 #include "tokenization/vocab.h"
 
 namespace nmt {
+
+// The transformer options of `c` for a stack of `layers` layers (encoder, decoder or language model).
+TransformerConfig transformer_config(const ModelConfig& c, int layers);
 
 class Model {
  public:
