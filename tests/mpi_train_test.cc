@@ -1,8 +1,8 @@
 // `mpirun -np N nmt train` (training/distributed.h) on loopback, through the built binary:
 // N ranks train the parameters one process trains from the same batches; a checkpoint
 // resumes on the same rank count bitwise and on another one; a killed rank ends the job
-// within seconds and leaves the checkpoint intact; SIGUSR1 to mpirun stops every rank with
-// one checkpoint; ranks that disagree on options or data are refused; a language model trains
+// within seconds and leaves the checkpoint intact; SIGUSR1, SIGINT or SIGTERM to mpirun stop
+// every rank with one checkpoint; ranks that disagree on options or data are refused; a language model trains
 // in one process only. Tiny models, tiny synthetic data, a few updates: each test takes seconds.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -219,6 +219,70 @@ TEST_F(MpiTrainTest, Sigusr1ToMpirunStopsEveryRankWithOneCheckpoint) {
   EXPECT_NE(again.err.find("resuming from"), std::string::npos) << again.err;
   EXPECT_NE(again.err.find("update " + updates), std::string::npos) << again.err;
 }
+
+// Sent SIGINT or SIGTERM, Open MPI's mpirun ends the job: SIGCONT to every process, SIGTERM
+// odls_base_sigkill_timeout seconds later (1 by default, as here) and SIGKILL as long again
+// after that. The SIGCONT stops every process after the same update; process 0 saves, every
+// process leaves after the save and before the SIGKILL (each says so), and the run resumes.
+class MpirunTeardownTest : public MpiTrainTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(MpirunTeardownTest, SavesOneCheckpointAndEveryProcessLeaves) {
+  const pid_t job = start(mpirun(2) + "'" + NMT_BINARY + "' " + args("end.bin", "--after 100000u --save-freq 100000u") +
+                          " >run.out 2>run.err");
+  const auto until = Clock::now() + std::chrono::seconds(60);
+  while (testing::slurp(path("run.err")).find("Up. 2 ") == std::string::npos && Clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  kill(job, GetParam());
+  EXPECT_NE(wait_for(job, 30), -2) << "mpirun did not end";  // it exits 1 after ending a job
+  const std::string err = testing::slurp(path("run.err"));
+  EXPECT_NE(
+      err.find("mpirun is ending the job (its SIGCONT after a SIGINT or SIGTERM): saving checkpoint and stopping"),
+      std::string::npos)
+      << err;
+  EXPECT_NE(err.find("process 1 of 2 stopped with the others after update "), std::string::npos) << err;
+  const ModelFile ckpt = load_model_file(path("end.bin.ckpt"));
+  EXPECT_EQ(ckpt.config.at("train.ranks"), "2");
+  const std::string updates = ckpt.config.at("train.updates");
+  const RunResult again = run(2, args("end.bin", "--after " + std::to_string(std::stoll(updates) + 1) + "u"));
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.err.find("resuming from"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("update " + updates), std::string::npos) << again.err;
+}
+
+// Ctrl-Z and fg: mpirun stops its processes (SIGSTOP for the SIGTSTP) and forwards the
+// SIGCONT that continues them. That SIGCONT is not a teardown: training goes on.
+TEST_F(MpiTrainTest, AJobStoppedAndContinuedTrainsOn) {
+  const pid_t job = start(mpirun(2) + "'" + NMT_BINARY + "' " + args("on.bin", "--after 100000u --save-freq 100000u") +
+                          " >run.out 2>run.err");
+  auto updates = [&] {
+    const std::string err = testing::slurp(path("run.err"));
+    int64_t n = 0;
+    for (size_t at = err.find(" : Up. "); at != std::string::npos; at = err.find(" : Up. ", at + 1))
+      n = std::max<int64_t>(n, std::atoll(err.c_str() + at + 7));
+    return n;
+  };
+  const auto until = Clock::now() + std::chrono::seconds(60);
+  while (updates() < 2 && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  kill(job, SIGTSTP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const int64_t stopped = updates();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(updates(), stopped) << "the processes did not stop";
+  kill(job, SIGCONT);
+  const auto again = Clock::now() + std::chrono::seconds(30);
+  while (updates() < stopped + 20 && Clock::now() < again) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_GE(updates(), stopped + 20) << testing::slurp(path("run.err"));
+  kill(job, SIGUSR1);
+  EXPECT_EQ(wait_for(job, 30), 0);
+  const std::string err = testing::slurp(path("run.err"));
+  EXPECT_NE(err.find("signal 10 (SIGUSR1): saving checkpoint and stopping"), std::string::npos) << err;
+  EXPECT_EQ(err.find("mpirun is ending the job"), std::string::npos) << err;
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, MpirunTeardownTest, ::testing::Values(SIGINT, SIGTERM),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return std::string(info.param == SIGINT ? "SIGINT" : "SIGTERM");
+                         });
 
 TEST_F(MpiTrainTest, RanksThatDisagreeAreRefusedNamingTheDifference) {
   const std::string bin = std::string("'") + NMT_BINARY + "' ";

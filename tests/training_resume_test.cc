@@ -219,7 +219,9 @@ TEST_P(TrainingSignalTest, SignalSavesACheckpointExitsZeroAndResumesExactly) {
   const std::string err = testing::slurp(err_path);
   ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0) << "\n" << err;
   EXPECT_EQ(WEXITSTATUS(status), 0) << err;
-  EXPECT_TRUE(testing::contains_text(err, "signal " + std::to_string(sig) + ": saving checkpoint")) << err;
+  EXPECT_TRUE(testing::contains_text(
+      err, "signal " + std::to_string(sig) + " (" + (sig == SIGINT ? "SIGINT" : "SIGTERM") + "): saving checkpoint"))
+      << err;
   ASSERT_TRUE(fs::exists(dir_.path("resumed.bin.ckpt")));
   const int64_t stopped_at = std::stoll(load_model_file(dir_.path("resumed.bin.ckpt")).config.at("train.updates"));
   EXPECT_GE(stopped_at, 3);

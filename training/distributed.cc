@@ -81,7 +81,7 @@ Distributed::Distributed() {
 Distributed::~Distributed() {
   // Unwinding an error: no MPI_Finalize (it would wait for ranks that may be blocked in a
   // collective); the non-zero exit without it makes mpirun end the job.
-  if (initialised_ && std::uncaught_exceptions() == 0) MPI_Finalize();
+  if (initialised_ && finalize_ && std::uncaught_exceptions() == 0) MPI_Finalize();
 }
 
 void Distributed::sum(float* data, int64_t n) const {

@@ -44,6 +44,9 @@ class Distributed {
   // Every rank's bytes, in rank order, on every rank.
   std::vector<std::string> gather(const std::string& bytes) const;
   void barrier() const;
+  // Leaves the job without MPI_Finalize when destroyed: for mpirun's teardown, in which
+  // MPI_Finalize would wait for a mpirun that no longer answers (training/signals.h).
+  void leave_without_finalize() { finalize_ = false; }
 
   // Refuses a job whose ranks disagree: each rank passes what it must share with the others
   // (name -> value: options, data sizes and checksums). On disagreement every rank throws
@@ -53,6 +56,7 @@ class Distributed {
  private:
   int rank_ = 0, size_ = 1;
   bool initialised_ = false;
+  bool finalize_ = true;
 };
 
 // True when this process was started by mpirun (Open MPI, MPICH or a PMIx launcher).

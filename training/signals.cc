@@ -1,21 +1,87 @@
 #include "training/signals.h"
 
-#include <csignal>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <thread>
 
 namespace nmt {
 namespace {
-volatile std::sig_atomic_t g_signal = 0;
-extern "C" void on_signal(int sig) { g_signal = sig; }
+volatile sig_atomic_t g_signal = 0;
+volatile sig_atomic_t g_mpirun_ending = 0;
+// The monotonic clock, stamped every kTick by a thread of its own: a SIGCONT that finds the
+// stamp older than kStopped resumes a stop (every thread of a stopped process stands still).
+std::atomic<int64_t> g_stamp_ns{0};
+constexpr int64_t kTickNs = 20'000'000, kStoppedNs = 500'000'000;
+static_assert(std::atomic<int64_t>::is_always_lock_free, "read in a signal handler");
+
+int64_t monotonic_ns() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
+}
+
+void start_stamping() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    g_stamp_ns = monotonic_ns();
+    std::thread([] {
+      for (;;) {
+        g_stamp_ns = monotonic_ns();
+        std::this_thread::sleep_for(std::chrono::nanoseconds(kTickNs));
+      }
+    }).detach();
+  });
+}
+
+extern "C" void on_stop(int sig) { g_signal = sig; }
+
+extern "C" void on_cont(int, siginfo_t* info, void*) {
+  const bool was_stopped = monotonic_ns() - g_stamp_ns.load() > kStoppedNs;
+  if (!was_stopped && info && info->si_code == SI_USER && info->si_pid == getppid()) {
+    g_mpirun_ending = 1;
+    g_signal = SIGCONT;
+  }
+}
+
+void handle(int sig, void (*fn)(int)) {
+  struct sigaction sa = {};
+  sa.sa_handler = fn;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(sig, &sa, nullptr);
+}
 }  // namespace
 
-void install_stop_handlers(bool usr1) {
-  g_signal = 0;
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
-  if (usr1) std::signal(SIGUSR1, on_signal);
+void install_stop_handlers(bool distributed) {
+  g_signal = g_mpirun_ending = 0;
+  handle(SIGINT, on_stop);
+  handle(SIGTERM, on_stop);
+  if (!distributed) return;
+  handle(SIGUSR1, on_stop);
+  start_stamping();
+  struct sigaction sa = {};
+  sa.sa_sigaction = on_cont;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART | SA_SIGINFO;
+  sigaction(SIGCONT, &sa, nullptr);
 }
 
 bool stop_requested() { return g_signal != 0; }
 int stop_signal() { return g_signal; }
+bool mpirun_ending() { return g_mpirun_ending != 0; }
+
+std::string stop_reason() {
+  if (g_mpirun_ending) return "mpirun is ending the job (its SIGCONT after a SIGINT or SIGTERM)";
+  const int sig = g_signal;
+  if (sig == 0) return "";
+  const char* name = sigabbrev_np(sig);
+  return "signal " + std::to_string(sig) + (name ? std::string(" (SIG") + name + ")" : "");
+}
 
 }  // namespace nmt

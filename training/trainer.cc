@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -144,6 +145,9 @@ class Trainer {
   Trainer(const TrainOptions& o, const Distributed& world, std::unique_ptr<TrainingObjective> objective)
       : o_(o), world_(world), log_(o.log_file, world.root()), rng_(o.seed), objective_(std::move(objective)) {}
   int run();
+  // True after a stop that mpirun's teardown asked for: the processes leave without
+  // MPI_Finalize, which would wait for a mpirun that no longer answers until its SIGKILL.
+  bool mpirun_ending() const { return mpirun_ending_; }
 
  private:
   void check_output_directory() const;
@@ -156,6 +160,10 @@ class Trainer {
   }
   // A signal asked to stop: in a distributed run, on any rank by the last update.
   bool stopping() const { return world_.parallel() ? stop_agreed_ : stop_requested(); }
+  // After a stop by a signal, every process waits until rank 0 has written the checkpoint:
+  // one that left earlier would cut mpirun's teardown short (it stops waiting when a
+  // process exits and kills the others at once).
+  void leave_together();
   // Runs updates until the budget is spent or validation stops early; false when a signal
   // stopped training (the checkpoint is saved).
   bool train_until_done(const Schedule& schedule);
@@ -189,6 +197,7 @@ class Trainer {
   int64_t disp_tokens_ = 0, disp_src_tokens_ = 0, disp_sentences_ = 0, disp_updates_ = 0;
   float last_norm_ = 0, last_lr_ = 0;
   bool stop_agreed_ = false;
+  bool mpirun_ending_ = false;  // agreed: mpirun's teardown asked to stop (training/signals.h)
 };
 
 int Trainer::run() {
@@ -213,6 +222,7 @@ int Trainer::run() {
   save_checkpoint();
   log_.line(cat("training finished: ", state_.progress.updates, " updates, ", state_.progress.epochs, " epochs, ",
                 fixed(state_.progress.minutes, 2), " minutes; peak memory ", fixed(peak_rss_mib(), 0), " MiB"));
+  pool_trace_report();  // the tensors in use at the peak, with NMT_POOL_TRACE set
   return 0;
 }
 
@@ -309,8 +319,11 @@ bool Trainer::train_until_done(const Schedule& schedule) {
   }
   while (!reached(schedule.budget, state_.progress)) {
     if (stopping()) {
-      log_.line(cat("signal ", stop_signal(), ": saving checkpoint and stopping; run the same command to resume"));
+      const std::string reason = stop_reason();
+      log_.line(cat(reason.empty() ? "another process was signalled" : reason,
+                    ": saving checkpoint and stopping; run the same command to resume"));
       save_checkpoint();
+      leave_together();
       return false;
     }
     const Progress before = state_.progress;
@@ -320,6 +333,14 @@ bool Trainer::train_until_done(const Schedule& schedule) {
     if (after_update(schedule, before, disp_started)) break;
   }
   return true;
+}
+
+void Trainer::leave_together() {
+  if (!world_.parallel()) return;
+  world_.barrier();
+  if (!world_.root())
+    std::fprintf(stderr, "nmt: process %d of %d stopped with the others after update %lld; process 0 saved\n",
+                 world_.rank(), world_.size(), static_cast<long long>(state_.progress.updates));
 }
 
 bool Trainer::after_update(const Schedule& schedule, const Progress& before, Clock::time_point& disp_started) {
@@ -382,10 +403,11 @@ bool Trainer::step() {
     forward_backward(*batch, words, rank_rng ? *rank_rng : rng_, &loss_sum);
   }
   if (world_.parallel()) {
-    double shared[2] = {loss_sum, stop_requested() ? 1.0 : 0.0};
-    world_.sum(shared, 2);
+    double shared[3] = {loss_sum, stop_requested() ? 1.0 : 0.0, nmt::mpirun_ending() ? 1.0 : 0.0};
+    world_.sum(shared, 3);
     loss_sum = shared[0];
     stop_agreed_ = shared[1] > 0;
+    mpirun_ending_ = shared[2] > 0;
     world_.sum(params.grads(), params.size());  // every rank then takes the same Adam step
   }
   // A skipped batch is consumed (retrying it would diverge again) but its tokens are not
@@ -619,7 +641,9 @@ int train(const TrainOptions& options) {
   if (world.parallel() && !objective->splits_batches())
     throw OptionError(cat("language models train in one process (mpirun -np 1), got ", world.size(), " processes"));
   Trainer t(options, world, std::move(objective));
-  return t.run();
+  const int code = t.run();
+  if (t.mpirun_ending()) world.leave_without_finalize();
+  return code;
 }
 
 }  // namespace nmt
