@@ -7,24 +7,6 @@
 
 namespace nmt {
 
-TransformerEncoderLayer::TransformerEncoderLayer(const ParamMaker& param, const std::string& prefix,
-                                                 const TransformerConfig& config)
-    : config_(config),
-      attention_(param, prefix + ".self_attention", MultiHeadAttention::Kind::Self, config.dim, config.heads,
-                 config.dropout_attention),
-      ffn_(param, prefix + ".ffn", config.dim, config.dim_ffn),
-      norm1_(param, prefix + ".norm1", config.dim),
-      norm2_(param, prefix + ".norm2", config.dim) {}
-
-Var TransformerEncoderLayer::operator()(const Var& x, const Tensor& mask, bool training, Rng& rng) const {
-  const TransformerConfig& c = config_;
-  Var y = residual(
-      c.norm, norm1_, x, [&](const Var& v) { return attention_.self_attention(v, mask, false, training, rng); },
-      c.dropout, training, rng);
-  return residual(
-      c.norm, norm2_, y, [&](const Var& v) { return ffn_(v, c.dropout, training, rng); }, c.dropout, training, rng);
-}
-
 TransformerEncoder::TransformerEncoder(ParamStore& params, const std::string& prefix, const TransformerConfig& config,
                                        Var embeddings)
     : config_(config) {
@@ -39,7 +21,7 @@ EncoderOutput TransformerEncoder::encode(const SourceBatch& src, bool training, 
   out.mask = src.mask();
   out.lengths = src.lengths;
   Var x = embed_(src.ids, src.batch, src.length, 0, training, rng);
-  for (const TransformerEncoderLayer& layer : layers_) x = layer(x, out.mask, training, rng);
+  for (const TransformerLayer& layer : layers_) x = layer(x, out.mask, /*causal=*/false, training, rng);
   if (config_.norm == NormPlacement::Pre) x = final_norm_(x);
   // Zero at padding, as every encoder's states are (nothing reads them there anyway).
   bool padded = false;

@@ -10,34 +10,6 @@
 
 namespace nmt {
 
-TransformerLmLayer::TransformerLmLayer(const ParamMaker& param, const std::string& prefix,
-                                       const TransformerConfig& config)
-    : config_(config),
-      attention_(param, prefix + ".self_attention", MultiHeadAttention::Kind::Self, config.dim, config.heads,
-                 config.dropout_attention),
-      ffn_(param, prefix + ".ffn", config.dim, config.dim_ffn),
-      norm1_(param, prefix + ".norm1", config.dim),
-      norm2_(param, prefix + ".norm2", config.dim) {}
-
-Var TransformerLmLayer::operator()(const Var& x, bool training, Rng& rng) const {
-  const TransformerConfig& c = config_;
-  Var y = residual(
-      c.norm, norm1_, x, [&](const Var& v) { return attention_.self_attention(v, Tensor(), true, training, rng); },
-      c.dropout, training, rng);
-  return residual(
-      c.norm, norm2_, y, [&](const Var& v) { return ffn_(v, c.dropout, training, rng); }, c.dropout, training, rng);
-}
-
-Var TransformerLmLayer::step(const Var& x, KeyValueCache& cache) const {
-  const TransformerConfig& c = config_;
-  Rng unused(0);
-  Var y = residual(
-      c.norm, norm1_, x, [&](const Var& v) { return self_attention_step(attention_, v, cache); }, c.dropout, false,
-      unused);
-  return residual(
-      c.norm, norm2_, y, [&](const Var& v) { return ffn_(v, c.dropout, false, unused); }, c.dropout, false, unused);
-}
-
 void TransformerLmState::select(const std::vector<int32_t>& rows) {
   for (KeyValueCache& kv : cache) kv.select(rows);
   rows_ = static_cast<int64_t>(rows.size());
@@ -57,7 +29,7 @@ TransformerLanguageModel::TransformerLanguageModel(const ModelConfig& config, ui
 
 Var TransformerLanguageModel::body(Var x, bool training, Rng& rng) const {
   const int64_t N = x->value.dim(0), T = x->value.dim(1);
-  for (const TransformerLmLayer& layer : layers_) x = layer(x, training, rng);
+  for (const TransformerLayer& layer : layers_) x = layer(x, Tensor(), /*causal=*/true, training, rng);
   if (tc_.norm == NormPlacement::Pre) x = final_norm_(x);
   return reshape(x, {N * T, tc_.dim});
 }
@@ -87,7 +59,11 @@ Var TransformerLanguageModel::step(LmState& state, const std::vector<int32_t>& p
     throw Error(cat("TransformerLanguageModel::step: ", R, " previous tokens for a state of ", st.rows()));
   Rng unused(0);
   Var x = embed_(previous, R, 1, st.steps, false, unused);
-  for (size_t l = 0; l < layers_.size(); ++l) x = layers_[l].step(x, st.cache[l]);
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    KeyValueCache& cache = st.cache[l];
+    x = layers_[l].with_attention(
+        x, [&](const MultiHeadAttention& attention, const Var& v) { return self_attention_step(attention, v, cache); });
+  }
   if (tc_.norm == NormPlacement::Pre) x = final_norm_(x);
   ++st.steps;
   return output_->logits(reshape(x, {R, tc_.dim}));

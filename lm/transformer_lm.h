@@ -18,25 +18,10 @@
 #include "layers/multi_head_attention.h"
 #include "layers/output_layer.h"
 #include "layers/transformer_blocks.h"
+#include "layers/transformer_layer.h"
 #include "lm/language_model.h"
 
 namespace nmt {
-
-class TransformerLmLayer {
- public:
-  TransformerLmLayer(const ParamMaker& param, const std::string& prefix, const TransformerConfig& config);
-  // x [N, T, d] -> [N, T, d]; position t attends over positions 0 .. t.
-  Var operator()(const Var& x, bool training, Rng& rng) const;
-  // One position x [R, 1, d] after the cached ones; appends its keys and values to `cache`.
-  // Records no gradient.
-  Var step(const Var& x, KeyValueCache& cache) const;
-
- private:
-  TransformerConfig config_;
-  MultiHeadAttention attention_;
-  FeedForward ffn_;
-  LayerNormParams norm1_, norm2_;
-};
 
 // The keys and values of the positions read, per layer, and their count.
 class TransformerLmState : public LmState {
@@ -71,7 +56,7 @@ class TransformerLanguageModel : public LanguageModel {
 
   TransformerConfig tc_;
   TransformerEmbedding embed_;
-  std::vector<TransformerLmLayer> layers_;
+  std::vector<TransformerLayer> layers_;
   LayerNormParams final_norm_;  // pre-norm only
   std::unique_ptr<OutputLayer> output_;
 };

@@ -57,14 +57,14 @@ void check_encoder_layer(NormPlacement norm) {
   const TransformerConfig c = tiny(norm);
   const Tensor mask = testing::key_mask({4, 3}, 4);
   ParamShapes p;
-  TransformerEncoderLayer(p.recorder(), "l", c);
+  TransformerLayer(p.recorder(), "l", c);
   std::vector<Tensor> inputs{random_tensor({2, 4, 8}, 3)};
   for (Tensor& t : p.values(300)) inputs.push_back(t);
   expect_gradients_match(
       [&](const std::vector<Var>& x) {
-        TransformerEncoderLayer layer(testing::from_vars(x, 1), "l", c);
+        TransformerLayer layer(testing::from_vars(x, 1), "l", c);
         Rng rng(1);
-        return layer(x[0], mask, true, rng);
+        return layer(x[0], mask, /*causal=*/false, true, rng);
       },
       inputs);
 }

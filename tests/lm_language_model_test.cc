@@ -279,36 +279,36 @@ TransformerConfig tiny_layer(NormPlacement norm) {
   return c;
 }
 
-TEST(TransformerLmLayer, GradientPreAndPostNorm) {
+TEST(TransformerLayer, CausalGradientPreAndPostNorm) {
   for (NormPlacement norm : {NormPlacement::Pre, NormPlacement::Post}) {
     const TransformerConfig c = tiny_layer(norm);
     ParamShapes p;
-    TransformerLmLayer(p.recorder(), "l", c);
+    TransformerLayer(p.recorder(), "l", c);
     std::vector<Tensor> inputs{testing::random_tensor({2, 4, 8}, 3)};
     for (Tensor& t : p.values(300)) inputs.push_back(t);
     testing::expect_gradients_match(
         [&](const std::vector<Var>& x) {
-          TransformerLmLayer layer(testing::from_vars(x, 1), "l", c);
+          TransformerLayer layer(testing::from_vars(x, 1), "l", c);
           Rng rng(1);
-          return layer(x[0], true, rng);
+          return layer(x[0], Tensor(), /*causal=*/true, true, rng);
         },
         inputs);
   }
 }
 
-TEST(TransformerLmLayer, NoPositionSeesALaterOne) {
+TEST(TransformerLayer, CausalNoPositionSeesALaterOne) {
   const TransformerConfig c = tiny_layer(NormPlacement::Pre);
   ParamShapes p;
-  TransformerLmLayer(p.recorder(), "l", c);
+  TransformerLayer(p.recorder(), "l", c);
   std::vector<Var> params;
   for (Tensor& t : p.values(9)) params.push_back(leaf(t));
-  TransformerLmLayer layer(testing::from_vars(params, 0), "l", c);
+  TransformerLayer layer(testing::from_vars(params, 0), "l", c);
   NoGradScope no_grad;
   Rng rng(1);
   Tensor x = testing::random_tensor({1, 5, 8}, 4);
-  const Tensor before = layer(leaf(x.clone()), false, rng)->value;
+  const Tensor before = layer(leaf(x.clone()), Tensor(), true, false, rng)->value;
   for (int64_t j = 0; j < 8; ++j) x[3 * 8 + j] += 1.0f;  // position 3 changes
-  const Tensor after = layer(leaf(x), false, rng)->value;
+  const Tensor after = layer(leaf(x), Tensor(), true, false, rng)->value;
   for (int64_t i = 0; i < 3 * 8; ++i) EXPECT_EQ(before[i], after[i]) << i;
   EXPECT_NE(before[3 * 8], after[3 * 8]);
 }
