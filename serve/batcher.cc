@@ -84,12 +84,6 @@ void Batcher::translate(std::vector<Job>& batch) {
   TranslateOptions opt = options_.translate;
   opt.search = batch.front().search;
   opt.search.shortlist = model.shortlist.get();
-  // A batch smaller than a mini-batch a worker is spread over every worker: with 64 clients
-  // of a sentence each, one mini-batch of 64 would leave the other workers idle. A sentence's
-  // translation does not depend on its mini-batch, so the answers stay the same.
-  const int workers = opt.workers ? opt.workers->size() : 1;
-  const int spread = static_cast<int>((sources.size() + workers - 1) / workers);
-  opt.mini_batch = std::max(1, std::min(opt.mini_batch, spread));
   std::vector<Translation> results;
   std::string error;
   try {

@@ -125,6 +125,32 @@ TEST(TranslateIds, PackedWeightsChangeNoTranslation) {
   }
 }
 
+// Fewer sentences than a mini-batch a worker are cut into one batch a worker (one batch of
+// them would leave the other worker idle), and the translations stay the same.
+TEST(TranslateIds, FewSentencesAreSpreadOverTheWorkers) {
+  WorkerPool workers(2, 1);
+  auto model = tiny_model("attention", 6);
+  const auto src = ids({5, 2, 8, 3, 6, 1, 7}, 23);
+  TranslateOptions alone;
+  alone.mini_batch = 64;
+  TranslateOptions spread = alone;
+  spread.workers = &workers;
+  size_t calls = 0, last = 0;
+  spread.progress = [&](size_t done) {
+    ++calls;
+    last = done;
+  };
+  const auto a = translate_ids(*model, src, alone);
+  const auto b = translate_ids(*model, src, spread);
+  EXPECT_EQ(calls, 2u) << "7 sentences, 2 workers: batches of 4 and 3";
+  EXPECT_EQ(last, src.size());
+  for (size_t i = 0; i < src.size(); ++i) {
+    ASSERT_EQ(b[i].hypotheses.size(), 1u) << i;
+    EXPECT_EQ(a[i].hypotheses[0].tokens, b[i].hypotheses[0].tokens) << i;
+    EXPECT_NEAR(a[i].hypotheses[0].score, b[i].hypotheses[0].score, 1e-4) << i;
+  }
+}
+
 // Workers (--workers): mini-batches translated side by side on other threads give what the
 // caller's thread gives one batch at a time, for every model type, search and number type.
 TEST(TranslateIds, WorkersTranslateAsTheCallerDoes) {

@@ -73,13 +73,19 @@ std::vector<Translation> translate_ids(Ensemble& ensemble, const std::vector<Mem
   std::optional<Int8Scope> int8;
   if (options.int8) int8.emplace();
   std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return longest(ids[a]) < longest(ids[b]); });
-  const size_t batches = (order.size() + options.mini_batch - 1) / options.mini_batch;
+  // Fewer sentences than a mini-batch a worker are spread over every worker (64 sentences in
+  // one batch would leave the other workers idle); a sentence's translation does not depend
+  // on its batch, so this changes no output.
+  const size_t workers = options.workers ? static_cast<size_t>(options.workers->size()) : 1;
+  const size_t per_batch = std::max<size_t>(
+      1, std::min<size_t>(static_cast<size_t>(options.mini_batch), (order.size() + workers - 1) / workers));
+  const size_t batches = (order.size() + per_batch - 1) / per_batch;
   std::mutex progress_mu;
   size_t done = sources.size() - order.size();
   // Batch j (counted from the longest): each writes only its own sentences' results.
   auto translate_batch = [&](size_t j) {
-    const size_t begin = (batches - 1 - j) * options.mini_batch;
-    const size_t end = std::min(order.size(), begin + options.mini_batch);
+    const size_t begin = (batches - 1 - j) * per_batch;
+    const size_t end = std::min(order.size(), begin + per_batch);
     std::vector<SourceBatch> src;
     for (size_t m = 0; m < ensemble.size(); ++m) {
       std::vector<std::vector<int32_t>> batch;

@@ -3,8 +3,9 @@
 // An empty input (no pieces) gives an empty translation without running the model.
 //
 // With a WorkerPool, the mini-batches run side by side, each on one worker (longest first,
-// so that no worker is left with a long batch at the end); a call with a single mini-batch
-// runs on the calling thread and all of its threads. A sentence's translation does not
+// so that no worker is left with a long batch at the end), and fewer sentences than a
+// mini-batch a worker are cut into one batch a worker; a call with a single mini-batch runs
+// on the calling thread and all of its threads. A sentence's translation does not
 // depend on which thread or batch computed it: its scores agree within float rounding, so
 // only a tie within that rounding could change its words (docs/design.md, "Batch
 // independence"; tested through nmt translate and nmt score on every ISA).
