@@ -81,16 +81,7 @@ class CliEnsembleTest : public testing::TinyModelTest {
     EXPECT_EQ(r.code, 0) << args << "\n" << r.err;
     return r.out;
   }
-  // The first column of each line: the score of `nmt score`, or F0 of an n-best line.
-  static std::vector<double> scores(const std::string& out) {
-    std::vector<double> v;
-    const std::regex nbest(R"(^\d+ \|\|\| .* \|\|\| F0= (\S+) \|\|\| \S+$)");
-    for (const auto& l : split_lines(out)) {
-      std::smatch m;
-      v.push_back(std::regex_match(l, m, nbest) ? std::stod(m[1]) : std::stod(l.substr(0, l.find(' '))));
-    }
-    return v;
-  }
+  static std::vector<double> scores(const std::string& out) { return testing::first_scores(out); }
   // The searches every test runs: greedy, beam with n-best lists, int8, a shortlist.
   static std::vector<std::string> search_options() {
     return {"-b 1", "-b 5 --n-best", "-b 4 --n-best --gemm-type int8",

@@ -82,16 +82,7 @@ class CliFusionTest : public testing::TinyModelTest {
     EXPECT_EQ(r.code, 0) << args << "\n" << r.err;
     return first_column(r.out);
   }
-  // The first number of each line: a score, or F0 of an n-best line.
-  static std::vector<double> first_column(const std::string& out) {
-    std::vector<double> v;
-    const std::regex nbest(R"(^\d+ \|\|\| .* \|\|\| F0= (\S+) \|\|\| \S+$)");
-    for (const auto& l : split_lines(out)) {
-      std::smatch m;
-      v.push_back(std::regex_match(l, m, nbest) ? std::stod(m[1]) : std::stod(l.substr(0, l.find(' '))));
-    }
-    return v;
-  }
+  static std::vector<double> first_column(const std::string& out) { return testing::first_scores(out); }
   static std::string pairs(const std::string& trg = "trg.txt") {
     return " -t '" + path("in.txt") + "' '" + path(trg) + "'";
   }

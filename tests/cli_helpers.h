@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -108,5 +109,17 @@ class TinyModelTest : public FileTest {
   static inline std::unique_ptr<Vocab> vocab_;
   static inline std::unique_ptr<LoadedModel> model_;
 };
+
+// The first number of each line of nmt score's or nmt translate --n-best's output: a
+// sentence's score, or F0 of an n-best line.
+inline std::vector<double> first_scores(const std::string& out) {
+  std::vector<double> v;
+  const std::regex nbest(R"(^\d+ \|\|\| .* \|\|\| F0= (\S+) \|\|\| \S+$)");
+  for (const auto& l : split_lines(out)) {
+    std::smatch m;
+    v.push_back(std::regex_match(l, m, nbest) ? std::stod(m[1]) : std::stod(l.substr(0, l.find(' '))));
+  }
+  return v;
+}
 
 }  // namespace nmt::testing

@@ -20,22 +20,7 @@ namespace {
 using testing::expect_gradients_match;
 using testing::random_tensor;
 
-struct ParamShapes : testing::ParamRecorder {
-  // Random values; layer-norm gains (Init::Ones) around 1, everything else in [-0.5, 0.5],
-  // except the FFN's inner biases: +4 and -4 alternately, so that half the ReLUs are on and
-  // half off, with every pre-activation far from the kink, where central differences
-  // straddling it would be meaningless (W1 x stays well below 4 in magnitude here).
-  std::vector<Tensor> values(uint64_t seed) const {
-    std::vector<Tensor> out;
-    for (size_t i = 0; i < shapes.size(); ++i) {
-      const bool gain = inits[i].kind == Init::Ones;
-      out.push_back(random_tensor(shapes[i], seed++, gain ? 0.5f : -0.5f, gain ? 1.5f : 0.5f));
-      if (names[i].size() > 3 && names[i].compare(names[i].size() - 3, 3, ".b1") == 0)
-        for (int64_t j = 0; j < out.back().numel(); ++j) out.back()[j] = j % 2 ? -4.f : 4.f;
-    }
-    return out;
-  }
-};
+using ParamShapes = testing::ParamRecorder;
 TransformerConfig tiny(NormPlacement norm) {
   TransformerConfig c;
   c.layers = 2;
@@ -51,7 +36,7 @@ TransformerConfig tiny(NormPlacement norm) {
 // Layer gradients: every input and parameter (~600-1000 of them) through attention,
 // layer norm, ReLU and the residuals, eps 1e-2 central differences on float forward
 // passes. The default tolerance (1e-3 + 1% relative) holds: with the ReLUs kept off
-// their kink (see ParamShapes::values) the layer is smooth and the truncation error of
+// their kink (see ParamRecorder::values in transformer_helpers.h) the layer is smooth and the truncation error of
 // the differences stays around 1e-4.
 void check_encoder_layer(NormPlacement norm) {
   const TransformerConfig c = tiny(norm);

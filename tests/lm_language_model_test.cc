@@ -251,22 +251,9 @@ TEST(LanguageModel, TransformerStateGradientsMatchFiniteDifferences) {
   }
 }
 
-// The Transformer LM layer (causal self-attention, feed-forward) through its Var ops,
+// The transformer layer under a causal mask (the language model's) through its Var ops,
 // pre-norm and post-norm; and causality: no output depends on a later input.
-struct ParamShapes : testing::ParamRecorder {
-  // Layer-norm gains around 1; the FFN's inner biases +-4 keep the ReLUs off their kink
-  // (tests/decoder_transformer_layers_test.cc has the reasons); the rest in [-0.5, 0.5].
-  std::vector<Tensor> values(uint64_t seed) const {
-    std::vector<Tensor> out;
-    for (size_t i = 0; i < shapes.size(); ++i) {
-      const bool gain = inits[i].kind == Init::Ones;
-      out.push_back(testing::random_tensor(shapes[i], seed++, gain ? 0.5f : -0.5f, gain ? 1.5f : 0.5f));
-      if (names[i].size() > 3 && names[i].compare(names[i].size() - 3, 3, ".b1") == 0)
-        for (int64_t j = 0; j < out.back().numel(); ++j) out.back()[j] = j % 2 ? -4.f : 4.f;
-    }
-    return out;
-  }
-};
+using ParamShapes = testing::ParamRecorder;
 
 TransformerConfig tiny_layer(NormPlacement norm) {
   TransformerConfig c;

@@ -1,6 +1,6 @@
-// Shared helpers of the transformer tests (tests/transformer_*_test.cc): recording the
-// parameters a module declares and feeding gradient-checked leaves back to it as its
-// parameters, and key padding masks.
+// Shared helpers of the transformer tests: recording the parameters a module declares, random
+// values for them, feeding gradient-checked leaves back to it as its parameters, and key
+// padding masks.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/graph.h"
+#include "gradcheck.h"
 #include "layers/transformer_blocks.h"
 
 namespace nmt::testing {
@@ -27,6 +28,21 @@ struct ParamRecorder {
       inits.push_back(init);
       return leaf(Tensor::zeros(shape));
     };
+  }
+  // Random values for gradient checks: layer-norm gains (Init::Ones) around 1, everything
+  // else in [-0.5, 0.5], except the FFN's inner biases (".b1"): +4 and -4 alternately, so
+  // that half the ReLUs are on and half off, with every pre-activation far from the kink,
+  // where central differences straddling it would be meaningless (W1 x stays well below 4
+  // in magnitude in the tests' tiny layers).
+  std::vector<Tensor> values(uint64_t seed) const {
+    std::vector<Tensor> out;
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      const bool gain = inits[i].kind == Init::Ones;
+      out.push_back(random_tensor(shapes[i], seed++, gain ? 0.5f : -0.5f, gain ? 1.5f : 0.5f));
+      if (names[i].size() > 3 && names[i].compare(names[i].size() - 3, 3, ".b1") == 0)
+        for (int64_t j = 0; j < out.back().numel(); ++j) out.back()[j] = j % 2 ? -4.f : 4.f;
+    }
+    return out;
   }
 };
 
