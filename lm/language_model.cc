@@ -57,13 +57,7 @@ LoadedLm lm_from_file(const ModelFile& file, const std::string& path) {
   if (vocab == file.blobs.end()) throw InputError(cat(path, ": language model file has no vocabulary"));
   LoadedLm m;
   m.vocab = std::make_shared<Vocab>(Vocab::from_bytes(vocab->second));
-  ModelConfig config;
-  try {  // a bad configuration in a file is bad input, not a bad option value
-    config = ModelConfig::from_map(file.config);
-  } catch (const OptionError& e) {
-    throw InputError(cat(path, ": model configuration: ", e.what()));
-  }
-  m.model = make_language_model(config, 1);
+  m.model = make_language_model(config_from_file(file, path), 1);
   get_params(file, m.model->params());
   return m;
 }

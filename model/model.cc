@@ -105,6 +105,14 @@ bool is_language_model_file(const ModelFile& file) {
   return it != file.config.end() && it->second == "none";
 }
 
+ModelConfig config_from_file(const ModelFile& file, const std::string& path) {
+  try {  // a bad configuration in a file is bad input, not a bad option value
+    return ModelConfig::from_map(file.config);
+  } catch (const OptionError& e) {
+    throw InputError(cat(path, ": model configuration: ", e.what()));
+  }
+}
+
 LoadedModel model_from_file(const ModelFile& file, const std::string& path) {
   if (is_language_model_file(file)) {
     auto type = file.config.find("type");
@@ -118,13 +126,7 @@ LoadedModel model_from_file(const ModelFile& file, const std::string& path) {
     throw InputError(cat(path, ": model file has no vocabularies"));
   m.src_vocab = std::make_shared<Vocab>(Vocab::from_bytes(src->second));
   m.trg_vocab = std::make_shared<Vocab>(Vocab::from_bytes(trg->second));
-  ModelConfig config;
-  try {  // a bad configuration in a file is bad input, not a bad option value
-    config = ModelConfig::from_map(file.config);
-  } catch (const OptionError& e) {
-    throw InputError(cat(path, ": model configuration: ", e.what()));
-  }
-  m.model = std::make_unique<Model>(config, 1);
+  m.model = std::make_unique<Model>(config_from_file(file, path), 1);
   get_params(file, m.model->params());
   return m;
 }

@@ -53,6 +53,8 @@ bool is_language_model_file(const ModelFile& file);
 // The model part of a model file: configuration, vocabularies, parameters. Reading a
 // language model's file throws InputError naming the file and what reads it.
 ModelFile model_to_file(Model& model, const Vocab& src_vocab, const Vocab& trg_vocab);
+// The configuration a model file carries; a bad one is bad input (InputError naming the file).
+ModelConfig config_from_file(const ModelFile& file, const std::string& path_for_errors);
 LoadedModel model_from_file(const ModelFile& file, const std::string& path_for_errors);
 void save_model(const std::string& path, Model& model, const Vocab& src_vocab, const Vocab& trg_vocab);
 LoadedModel load_model(const std::string& path);

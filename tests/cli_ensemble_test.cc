@@ -48,13 +48,7 @@ class CliEnsembleTest : public testing::TinyModelTest {
  protected:
   static void SetUpTestSuite() {
     set_up_models("nmt_cli_ensemble", 7, {"attention", "transformer", "bottleneck"}, 5);
-    write("other.txt", join_lines(testing::make_text(300, 99)));
-    VocabTrainOptions vo;
-    vo.inputs = {path("other.txt")};
-    vo.model_path = path("other.spm");
-    vo.vocab_size = 30;
-    train_vocab(vo);
-    const Vocab other = Vocab::load(path("other.spm"));
+    const Vocab other = train_other_vocab();
     save_tiny(path("other_src.bin"), "attention", other, *vocab_, 8);  // another source vocabulary
     save_tiny(path("other_trg.bin"), "attention", *vocab_, other, 9);  // another target vocabulary
     write("in.txt", join_lines(kInput));

@@ -52,13 +52,7 @@ class CliFusionTest : public testing::TinyModelTest {
     set_up_models("nmt_cli_fusion", 7, {"attention", "transformer"}, 5);
     save_tiny_lm(path("rnn_lm.bin"), "lm", "sentence", *vocab_, 3, 4.0f);
     save_tiny_lm(path("stream_lm.bin"), "lm-transformer", "stream", *vocab_, 4, 2.0f);
-    write("other.txt", join_lines(testing::make_text(300, 99)));
-    VocabTrainOptions vo;
-    vo.inputs = {path("other.txt")};
-    vo.model_path = path("other.spm");
-    vo.vocab_size = 30;
-    train_vocab(vo);
-    save_tiny_lm(path("other_lm.bin"), "lm", "sentence", Vocab::load(path("other.spm")), 5, 1.0f);
+    save_tiny_lm(path("other_lm.bin"), "lm", "sentence", train_other_vocab(), 5, 1.0f);
     write("in.txt", join_lines(kInput));
     write("trg.txt", join_lines(kTarget));
     const std::string corpus = "'" + path("corpus.txt") + "'";

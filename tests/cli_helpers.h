@@ -83,6 +83,17 @@ class TinyModelTest : public FileTest {
       save_model(path(type + ".bin"), *tiny_random_model(type, vocab_->size(), model_seed, 8.0f), *vocab_, *vocab_);
     model_ = std::make_unique<LoadedModel>(load_model(path(types.at(0) + ".bin")));
   }
+  // A second vocabulary, other.spm (30 pieces on other text), for the refusals of members
+  // whose vocabularies differ.
+  static Vocab train_other_vocab() {
+    write("other.txt", join_lines(make_text(300, 99)));
+    VocabTrainOptions vo;
+    vo.inputs = {path("other.txt")};
+    vo.model_path = path("other.spm");
+    vo.vocab_size = 30;
+    train_vocab(vo);
+    return Vocab::load(path("other.spm"));
+  }
   static void TearDownTestSuite() {
     model_.reset();
     vocab_.reset();

@@ -73,7 +73,6 @@ void install_stop_handlers(bool distributed) {
 }
 
 bool stop_requested() { return g_signal != 0; }
-int stop_signal() { return g_signal; }
 bool mpirun_ending() { return g_mpirun_ending != 0; }
 
 std::string stop_reason() {

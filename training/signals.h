@@ -20,7 +20,6 @@ namespace nmt {
 
 void install_stop_handlers(bool distributed = false);
 bool stop_requested();
-int stop_signal();  // the signal that asked to stop (0: none)
 // True when mpirun's teardown asked to stop (see above): the processes then have until its
 // SIGKILL to save and leave, and MPI_Finalize would wait for a mpirun that no longer answers.
 bool mpirun_ending();
