@@ -263,9 +263,10 @@ RnnOutput rnn_layer(const RnnLayerSpec& spec, const Var& x, const std::vector<in
 
   // Single steps (decoding) read the plain parameters in place; longer sequences let
   // oneDNN pick its layouts, the reorders amortised over the steps.
-  const RnnMode mode{training, T == 1};
+  const bool bf16 = rnn_bf16_active();
+  const RnnMode mode{training, T == 1, bf16};
   const int64_t recompute = training && T > 1 ? t_recompute_positions : 0;
-  const RnnMode forward_mode{training && recompute == 0, T == 1};
+  const RnnMode forward_mode{training && recompute == 0, T == 1, bf16};
   ParamLayouts wl(w_layer->value, rnn_weights_layer_md(spec));
   ParamLayouts wi(w_iter->value, rnn_weights_iter_md(spec));
   ParamLayouts b(bias->value, rnn_bias_md(spec));
@@ -292,6 +293,10 @@ RnnOutput rnn_layer(const RnnLayerSpec& spec, const Var& x, const std::vector<in
       scatter(io.y, g.idx, out.seq->value, /*accumulate=*/false);
       scatter(io.h_last, g.idx, out.h_last->value, false);
       if (lstm) scatter(io.c_last, g.idx, out.c_last->value, false);
+    }
+    if (bf16 && forward_mode.training) {  // the backward reads the bf16 copies: the fp32 ones may go
+      io.x = Tensor();
+      io.y = Tensor();
     }
   }
 

@@ -33,6 +33,11 @@
 // reorder. Single steps (T = 1: decoding) ask for the plain layouts, so the forward reads
 // the parameters in place (and a training backward writes the gradients in place; its
 // weights are still reordered to oneDNN's backward layout, which has no plain option).
+//
+// Mixed precision: under a Bf16Scope (ops/bf16.h) on a CPU with native bfloat16
+// (rnn_bf16_active(), ops/rnn_primitive.h) the primitives run in bfloat16 with fp32
+// accumulation: inputs, hidden states and weights are rounded to bfloat16; the bias, the
+// LSTM cell state and every gradient stay fp32, as do the Vars rnn_layer returns.
 #pragma once
 
 #include <cstdint>

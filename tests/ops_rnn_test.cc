@@ -1,6 +1,7 @@
 // rnn_layer (ops/rnn.h) against a naive per-sentence loop of oneDNN's cell equations,
 // its gradients against central finite differences, padding invariance, single-step
-// decoding, accumulation into existing gradients, and the error paths.
+// decoding, accumulation into existing gradients, the bf16 primitives against fp32, and the
+// error paths.
 //
 // The cell equations oneDNN uses (reference implemented below, in double):
 //   Tanh: h' = tanh(W x + U h + b)
@@ -21,6 +22,7 @@
 #include "core/context.h"
 #include "core/error.h"
 #include "gradcheck.h"
+#include "ops/bf16.h"
 #include "ops/rnn.h"
 #include "ops/rnn_primitive.h"
 
@@ -385,11 +387,57 @@ void check_recompute(CellType cell, bool bi) {
   Tape::current().clear();
 }
 
-#define RNN_TESTS_FOR(Name, cell, bi)                   \
-  TEST(RnnForward, Name) { check_forward(cell, bi); }   \
-  TEST(RnnGradient, Name) { check_gradient(cell, bi); } \
-  TEST(RnnPadding, Name) { check_padding(cell, bi); }   \
-  TEST(RnnRecompute, Name) { check_recompute(cell, bi); }
+// bf16 primitives (RnnMode::bf16, under a Bf16Scope): outputs and every gradient within the
+// rounding of bfloat16 inputs (8 significant bits) of the fp32 ones, and not equal to them (the
+// bf16 path ran). Ragged lengths (several groups), dense, and single steps (plain weights).
+void check_bf16(CellType cell, bool bi) {
+  if (bf16_support() != Bf16Support::native)
+    GTEST_SKIP() << "no native bfloat16 on this CPU (" << onednn_isa_name() << ")";
+  const RnnLayerSpec s = spec_of(cell, bi, 24, 32);
+  for (const int64_t T : {5, 1}) {
+    const int64_t N = 4, D = rnn_directions(s), H = s.hidden_dim;
+    const std::vector<int> lengths = T == 5 ? std::vector<int>{5, 3, 2, 5} : std::vector<int>{};
+    SCOPED_TRACE(cat("T ", T));
+    const Inputs in = make_inputs(s, T, N, 51, true);
+    const Tensor rs = random_tensor({T, N, D * H}, 52), rh = random_tensor({D, N, H}, 53),
+                 rc = random_tensor({D, N, H}, 54);
+    const Grads f32 = forward_backward(s, in, lengths, rs, rh, rc);
+    Grads b16;
+    {
+      Bf16Scope scope(true, nullptr);
+      ASSERT_TRUE(rnn_bf16_active());
+      b16 = forward_backward(s, in, lengths, rs, rh, rc);
+    }
+    // Max-norm relative error: bf16 rounds each input to 2^-9 relative; the errors add up over
+    // the sum of a product and through the steps.
+    auto rel_error = [](const Tensor& got, const Tensor& want) {
+      double diff = 0, scale = 0;
+      for (int64_t i = 0; i < want.numel(); ++i) {
+        diff = std::max(diff, std::fabs(static_cast<double>(got[i]) - want[i]));
+        scale = std::max(scale, std::fabs(static_cast<double>(want[i])));
+      }
+      return diff / scale;
+    };
+    std::vector<std::pair<std::string, std::pair<Tensor, Tensor>>> pairs = {
+        {"seq", {b16.out.seq->value, f32.out.seq->value}}, {"h_last", {b16.out.h_last->value, f32.out.h_last->value}}};
+    const char* names[] = {"dx", "d w_layer", "d w_iter", "d bias", "dh0", "dc0"};
+    for (size_t k = 0; k < f32.g.size(); ++k)
+      if (!f32.g[k].empty()) pairs.push_back({names[k], {b16.g[k], f32.g[k]}});
+    for (const auto& [what, p] : pairs) {
+      const double e = rel_error(p.first, p.second);
+      EXPECT_GT(e, 0.0) << what << ": bf16 equals fp32 exactly (did the bf16 primitives run?)";
+      EXPECT_LT(e, 0.03) << what;
+    }
+  }
+  Tape::current().clear();
+}
+
+#define RNN_TESTS_FOR(Name, cell, bi)                     \
+  TEST(RnnForward, Name) { check_forward(cell, bi); }     \
+  TEST(RnnGradient, Name) { check_gradient(cell, bi); }   \
+  TEST(RnnPadding, Name) { check_padding(cell, bi); }     \
+  TEST(RnnRecompute, Name) { check_recompute(cell, bi); } \
+  TEST(RnnBf16, Name) { check_bf16(cell, bi); }
 
 RNN_TESTS_FOR(TanhUnidirectional, CellType::Tanh, false)
 RNN_TESTS_FOR(TanhBidirectional, CellType::Tanh, true)
