@@ -402,12 +402,16 @@ void check_bf16(CellType cell, bool bi) {
     const Tensor rs = random_tensor({T, N, D * H}, 52), rh = random_tensor({D, N, H}, 53),
                  rc = random_tensor({D, N, H}, 54);
     const Grads f32 = forward_backward(s, in, lengths, rs, rh, rc);
-    Grads b16;
+    Grads b16, b16_recomputed;
     {
       Bf16Scope scope(true, nullptr);
       ASSERT_TRUE(rnn_bf16_active());
       b16 = forward_backward(s, in, lengths, rs, rh, rc);
+      RnnRecomputeScope recompute(true, 3);  // --rnn-recompute rebuilds the bf16 workspaces
+      b16_recomputed = forward_backward(s, in, lengths, rs, rh, rc);
     }
+    for (size_t k = 0; k < b16.g.size(); ++k)
+      if (!b16.g[k].empty()) expect_close(b16_recomputed.g[k], b16.g[k], 1e-5, cat("recomputed gradient ", k));
     // Max-norm relative error: bf16 rounds each input to 2^-9 relative; the errors add up over
     // the sum of a product and through the steps.
     auto rel_error = [](const Tensor& got, const Tensor& want) {
