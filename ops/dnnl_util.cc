@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "core/context.h"
-#include "ops/bf16.h"
 
 namespace nmt {
 
@@ -12,13 +11,6 @@ std::string key_float(float v) {
   uint32_t bits;
   std::memcpy(&bits, &v, sizeof bits);
   return cat("f", bits);
-}
-
-dnnl::memory::desc plain_md(const Shape& shape, dnnl::memory::data_type type) {
-  const dnnl::memory::desc f32 = plain_md(shape);
-  return dnnl::memory::desc(f32.dims(), type,
-                            dnnl::memory::dims(f32.data.format_desc.blocking.strides,
-                                               f32.data.format_desc.blocking.strides + f32.data.ndims));
 }
 
 dnnl::primitive_attr nmt_attr() {
@@ -62,23 +54,14 @@ void add_to(Tensor& dst, const Tensor& src) {
 
 dnnl::memory ParamLayouts::get(const dnnl::memory::desc& want) {
   if (want == plain_md_) return as_memory(plain_, plain_md_);
-  auto& eng = Context::get().engine();
-  for (const Copy& c : copies_)
-    if (c.md == want) return dnnl::memory(c.md, eng, c.data);
-  Copy c{want, Tensor(), nullptr};
-  const dnnl::memory::dims dims = plain_md_.dims();
-  if (want == plain_md(Shape(dims.begin(), dims.end()), dnnl::memory::data_type::bf16)) {
-    // The bfloat16 values in the plain layout: a view of the Bf16Scope's copy of the
-    // parameter arena when the parameter lies in it (no conversion per call).
-    c.data = const_cast<void*>(bf16_data(plain_.data(), plain_.numel(), c.hold));
-  } else {
-    c.hold = buffer_for(want);
-    c.data = c.hold.data();
-    reorder(as_memory(plain_, plain_md_), dnnl::memory(want, eng, c.data));
-    Context::get().stream().wait();
-  }
-  copies_.push_back(c);
-  return dnnl::memory(want, eng, c.data);
+  for (auto& [m, t] : copies_)
+    if (m == want) return as_memory(t, m);
+  Tensor t = buffer_for(want);
+  dnnl::memory dst = as_memory(t, want);
+  reorder(as_memory(plain_, plain_md_), dst);
+  Context::get().stream().wait();
+  copies_.emplace_back(want, t);
+  return dst;
 }
 
 }  // namespace nmt

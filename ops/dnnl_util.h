@@ -19,9 +19,6 @@ namespace nmt {
 // Exact cache-key text for a float (its bit pattern), so 0.1f and 0.1000001f differ.
 std::string key_float(float v);
 
-// Plain row-major memory descriptor of another number type than plain_md's float.
-dnnl::memory::desc plain_md(const Shape& shape, dnnl::memory::data_type type);
-
 // Builds a primitive descriptor (or anything else) with `make`, rethrowing a
 // dnnl::error as nmt::Error prefixed by `what` (the op and its shapes).
 template <typename F>
@@ -75,9 +72,7 @@ void add_to(Tensor& dst, const Tensor& src);
 // A parameter handed to primitives in the layout each asks for: the plain buffer itself
 // when layouts agree, else a reordered copy, made on first request and reused for every
 // later request of the same layout (RNN weights for the length groups of one rnn_layer
-// call; linear weights for a whole translation, ops/linear_packed.h). A request may also
-// change the number type to bfloat16 (the RNN's bf16 primitives); in the plain layout that
-// is a view of the live Bf16Scope's copy of the parameter arena (ops/bf16.h).
+// call; linear weights for a whole translation, ops/linear_packed.h).
 class ParamLayouts {
  public:
   ParamLayouts(const Tensor& plain, const dnnl::memory::desc& plain_md) : plain_(plain), plain_md_(plain_md) {}
@@ -86,14 +81,9 @@ class ParamLayouts {
   size_t copies() const { return copies_.size(); }
 
  private:
-  struct Copy {
-    dnnl::memory::desc md;
-    Tensor hold;  // keeps the storage data points into
-    void* data;
-  };
   Tensor plain_;
   dnnl::memory::desc plain_md_;
-  std::vector<Copy> copies_;
+  std::vector<std::pair<dnnl::memory::desc, Tensor>> copies_;
 };
 
 }  // namespace nmt

@@ -21,10 +21,10 @@ md any_md(const Shape& shape, dt type = dt::f32) {
   return md(memory::dims(shape.begin(), shape.end()), type, memory::format_tag::any);
 }
 
-// The same dimensions and strides in another number type.
+// A plain descriptor's dimensions and strides in another number type.
 md retyped(const md& m, dt type) {
-  const memory::dims dims = m.dims();
-  return plain_md(Shape(dims.begin(), dims.end()), type);
+  const auto& strides = m.data.format_desc.blocking.strides;
+  return md(m.dims(), type, memory::dims(strides, strides + m.data.ndims));
 }
 
 // The C descriptor is plain data: its bytes identify a layout exactly.

@@ -20,6 +20,8 @@ import unittest
 
 NMT, SOURCE = sys.argv[1], sys.argv[2]
 BENCH_PEER = os.path.join(SOURCE, 'scripts', 'bench-peer')
+sys.path.insert(0, os.path.join(SOURCE, 'scripts'))
+from peer_runtime import best_coretype  # noqa: E402  (the kernels bench-peer must pick here)
 
 # Stands in for PEER_PYTHON: answers the three ways bench-peer calls the peer's Python with fixed
 # figures, and records the environment of each call in $PEER_WORK/env-CALL.json.
@@ -87,14 +89,6 @@ class BenchPeerUsageTest(unittest.TestCase):
 def write_gz(path, lines):
     with gzip.open(path, 'wt', encoding='utf-8') as f:
         f.write(''.join(l + '\n' for l in lines))
-
-
-def expected_coretype():
-    with open('/proc/cpuinfo') as f:
-        info = f.read()
-    if re.search(r'\bavx512f\b', info):
-        return 'SkylakeX'
-    return 'Zen' if 'AuthenticAMD' in info else 'Haswell'
 
 
 class BenchPeerFakePeerTest(unittest.TestCase):
@@ -191,7 +185,7 @@ class BenchPeerFakePeerTest(unittest.TestCase):
     def test_native_run_picks_the_cpus_kernels_and_reports_what_failed(self):
         work = os.path.join(self.d, 'work-native')
         r = self.run_bench_peer(work, '--translate', '--nmt-models', self.models, env={'FAKE_PEER_FAIL': 'decode'})
-        coretype = expected_coretype()
+        coretype = best_coretype()
         self.assertIn(f'peer: OpenBLAS {coretype} kernels + tcmalloc; nmt: oneDNN native dispatch', r.stderr)
         self.assertEqual(self.peer_env('decode')['OPENBLAS_CORETYPE'], coretype)
         self.assertIsNone(self.peer_env('decode')['ATEN_CPU_CAPABILITY'])
