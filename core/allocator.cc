@@ -166,6 +166,11 @@ void pool_trace_report() {
   for (auto it = pl.at_peak.rbegin(); it != pl.at_peak.rend(); ++it)
     std::fprintf(stderr, "  %10zu bytes x %4d = %7.1f MiB\n", it->first, it->second,
                  it->first * it->second / 1048576.0);
+  std::fprintf(stderr, "pool: %.1f MiB cached now, by size:\n", pl.cached / 1048576.0);
+  for (auto it = pl.free_lists.rbegin(); it != pl.free_lists.rend(); ++it)
+    if (!it->second.empty())
+      std::fprintf(stderr, "  %10zu bytes x %4zu = %7.1f MiB\n", it->first, it->second.size(),
+                   it->first * it->second.size() / 1048576.0);
 }
 
 void pool_release() {

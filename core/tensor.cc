@@ -94,6 +94,15 @@ Tensor Tensor::leading(int64_t n) const {
   return t;
 }
 
+Tensor Tensor::rows(int64_t begin, int64_t end) const {
+  if (rank() < 1 || begin < 0 || begin > end || end > shape_[0])
+    throw Error(cat("rows(", begin, ", ", end, ") of a tensor of shape ", shape_str(shape_)));
+  Tensor t = *this;
+  t.shape_[0] = end - begin;
+  if (data_) t.data_ += begin * (numel() / std::max<int64_t>(shape_[0], 1));
+  return t;
+}
+
 Tensor Tensor::clone() const {
   Tensor t(shape_);
   fill_or_copy(t.data_, data_, numel());

@@ -41,6 +41,8 @@ class Tensor {
   Tensor reshape(Shape shape) const;
   // The first `n` entries along axis 0, sharing (and keeping alive) the storage.
   Tensor leading(int64_t n) const;
+  // Entries [begin, end) along axis 0, sharing (and keeping alive) the storage.
+  Tensor rows(int64_t begin, int64_t end) const;
   // A deep copy.
   Tensor clone() const;
   void copy_from(const Tensor& other);  // same numel required

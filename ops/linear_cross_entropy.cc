@@ -57,11 +57,6 @@ void scatter_add_rows(const Tensor& d, const std::vector<int64_t>& rows, float s
   }
 }
 
-// Rows [r0, r0 + n) of a row-major [K, C] tensor, as a view.
-Tensor rows_view(const Tensor& t, int64_t r0, int64_t n) {
-  return Tensor::view(const_cast<float*>(t.data()) + r0 * t.dim(1), {n, t.dim(1)});
-}
-
 // The products of the linear backward for one chunk of rows, given its logit gradients U:
 // dh (+)= U W, dW += U^T h, db += colsum U (each when non-null).
 struct Products {
@@ -79,15 +74,15 @@ void run_chunks(const Tensor& h, const Tensor& w, const Tensor* b, const int32_t
   const Operand w_in = Operand::for_product(w);  // in bfloat16: converted once for every chunk's products
   for (int64_t r0 = 0; r0 < K; r0 += chunk_rows) {
     const int64_t n = std::min(chunk_rows, K - r0);
-    const Operand hc = Operand::for_product(rows_view(h, r0, n));
-    Tensor logits = rows_view(buf, 0, n);
+    const Operand hc = Operand::for_product(h.rows(r0, r0 + n));
+    Tensor logits = buf.rows(0, n);
     linear_forward(hc, w_in, b, logits);
     const std::vector<int32_t> t(targets + r0, targets + r0 + n);
     Tensor chunk_loss = Tensor::view(loss + r0, {n});
     cross_entropy_forward(logits, t, eps, ignore_id, logits, chunk_loss);  // logits -> log-probs
     if (!grads) continue;
     logp_to_logit_grad(logits, t.data(), eps, ignore_id, g ? g + r0 : nullptr);
-    Tensor dh_rows = grads->dh ? rows_view(*grads->dh, r0, n) : Tensor();
+    Tensor dh_rows = grads->dh ? grads->dh->rows(r0, r0 + n) : Tensor();
     linear_backward(hc, w_in, logits, grads->dh ? &dh_rows : nullptr, grads->dw, grads->db);
   }
 }
