@@ -19,8 +19,7 @@ LanguageModel::LanguageModel(const ModelConfig& config) : config_(config) {
     throw InputError(cat("vocabulary size ", config_.trg_vocab_size, " is too small for a language model"));
 }
 
-Var LanguageModel::add_embeddings() {
-  const Init init{Init::Normal, 1.0f / std::sqrt(static_cast<float>(config_.dim_emb))};
+Var LanguageModel::add_embeddings(const Init& init) {
   embeddings_ = params_.add("embeddings.trg", {config_.trg_vocab_size, config_.dim_emb}, init);
   return embeddings_;
 }

@@ -90,8 +90,9 @@ class LanguageModel {
 
  protected:
   explicit LanguageModel(const ModelConfig& config);
-  // The embedding table [V, dim-emb], declared first; its padding row is zeroed by finish().
-  Var add_embeddings();
+  // The embedding table [V, dim-emb], declared first and drawn from `init`; its padding row
+  // is zeroed by finish().
+  Var add_embeddings(const Init& init);
   // Allocates and initialises the parameters from `seed`, then zeroes the padding row.
   void finish(uint64_t seed);
 

@@ -17,7 +17,7 @@ void TransformerLmState::select(const std::vector<int32_t>& rows) {
 
 TransformerLanguageModel::TransformerLanguageModel(const ModelConfig& config, uint64_t seed)
     : LanguageModel(config), tc_(transformer_config(config_, config_.dec_depth)) {
-  const Var emb = add_embeddings();
+  const Var emb = add_embeddings(Init::normal(1.0f / std::sqrt(static_cast<float>(config_.dim_emb))));
   const ParamMaker param = param_maker(params_);
   embed_ = TransformerEmbedding(param, "lm", emb, tc_);
   for (int l = 0; l < tc_.layers; ++l) layers_.emplace_back(param, cat("lm.l", l), tc_);

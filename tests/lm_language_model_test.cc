@@ -6,6 +6,7 @@
 //  - decoding one step at a time gives the teacher-forced logits;
 //  - the probe's state gradients (state_gradient_norms) against central finite differences,
 //    and the gradient of the Transformer LM layer (causal) through its Var ops;
+//  - the embeddings' initialisation (the peer's);
 //  - the model file: saved and loaded back it scores the same; translation and language
 //    model files are each refused by the other's loader with a message naming the file.
 #include <gtest/gtest.h>
@@ -298,6 +299,32 @@ TEST(TransformerLayer, CausalNoPositionSeesALaterOne) {
   const Tensor after = layer(leaf(x), Tensor(), true, false, rng)->value;
   for (int64_t i = 0; i < 3 * 8; ++i) EXPECT_EQ(before[i], after[i]) << i;
   EXPECT_NE(before[3 * 8], after[3 * 8]);
+}
+
+// The embeddings (tied to the output layer) start as the peer's (torch_lm.py): uniform in +-0.1
+// for the RNN LMs (a tanh RNN LM stalls with N(0, 1/dim-emb)), N(0, 1/dim-emb) for the
+// Transformer LM. 64-wide rows: 1,216 draws besides the zeroed padding row.
+TEST(LanguageModel, EmbeddingsStartAsThePeers) {
+  for (const std::string type : {"lm", "lm-transformer"}) {
+    SCOPED_TRACE(type);
+    ModelConfig c = ModelConfig::preset(type);
+    c.dim_emb = c.dim_rnn = 64;
+    c.trg_vocab_size = kVocab;
+    auto m = make_language_model(c, 5);
+    const Tensor& e = m->params().get("embeddings.trg")->value;
+    double sum2 = 0, most = 0;
+    for (int64_t i = c.dim_emb; i < e.numel(); ++i) {
+      sum2 += double(e[i]) * e[i];
+      most = std::max(most, std::fabs(double(e[i])));
+    }
+    const double std = std::sqrt(sum2 / double(e.numel() - c.dim_emb));
+    const double want = type == "lm" ? 0.1 / std::sqrt(3.0) : 1.0 / std::sqrt(64.0);
+    EXPECT_NEAR(std, want, 0.1 * want);
+    if (type == "lm")
+      EXPECT_LE(most, 0.1);
+    else
+      EXPECT_GT(most, 0.25);  // a normal's tail: 2 sigma
+  }
 }
 
 TEST(LanguageModel, ModelFileRoundTripAndRefusals) {
