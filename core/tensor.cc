@@ -86,13 +86,7 @@ Tensor Tensor::reshape(Shape shape) const {
   return t;
 }
 
-Tensor Tensor::leading(int64_t n) const {
-  if (rank() < 1 || n < 0 || n > shape_[0])
-    throw Error(cat("leading(", n, ") of a tensor of shape ", shape_str(shape_)));
-  Tensor t = *this;
-  t.shape_[0] = n;
-  return t;
-}
+Tensor Tensor::leading(int64_t n) const { return rows(0, n); }
 
 Tensor Tensor::rows(int64_t begin, int64_t end) const {
   if (rank() < 1 || begin < 0 || begin > end || end > shape_[0])
