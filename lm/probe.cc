@@ -24,7 +24,9 @@ std::vector<Sequence> sequences_of(const LanguageModel& m, const LmText& text) {
   std::vector<Sequence> out;
   if (m.stream_mode()) {
     LmStream s = make_stream(text.lines);
-    out.push_back({std::move(s.input), std::move(s.target), 0});
+    std::vector<int32_t> input(s.target.size());
+    for (int64_t i = 0; i < s.size(); ++i) input[i] = s.input(i);
+    out.push_back({std::move(input), std::move(s.target), 0});
     return out;
   }
   int64_t first = 0;

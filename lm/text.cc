@@ -41,15 +41,12 @@ LmText read_lm_text(const std::string& path, const Vocab& vocab) {
 
 LmStream make_stream(const std::vector<std::vector<int32_t>>& lines) {
   LmStream s;
-  int32_t previous = Vocab::kEos;  // as if a line had just ended
-  for (size_t i = 0; i < lines.size(); ++i) {
-    for (size_t k = 0; k <= lines[i].size(); ++k) {
-      const int32_t next = k < lines[i].size() ? lines[i][k] : Vocab::kEos;
-      s.input.push_back(previous);
-      s.target.push_back(next);
-      s.line.push_back(static_cast<int32_t>(i));
-      previous = next;
-    }
+  size_t size = 0;
+  for (const auto& line : lines) size += line.size() + 1;
+  s.target.reserve(size);
+  for (const auto& line : lines) {
+    s.target.insert(s.target.end(), line.begin(), line.end());
+    s.target.push_back(Vocab::kEos);
   }
   return s;
 }
@@ -72,7 +69,7 @@ TargetBatch StreamWindows::window(int64_t w) const {
   for (int64_t r = 0; r < rows_; ++r)
     for (int64_t t = 0; t < b.length; ++t) {
       const int64_t p = position(w, r, t);
-      b.input[r * b.length + t] = stream_.input[p];
+      b.input[r * b.length + t] = stream_.input(p);
       b.output[r * b.length + t] = stream_.target[p];
     }
   b.lengths.assign(rows_, static_cast<int>(b.length));

@@ -37,10 +37,12 @@ LmText read_lm_text(const std::string& path, const Vocab& vocab);
 // The same for lines already read.
 LmText encode_lm_text(const std::string& path, const std::vector<std::string>& lines, const Vocab& vocab);
 
-// The whole text as one stream: input[i] is read when target[i] is predicted; line[i] is
-// the line target[i] belongs to.
+// The whole text as one stream: target[i] is predicted after reading input(i), the piece
+// before it. Only the targets are stored (4 bytes a position): a training text is held for
+// the whole run.
 struct LmStream {
-  std::vector<int32_t> input, target, line;
+  std::vector<int32_t> target;
+  int32_t input(int64_t i) const { return i ? target[i - 1] : Vocab::kEos; }  // </s>: as if a line had ended
   int64_t size() const { return static_cast<int64_t>(target.size()); }
 };
 LmStream make_stream(const std::vector<std::vector<int32_t>>& lines);

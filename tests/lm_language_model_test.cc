@@ -102,16 +102,18 @@ TEST(LanguageModel, StreamRowsAreSegmentsOfTheStream) {
   const LmText text = text_of({4, 6, 2}, 1);
   const LmStream s = make_stream(text.lines);
   ASSERT_EQ(s.size(), 15);
-  EXPECT_EQ(s.input[0], Vocab::kEos);
-  for (int64_t i = 1; i < s.size(); ++i) EXPECT_EQ(s.input[i], s.target[i - 1]);
+  EXPECT_EQ(s.input(0), Vocab::kEos);
+  for (int64_t i = 1; i < s.size(); ++i) EXPECT_EQ(s.input(i), s.target[i - 1]);
+  EXPECT_EQ(std::vector<int32_t>(s.target.begin(), s.target.begin() + 4), text.lines[0]);
   EXPECT_EQ(s.target[4], Vocab::kEos);
-  EXPECT_EQ(s.line[5], 1);
+  EXPECT_EQ(s.target[5], text.lines[1][0]);
+  EXPECT_EQ(s.target[14], Vocab::kEos);
   const StreamWindows w(s, 2, 3);  // 2 rows of 7, one position left out
   EXPECT_EQ(w.left_out(), 1);
   EXPECT_EQ(w.windows(), 3);
   const TargetBatch last = w.window(2);
   ASSERT_EQ(last.length, 1);
-  EXPECT_EQ(last.input[0], s.input[6]);
+  EXPECT_EQ(last.input[0], s.input(6));
   EXPECT_EQ(last.output[1], s.target[13]);
 }
 
@@ -139,11 +141,13 @@ TEST(LanguageModel, ScoringEqualsTheTrainingLoss) {
         }
       } else {
         const LmStream stream = make_stream(text.lines);
+        std::vector<size_t> line_of;  // of each stream position
+        for (size_t i = 0; i < text.lines.size(); ++i) line_of.insert(line_of.end(), text.lines[i].size() + 1, i);
         const StreamWindows windows(stream, 1, m->config().bptt);
         const std::unique_ptr<LmState> state = m->start(1);
         for (int64_t w = 0; w < windows.windows(); ++w) {
           const Var l = m->token_losses(windows.window(w), state.get(), 0, false, unused);
-          for (int64_t t = 0; t < l->value.numel(); ++t) loss[stream.line[windows.position(w, 0, t)]] += l->value[t];
+          for (int64_t t = 0; t < l->value.numel(); ++t) loss[line_of[windows.position(w, 0, t)]] += l->value[t];
         }
       }
       double total = 0;

@@ -53,8 +53,7 @@ class LmObjective : public TrainingObjective {
 
   const TrainOptions& o_;
   std::shared_ptr<Vocab> vocab_;
-  std::vector<std::string> train_lines_;
-  LmText train_, valid_;
+  LmText train_, valid_;  // train_.lines are released once batching has started
   std::unique_ptr<LanguageModel> lm_;
   // sentence mode
   ParallelCorpus corpus_;  // the kept lines as targets; no sources
@@ -70,8 +69,8 @@ class LmObjective : public TrainingObjective {
 // The text is read (and checked) before a missing vocabulary is trained on it.
 void LmObjective::read_data(TrainLog& log) {
   const std::string& path = o_.train_sets[0];
-  train_lines_ = read_lines(path);
-  if (train_lines_.empty()) throw InputError(cat(path, ": the file is empty: no lines of text"));
+  std::vector<std::string> lines = read_lines(path);
+  if (lines.empty()) throw InputError(cat(path, ": the file is empty: no lines of text"));
   if (!std::filesystem::exists(o_.vocabs[0])) {
     log.line(cat("training vocabulary ", o_.vocabs[0], " (", o_.vocab_size, " pieces) on ", path));
     VocabTrainOptions vo;
@@ -82,8 +81,8 @@ void LmObjective::read_data(TrainLog& log) {
     train_vocab(vo);
   }
   vocab_ = std::make_shared<Vocab>(Vocab::load(o_.vocabs[0]));
-  train_ = encode_lm_text(path, train_lines_, *vocab_);
-  train_lines_.clear();
+  train_ = encode_lm_text(path, lines, *vocab_);
+  lines = {};
   log.line(cat("training text: ", train_.lines.size(), " lines, ", train_.pieces(), " pieces (</s> included), ",
                train_.words, " words"));
   if (!o_.valid_sets.empty()) valid_ = read_lm_text(o_.valid_sets[0], *vocab_);
@@ -121,14 +120,15 @@ void LmObjective::start_batches(const BatchPosition& position, TrainLog& log) {
 
 void LmObjective::start_sentences(const BatchPosition& position, TrainLog& log) {
   int64_t dropped = 0;
-  for (const auto& line : train_.lines) {
+  for (auto& line : train_.lines) {
     if (o_.max_length > 0 && static_cast<int64_t>(line.size()) > o_.max_length) {
       ++dropped;
       continue;
     }
     corpus_.src.emplace_back();
-    corpus_.trg.push_back(line);
+    corpus_.trg.push_back(std::move(line));
   }
+  train_.lines = {};  // moved into the corpus
   if (corpus_.size() == 0)
     throw InputError(cat(train_.path, ": no lines left: all ", dropped, " are longer than ", o_.max_length, " pieces"));
   log.line(
@@ -140,6 +140,7 @@ void LmObjective::start_sentences(const BatchPosition& position, TrainLog& log) 
 void LmObjective::start_stream(const BatchPosition& position, TrainLog& log) {
   const int64_t bptt = lm_->config().bptt;
   stream_ = make_stream(train_.lines);
+  train_.lines = {};  // the stream holds the text
   windows_ = std::make_unique<StreamWindows>(stream_, std::max<int64_t>(1, o_.mini_batch_words / bptt), bptt);
   position_ = position;
   log.line(cat("stream mode: ", stream_.size(), " positions read as ", windows_->rows(), " rows side by side in ",
