@@ -111,6 +111,52 @@ def plot_by_length(out, results, mode):
     return name
 
 
+def length_rows(results, mode, min_sentences=20):
+    """The source-length buckets with at least min_sentences test sentences (the tails of a corpus hold a
+    handful, too few for a BLEU figure): [(label, sentences, {model: BLEU})]."""
+    rows = []
+    models = results['models']
+    for b in next(iter(models.values()))['test'][mode]['buckets']:
+        if b['sentences'] < min_sentences:
+            continue
+        bleu = {}
+        for m, r in models.items():
+            match = [x for x in r['test'][mode]['buckets'] if x['from'] == b['from'] and x['to'] == b['to']]
+            if match:
+                bleu[m] = match[0]['bleu']
+        rows.append((f"{b['from']}-{b['to']}", b['sentences'], bleu))
+    return rows
+
+
+def length_lesson(rows, short='bottleneck', long='attention'):
+    """The comparison's lesson in one sentence: how each model's BLEU falls from the shortest to the longest
+    bucket, and whether attention's lead over the bottleneck grows with the length. The lead is a ratio:
+    when both models are weak, points shrink on long sentences for both, the ratio still shows who collapses.
+    None when a model or a bucket is missing or a BLEU is zero."""
+    if len(rows) < 2 or any(short not in r[2] or long not in r[2] for r in (rows[0], rows[-1])):
+        return None
+    (l0, _, b0), (l1, _, b1) = rows[0], rows[-1]
+    if min(b0[short], b0[long], b1[short]) <= 0:
+        return None
+    kept = {m: 100 * b1[m] / b0[m] for m in (short, long)}
+    lead0, lead1 = b0[long] / b0[short], b1[long] / b1[short]
+    verdict = 'grows' if lead1 > lead0 else 'does not grow'
+    return (f'From {l0} to {l1} source words the {short} model keeps {kept[short]:.0f}% of its BLEU '
+            f'({b0[short]:.1f} to {b1[short]:.1f}) and the {long} model {kept[long]:.0f}% ({b0[long]:.1f} to '
+            f'{b1[long]:.1f}): {long}\'s lead {verdict} with the length, from {lead0:.2f}x to {lead1:.2f}x '
+            f'({b0[long] - b0[short]:+.1f} to {b1[long] - b1[short]:+.1f} points).')
+
+
+def length_table(results, mode):
+    rows = length_rows(results, mode)
+    models = list(results['models'])
+    md = ['| source words | sentences | ' + ' | '.join(models) + ' |', '|' + ' --- |' * (len(models) + 2)]
+    for label, n, bleu in rows:
+        md.append(f'| {label} | {n} | ' + ' | '.join(fmt(bleu.get(m)) for m in models) + ' |')
+    lesson = length_lesson(rows)
+    return md + ([''] + [lesson] if lesson else [])
+
+
 def plot_heatmap(out, model, i, h):
     import matplotlib
     matplotlib.use('Agg')
@@ -210,7 +256,9 @@ def write_report(out, results, commands):
     md += ['', '## Learning curves', '', f'![validation perplexity over training time]({plot_curves(out, results)})',
            '', '## BLEU by source length', '',
            'The bottleneck model must squeeze the whole source into one state vector; attention reads every '
-           'source state. The gap shows on long sentences.', '']
+           'source state. The gap shows on long sentences. Test BLEU, beam search, in the buckets of at least '
+           '20 sentences:', '']
+    md += length_table(results, 'beam') + ['']
     for mode in ('greedy', 'beam'):
         md.append(f'![BLEU by source length, {mode}]({plot_by_length(out, results, mode)})')
         md.append('')

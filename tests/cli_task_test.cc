@@ -37,6 +37,14 @@ TEST_F(CliTaskTest, TaskFillsTheOptionsItNames) {
   ASSERT_EQ(att.code, 0) << att.err;
   for (const std::string line : {"type = attention", "dropout = 0.3", "exponential-smoothing = 0.0001"})
     EXPECT_TRUE(contains_text(att.out, line + std::string("\n"))) << line << "\n" << att.out;
+  const RunResult bn = dump("--task bottleneck-short");
+  ASSERT_EQ(bn.code, 0) << bn.err;
+  for (const std::string line : {"type = bottleneck", "enc-bidirectional = true", "learn-rate = 0.003"})
+    EXPECT_TRUE(contains_text(bn.out, line + std::string("\n"))) << line << "\n" << bn.out;
+  const RunResult as = dump("--task attention-short");
+  ASSERT_EQ(as.code, 0) << as.err;
+  for (const std::string line : {"type = attention", "learn-rate = 0.003", "lr-warmup = 100"})
+    EXPECT_TRUE(contains_text(as.out, line + std::string("\n"))) << line << "\n" << as.out;
   const RunResult tf = dump("--task transformer-smoothed");
   ASSERT_EQ(tf.code, 0) << tf.err;
   for (const std::string line : {"type = transformer", "transformer-dropout = 0.3", "exponential-smoothing = 0.0001"})

@@ -94,6 +94,7 @@ class CompareTest(unittest.TestCase):
             self.assertIn(png, report)
             with open(os.path.join(self.out, png), 'rb') as f:
                 self.assertEqual(f.read(8), b'\x89PNG\r\n\x1a\n', png)
+        self.assertIn('| source words | sentences | bottleneck | attention | transformer |', report)
         self.assertFalse(os.path.exists(os.path.join(self.out, 'attention_bottleneck_1.png')))
         self.assertIn(' train --task transformer-tiny ', report)  # each type's best recipe by default
         self.assertEqual(self.results()['models']['attention']['task'], 'attention-smoothed')
@@ -177,6 +178,41 @@ class BudgetAndFlagsTest(unittest.TestCase):
         self.assertEqual(len(flags), 1)
         self.assertIn('still fell 33% over its last 100 updates', flags[0])
         self.assertEqual(self.c.training_flags(self.curve([90, 60, 40, 30, 29]), [1e-3] * 5), [])
+
+
+class LengthLessonTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.r = importlib.machinery.SourceFileLoader('compare_report', os.path.join(
+            SOURCE, 'scripts', 'compare_report.py')).load_module()
+
+    @staticmethod
+    def results(bleus, counts=(400, 440, 100, 30, 6)):
+        """Five 5-word buckets; bleus maps a model to its BLEU in each."""
+        return {'models': {m: {'test': {'beam': {'buckets': [
+            {'from': 1 + 5 * i, 'to': 5 + 5 * i, 'sentences': n, 'bleu': b} for i, (n, b) in enumerate(zip(counts, bs))]}}}
+            for m, bs in bleus.items()}}
+
+    def test_buckets_too_small_for_a_bleu_are_left_out(self):
+        rows = self.r.length_rows(self.results({'bottleneck': [20, 18, 12, 6, 1], 'attention': [40, 38, 35, 30, 9]}),
+                                  'beam')
+        self.assertEqual([label for label, _, _ in rows], ['1-5', '6-10', '11-15', '16-20'])
+        self.assertEqual(rows[-1], ('16-20', 30, {'bottleneck': 6, 'attention': 30}))
+
+    def test_a_lead_that_grows_with_the_length(self):
+        rows = self.r.length_rows(self.results({'bottleneck': [20, 18, 12, 6, 1], 'attention': [40, 38, 35, 30, 9]}),
+                                  'beam')
+        lesson = self.r.length_lesson(rows)
+        self.assertIn('bottleneck model keeps 30% of its BLEU (20.0 to 6.0)', lesson)
+        self.assertIn('attention model 75% (40.0 to 30.0)', lesson)
+        self.assertIn("lead grows with the length, from 2.00x to 5.00x (+20.0 to +24.0 points)", lesson)
+
+    def test_a_lead_that_does_not_grow(self):
+        rows = self.r.length_rows(self.results({'bottleneck': [20, 18, 12, 10, 1], 'attention': [40, 30, 25, 15, 9]}),
+                                  'beam')
+        self.assertIn('does not grow', self.r.length_lesson(rows))
+        self.assertIsNone(self.r.length_lesson(self.r.length_rows(
+            self.results({'transformer': [20, 18, 12, 10, 1], 'attention': [40, 30, 25, 15, 9]}), 'beam')))
 
 
 if __name__ == '__main__':

@@ -12,6 +12,14 @@ const std::vector<Task>& tasks() {
       {"bottleneck", "the reference bottleneck RNN (the same as --type bottleneck)", {{"type", "bottleneck"}}},
       {"attention", "the reference attention RNN (the same as --type attention)", {{"type", "attention"}}},
       {"transformer", "the reference transformer (the same as --type transformer)", {{"type", "transformer"}}},
+      {"bottleneck-short",
+       "the bottleneck RNN with a bidirectional encoder and learning rate 0.003, for about 1,000 updates (the main "
+       "job)",
+       {{"type", "bottleneck"}, {"enc-bidirectional", "true"}, {"learn-rate", "0.003"}}},
+      {"attention-short",
+       "the reference attention RNN with learning rate 0.003 after a 100-update warm-up: it learns to align within "
+       "the main job's 800 updates",
+       {{"type", "attention"}, {"learn-rate", "0.003"}, {"lr-warmup", "100"}}},
       {"transformer-short",
        "the reference transformer with a 200-update warm-up, for budgets of about 1,000 updates (the main job)",
        {{"type", "transformer"}, {"lr-warmup", "200"}}},
