@@ -26,27 +26,21 @@ size_t size_class(size_t bytes) {
 
 // Blocks from this size on (their classes are multiples of 128 KiB) are mapped from the
 // system directly, so that a trimmed block is returned at once: through malloc they would
-// stay in its free lists (tcmalloc's page heap), resident and fragmented. Blocks of 2 MiB
-// and more are 2 MiB aligned and asked to be backed by huge pages: a block the cache
-// could not serve then costs a few page faults, not hundreds.
+// stay in its free lists (tcmalloc's page heap), resident and fragmented. They are kept off
+// transparent huge pages, also where the system's setting is "always": oneDNN leaves parts
+// of its workspaces and scratchpads untouched, and a block the cache could not serve fills
+// 4 KiB at a time as it is written, where a huge page is zeroed whole at its first touch
+// (docs/design.md, "Training memory": faster and smaller without them).
 constexpr size_t kMapBytes = size_t{1} << 20;
-constexpr size_t kHugePage = size_t{2} << 20;
 
 void* system_alloc(size_t cls) {
   if (cls < kMapBytes) return std::aligned_alloc(64, cls);
-  const size_t extra = cls >= kHugePage ? kHugePage : 0;
-  void* m = mmap(nullptr, cls + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* m = mmap(nullptr, cls, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (m == MAP_FAILED) return nullptr;
-  char* base = static_cast<char*>(m);
-  if (!extra) return base;
-  char* aligned = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(base) + kHugePage - 1) & ~(kHugePage - 1));
-  if (aligned > base) munmap(base, aligned - base);
-  char* end = base + cls + extra;
-  if (end > aligned + cls) munmap(aligned + cls, end - (aligned + cls));
-#ifdef MADV_HUGEPAGE
-  madvise(aligned, cls, MADV_HUGEPAGE);
+#ifdef MADV_NOHUGEPAGE
+  madvise(m, cls, MADV_NOHUGEPAGE);
 #endif
-  return aligned;
+  return m;
 }
 
 void system_free(void* p, size_t cls) {

@@ -1,7 +1,7 @@
 // A caching allocator for tensor buffers. Training allocates tensors of similar sizes every
 // step; returning freed blocks to size-class free lists, each serving requests down to half
 // its size, avoids page faults and malloc/free of large blocks in the hot loop. Blocks of
-// 1 MiB and more are mapped from the system directly (2 MiB aligned, huge pages) so a
+// 1 MiB and more are mapped from the system directly (4 KiB pages, no huge pages) so a
 // trimmed block leaves the process at once. The pool holds at most its peak bytes in use
 // plus 1/8 (or 64 MiB): past that, cached blocks are returned before a new one is mapped.
 #pragma once
