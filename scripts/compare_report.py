@@ -76,6 +76,11 @@ def plot_curves(out, results):
     return 'learning_curves.png'
 
 
+def buckets_by_label(r, mode):
+    """A model's length buckets by their label ('6-10')."""
+    return {f"{b['from']}-{b['to']}": b for b in r['test'][mode]['buckets']}
+
+
 def plot_by_length(out, results, mode):
     import matplotlib
     matplotlib.use('Agg')
@@ -90,7 +95,7 @@ def plot_by_length(out, results, mode):
                 labels.append(lab)
     width = 0.8 / max(1, len(models))
     for i, m in enumerate(models):
-        bs = {f"{b['from']}-{b['to']}": b for b in results['models'][m]['test'][mode]['buckets']}
+        bs = buckets_by_label(results['models'][m], mode)
         xs = [j + (i - (len(models) - 1) / 2) * width for j in range(len(labels))]
         ax.bar(xs, [bs[l]['bleu'] if l in bs else 0 for l in labels], width, label=m, color=COLORS.get(m))
     counts = {}
@@ -114,18 +119,10 @@ def plot_by_length(out, results, mode):
 def length_rows(results, mode, min_sentences=20):
     """The source-length buckets with at least min_sentences test sentences (the tails of a corpus hold a
     handful, too few for a BLEU figure): [(label, sentences, {model: BLEU})]."""
-    rows = []
-    models = results['models']
-    for b in next(iter(models.values()))['test'][mode]['buckets']:
-        if b['sentences'] < min_sentences:
-            continue
-        bleu = {}
-        for m, r in models.items():
-            match = [x for x in r['test'][mode]['buckets'] if x['from'] == b['from'] and x['to'] == b['to']]
-            if match:
-                bleu[m] = match[0]['bleu']
-        rows.append((f"{b['from']}-{b['to']}", b['sentences'], bleu))
-    return rows
+    by_model = {m: buckets_by_label(r, mode) for m, r in results['models'].items()}
+    first = next(iter(by_model.values()))
+    return [(label, b['sentences'], {m: bs[label]['bleu'] for m, bs in by_model.items() if label in bs})
+            for label, b in first.items() if b['sentences'] >= min_sentences]
 
 
 def length_lesson(rows, short='bottleneck', long='attention'):

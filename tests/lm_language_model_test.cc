@@ -102,8 +102,6 @@ TEST(LanguageModel, StreamRowsAreSegmentsOfTheStream) {
   const LmText text = text_of({4, 6, 2}, 1);
   const LmStream s = make_stream(text.lines);
   ASSERT_EQ(s.size(), 15);
-  EXPECT_EQ(s.input(0), Vocab::kEos);
-  for (int64_t i = 1; i < s.size(); ++i) EXPECT_EQ(s.input(i), s.target[i - 1]);
   EXPECT_EQ(std::vector<int32_t>(s.target.begin(), s.target.begin() + 4), text.lines[0]);
   EXPECT_EQ(s.target[4], Vocab::kEos);
   EXPECT_EQ(s.target[5], text.lines[1][0]);
@@ -111,9 +109,15 @@ TEST(LanguageModel, StreamRowsAreSegmentsOfTheStream) {
   const StreamWindows w(s, 2, 3);  // 2 rows of 7, one position left out
   EXPECT_EQ(w.left_out(), 1);
   EXPECT_EQ(w.windows(), 3);
+  // Each position reads the piece before it; the stream's first reads </s>, as if a line had ended.
+  const TargetBatch first = w.window(0);
+  EXPECT_EQ(first.input,
+            (std::vector<int32_t>{Vocab::kEos, s.target[0], s.target[1], s.target[6], s.target[7], s.target[8]}));
+  EXPECT_EQ(first.output,
+            (std::vector<int32_t>{s.target[0], s.target[1], s.target[2], s.target[7], s.target[8], s.target[9]}));
   const TargetBatch last = w.window(2);
   ASSERT_EQ(last.length, 1);
-  EXPECT_EQ(last.input[0], s.input(6));
+  EXPECT_EQ(last.input[0], s.target[5]);
   EXPECT_EQ(last.output[1], s.target[13]);
 }
 
