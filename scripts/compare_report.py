@@ -33,14 +33,19 @@ def encode_pieces(vocab_path, lines):
 
 
 def machine(nmt):
+    # The model name alone may not tell the CPU ("AMD EPYC" is Zen 3 or Zen 5): family and model do.
     cpu = 'unknown CPU'
+    fields = {}
     try:
         for line in open('/proc/cpuinfo'):
-            if line.startswith('model name'):
-                cpu = line.split(':', 1)[1].strip()
+            key, _, value = line.partition(':')
+            fields.setdefault(key.strip(), value.strip())
+            if not line.strip():
                 break
     except OSError:
         pass
+    if 'model name' in fields:
+        cpu = f"{fields['model name']} (family {fields.get('cpu family', '?')}, model {fields.get('model', '?')})"
     try:
         rev = subprocess.run(['git', '-C', os.path.dirname(os.path.abspath(__file__)), 'rev-parse', '--short',
                               'HEAD'], capture_output=True, text=True).stdout.strip()

@@ -215,5 +215,32 @@ class LengthLessonTest(unittest.TestCase):
             self.results({'transformer': [20, 18, 12, 10, 1], 'attention': [40, 30, 25, 15, 9]}), 'beam')))
 
 
+class MachineAndMainJobTest(unittest.TestCase):
+    """The report names the CPU by family and model; the main job's command line and its default budget."""
+
+    def test_the_cpu_is_named_with_family_and_model(self):
+        r = importlib.machinery.SourceFileLoader('compare_report', os.path.join(
+            SOURCE, 'scripts', 'compare_report.py')).load_module()
+        cpu = r.machine(NMT)['cpu']
+        if os.path.isfile('/proc/cpuinfo'):
+            self.assertRegex(cpu, r'\(family \d+, model \d+\)$')
+
+    def run_main_job(self, *args):
+        return subprocess.run([os.path.join(SOURCE, 'scripts', 'main-job'), *args], capture_output=True, text=True)
+
+    def test_the_default_budget_is_650_updates(self):
+        p = self.run_main_job('--help')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn('default 650', p.stdout)
+
+    def test_bad_options_are_refused_before_any_work(self):
+        for args, message in ((['--updates', '0'], '--updates must be a positive whole number, got \'0\''),
+                              (['--minutes', 'x'], '--minutes must be a number, got \'x\''),
+                              (['--bogus'], 'unknown option --bogus')):
+            p = self.run_main_job(*args)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertIn(message, p.stderr)
+
+
 if __name__ == '__main__':
     unittest.main(argv=sys.argv[:1])

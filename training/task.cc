@@ -18,7 +18,7 @@ const std::vector<Task>& tasks() {
        {{"type", "bottleneck"}, {"enc-bidirectional", "true"}, {"learn-rate", "0.003"}}},
       {"attention-short",
        "the reference attention RNN with learning rate 0.003 after a 100-update warm-up: it learns to align within "
-       "the main job's 800 updates",
+       "400 updates (the main job)",
        {{"type", "attention"}, {"learn-rate", "0.003"}, {"lr-warmup", "100"}}},
       {"transformer-short",
        "the reference transformer with a 200-update warm-up, for budgets of about 1,000 updates (the main job)",
