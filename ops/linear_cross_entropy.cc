@@ -13,8 +13,19 @@
 namespace nmt {
 namespace {
 
-constexpr int64_t kChunkFloats = int64_t{4} << 20;  // 16 MiB of logits per chunk
+// At most 18 MiB of logits per chunk: a language model's 1,120 rows of 8,000 classes in two chunks of 560.
+constexpr int64_t kChunkFloats = int64_t{9} << 19;
 constexpr int64_t kMinChunkRows = 64;
+
+// Rows per chunk for K rows: as many as fit in kChunkFloats, spread evenly over the chunks that
+// takes. A short last chunk (72 of 1,120 rows) and products of about 512 rows reduced over the
+// whole vocabulary both run the backward's dh = U W well below the matmul peak on AVX2
+// (docs/design.md).
+int64_t balanced_chunk_rows(int64_t K, int64_t V) {
+  const int64_t most = std::max(kMinChunkRows, kChunkFloats / std::max<int64_t>(V, 1));
+  const int64_t chunks = (K + most - 1) / most;
+  return (K + chunks - 1) / chunks;
+}
 
 // logp (in place) -> (softmax - q) * g[m] (g null: 1), zero for ignored rows.
 void logp_to_logit_grad(Tensor& buf, const int32_t* targets, float eps, int32_t ignore_id, const float* g) {
@@ -100,7 +111,6 @@ Var linear_cross_entropy(const Var& hidden, const Var& w, const Var& b, const st
     if (targets[m] != ignore_id && (targets[m] < 0 || targets[m] >= V))
       throw Error(cat("linear_cross_entropy: target ", targets[m], " at row ", m, " outside the vocabulary of ", V));
   if (chunk_rows < 0) throw Error(cat("linear_cross_entropy: chunk_rows ", chunk_rows, " < 0"));
-  if (chunk_rows == 0) chunk_rows = std::max(kMinChunkRows, kChunkFloats / std::max<int64_t>(V, 1));
   const Tensor* bv = b ? &b->value : nullptr;
   linear_shape(hidden->value, w->value, bv);  // checks the shapes
 
@@ -119,6 +129,7 @@ Var linear_cross_entropy(const Var& hidden, const Var& w, const Var& b, const st
 
   Var loss = result(Tensor::zeros({M}), {&hidden, &w, &b});
   if (K == 0) return loss;  // no row counts: zero loss, zero gradient
+  if (chunk_rows == 0) chunk_rows = balanced_chunk_rows(K, V);
   Tensor kept_loss = all ? loss->value : Tensor({K});
   if (!loss->requires_grad) {
     run_chunks(h, w->value, bv, kept_targets.data(), label_smoothing, ignore_id, chunk_rows, kept_loss.data(), nullptr,

@@ -24,7 +24,7 @@ namespace nmt {
 
 // hidden [M, E], w [V, E], b [V] or null Var -> per-row losses [M]; rows whose target is
 // ignore_id give 0 loss and 0 gradient. chunk_rows: rows per [chunk, V] buffer (0: as many
-// as fit in 16 MiB, at least 64).
+// as fit in 18 MiB, at least 64, spread evenly over the chunks).
 Var linear_cross_entropy(const Var& hidden, const Var& w, const Var& b, const std::vector<int32_t>& targets,
                          float label_smoothing, int32_t ignore_id = 0, int64_t chunk_rows = 0);
 

@@ -66,6 +66,30 @@ TEST(LinearCrossEntropyOp, ChunkedFusedEqualsComposedForUniformAndPerRowLossGrad
     }
 }
 
+// The default chunking spreads the rows evenly over as many chunks as the logits need (8,000 classes: 3 chunks of
+// about 400 rows for 1,199 counted rows): the same losses and gradients as one chunk of every row.
+TEST(LinearCrossEntropyOp, DefaultChunksEqualOneChunk) {
+  const int64_t M = 1201, V = 8000, E = 4;
+  std::vector<int32_t> targets(M);
+  for (int64_t m = 0; m < M; ++m) targets[m] = m % 2 == 1 && m < 4 ? 0 : static_cast<int32_t>((m * 37) % (V - 1) + 1);
+  Tensor h = random_tensor({M, E}, 14), w = random_tensor({V, E}, 15);
+  for (bool uniform : {true, false}) {
+    SCOPED_TRACE(::testing::Message() << "uniform " << uniform);
+    const Tensor seed = uniform ? Tensor::full({M}, 0.5f) : random_tensor({M}, 16);
+    std::vector<std::pair<Var, Var>> runs;  // (h, w) of the default chunking, then of one chunk
+    std::vector<Var> losses;
+    for (int64_t chunk : {int64_t{0}, M}) {
+      Var hl = leaf(h.clone(), true), wl = leaf(w.clone(), true);
+      losses.push_back(linear_cross_entropy(hl, wl, Var(), targets, 0.1f, 0, chunk));
+      Tape::current().backward(losses.back(), seed);
+      runs.emplace_back(hl, wl);
+    }
+    for (int64_t i = 0; i < M; ++i) EXPECT_NEAR(losses[0]->value[i], losses[1]->value[i], 1e-5) << i;
+    for (int64_t i = 0; i < M * E; ++i) EXPECT_NEAR(runs[0].first->grad[i], runs[1].first->grad[i], 1e-5) << i;
+    for (int64_t i = 0; i < V * E; ++i) EXPECT_NEAR(runs[0].second->grad[i], runs[1].second->grad[i], 1e-5) << i;
+  }
+}
+
 // Without a recorded gradient (validation, scoring) only the losses are computed.
 TEST(LinearCrossEntropyOp, LossesWithoutGradientsEqualTheTrainingForward) {
   const std::vector<int32_t> targets = {3, 0, 5, 1, 6};
