@@ -473,6 +473,23 @@ TEST_F(CliTrainTest, LogFileGetsTheSameLines) {
   EXPECT_TRUE(contains(testing::slurp(log), "training finished: 6 updates"));
 }
 
+TEST_F(CliTrainTest, DisplayLinesShowTheMatrixProductsRate) {
+  // Each display line gives the GFLOP/s of the interval's matrix products (ops/flops.h), the
+  // figure benchmarks set against the machine's matmul peak.
+  const RunResult r = train("--after 4u --disp-freq 2u");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::regex re(R"( tok/s \(src\+trg\) : ([0-9.e+-]+) GFLOP/s products : )");
+  int lines = 0;
+  for (const std::string& line : lines_of(r.err)) {
+    if (!contains(line, " tok/s ")) continue;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(line, m, re)) << line;
+    EXPECT_GT(std::stod(m[1]), 0.0) << line;
+    ++lines;
+  }
+  EXPECT_EQ(lines, 2) << r.err;
+}
+
 TEST_F(CliTrainTest, DumpConfigPrintsTheOptionsAndTrainsNothing) {
   const RunResult r = train("--after 10u --type bottleneck --learn-rate 0.003 --dump-config");
   ASSERT_EQ(r.code, 0) << r.err;

@@ -24,6 +24,7 @@
 #include "io/model_file.h"
 #include "ops/bf16.h"
 #include "ops/elementwise.h"
+#include "ops/flops.h"
 #include "ops/reduce.h"
 #include "ops/rnn.h"
 #include "training/batcher.h"
@@ -194,6 +195,7 @@ class Trainer {
   std::string ckpt_path_;
   // since the last display
   double disp_loss_ = 0;
+  double disp_flops_ = 0;  // matrix products' FLOPs (ops/flops.h), forward and backward
   int64_t disp_tokens_ = 0, disp_src_tokens_ = 0, disp_sentences_ = 0, disp_updates_ = 0;
   float last_norm_ = 0, last_lr_ = 0;
   bool stop_agreed_ = false;
@@ -397,11 +399,13 @@ bool Trainer::step() {
   int64_t src_tokens = 0, sentences = 0;
   // The parameters stay as they are until adam_->step below: their bfloat16 copy is made once.
   Bf16Scope bf16(o_.bf16, &params);
+  const double flops_before = matmul_flops_counted();
   for (const auto& batch : batches) {
     src_tokens += batch->source_tokens;
     sentences += batch->sentences;
     forward_backward(*batch, words, rank_rng ? *rank_rng : rng_, &loss_sum);
   }
+  disp_flops_ += matmul_flops_counted() - flops_before;  // this process's; validation's are not counted
   if (world_.parallel()) {
     double shared[3] = {loss_sum, stop_requested() ? 1.0 : 0.0, nmt::mpirun_ending() ? 1.0 : 0.0};
     world_.sum(shared, 3);
@@ -447,10 +451,11 @@ void Trainer::display(double seconds) {
                 " : Tok. ", state_.progress.tokens, " : Cost ", fixed(ce, 4), " : PPL ", fixed(std::exp(ce), 2),
                 " : L.r. ", std::scientific, std::setprecision(3), last_lr_, " : gNorm ", fixed(last_norm_, 3), " : ",
                 fixed(static_cast<double>(disp_tokens_ + disp_src_tokens_) / seconds, 0), " tok/s (src+trg",
-                world_.parallel() ? cat(", ", world_.size(), " processes") : "",
-                ") : ", fixed(state_.progress.minutes, 2), " min : mem ", fixed(pool_bytes_held() / 1048576.0, 0),
-                " MiB held, peak RSS ", fixed(peak_rss_mib(), 0), " MiB"));
-  disp_loss_ = 0;
+                world_.parallel() ? cat(", ", world_.size(), " processes") : "", ") : ", std::defaultfloat,
+                std::setprecision(3), disp_flops_ / seconds / 1e9, " GFLOP/s products",
+                world_.parallel() ? " (this process)" : "", " : ", fixed(state_.progress.minutes, 2), " min : mem ",
+                fixed(pool_bytes_held() / 1048576.0, 0), " MiB held, peak RSS ", fixed(peak_rss_mib(), 0), " MiB"));
+  disp_loss_ = disp_flops_ = 0;
   disp_tokens_ = disp_src_tokens_ = disp_sentences_ = disp_updates_ = 0;
 }
 
