@@ -261,12 +261,16 @@ RnnOutput rnn_layer(const RnnLayerSpec& spec, const Var& x, const std::vector<in
   const Tensor& h0_full = h0 ? h0->value : zero_state;
   const Tensor& c0_full = c0 ? c0->value : zero_state;
 
-  // Single steps (decoding) read the plain parameters in place; longer sequences let
-  // oneDNN pick its layouts, the reorders amortised over the steps.
+  // fp32 primitives read the plain parameters in place and write plain gradients: for
+  // longer sequences oneDNN's own choice is the same ldigo layout with each row padded
+  // (2,048 floats to 2,064), which cost a copy of every weight and a summing reorder of its
+  // gradient each call for no speed (rnn_primitive.h). bf16 primitives take oneDNN's
+  // layouts, except for single steps (decoding), where a reorder would cost as much as the step.
   const bool bf16 = rnn_bf16_active();
-  const RnnMode mode{training, T == 1, bf16};
+  const bool plain = T == 1 || !bf16;
+  const RnnMode mode{training, plain, bf16};
   const int64_t recompute = training && T > 1 ? t_recompute_positions : 0;
-  const RnnMode forward_mode{training && recompute == 0, T == 1, bf16};
+  const RnnMode forward_mode{training && recompute == 0, plain, bf16};
   ParamLayouts wl(w_layer->value, rnn_weights_layer_md(spec));
   ParamLayouts wi(w_iter->value, rnn_weights_iter_md(spec));
   ParamLayouts b(bias->value, rnn_bias_md(spec));
