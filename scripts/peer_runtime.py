@@ -12,6 +12,9 @@ PEER_PRELOAD = '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4'
 AVX2_CORETYPE = 'Haswell'
 AVX2_NMT_ENV = {'ONEDNN_MAX_CPU_ISA': 'AVX2'}
 AVX2_PEER_ENV = {'ATEN_CPU_CAPABILITY': 'avx2', 'ONEDNN_MAX_CPU_ISA': 'AVX2', 'DNNL_MAX_CPU_ISA': 'AVX2'}
+# oneDNN's AVX-512 dispatch classes below this CPU's that --isa can hold nmt to (ONEDNN_MAX_CPU_ISA);
+# the peer stays at its best there: its fp32 kernels use none of VNNI, BF16 or AMX.
+AVX512_CLASSES = ('avx512_core', 'avx512_core_vnni', 'avx512_core_bf16')
 
 
 def best_coretype():

@@ -8,9 +8,7 @@
 
   bench_peer_lm_test.py NMT_BINARY SOURCE_DIR [unittest arguments, e.g. a test class]
 """
-import gzip
 import os
-import random
 import re
 import subprocess
 import sys
@@ -20,6 +18,8 @@ import unittest
 
 NMT, SOURCE = os.path.abspath(sys.argv[1]), sys.argv[2]
 BENCH = os.path.join(SOURCE, 'scripts', 'bench-peer-lm')
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_fixtures import install_fake_peer, random_sentences, write_gz  # noqa: E402
 
 # Stands in for PEER_PYTHON: `torch_lm.py spm` makes the SentencePiece model with nmt vocab;
 # `torch_lm.py run` answers with fixed figures (and counts its calls in $PEER_WORK/calls).
@@ -56,11 +56,6 @@ def read(path):
         return f.read()
 
 
-def write_gz(path, lines):
-    with gzip.open(path, 'wt', encoding='utf-8') as f:
-        f.write(''.join(l + '\n' for l in lines))
-
-
 class BenchPeerLmUsageTest(unittest.TestCase):
     def test_help_prints_the_options(self):
         r = bench('--help')
@@ -72,7 +67,8 @@ class BenchPeerLmUsageTest(unittest.TestCase):
     def test_bad_arguments_are_refused_with_the_value(self):
         with tempfile.TemporaryDirectory() as d:
             for args, message in [(['--bogus', d], '--bogus'), ([], 'DATA_DIR'), (['--cells', 'lstm cnn', d], "'cnn'"),
-                                  (['--precision', 'half', d], "'half'"), (['--isa', 'sse', d], "'sse'")]:
+                                  (['--precision', 'half', d], "'half'"), (['--isa', 'sse', d], "'sse'"),
+                                  (['--isa', 'avx512', d], "'avx512'")]:
                 r = bench(*args)
                 self.assertNotEqual(r.returncode, 0, args)
                 self.assertIn(message, r.stderr, args)
@@ -84,21 +80,12 @@ class BenchPeerLmFakePeerTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
         d = cls.d = cls.tmp.name
-        rng = random.Random(5)
-        words = 'the a cat dog sat ran on under mat log and then'.split()
-        text = [' '.join(rng.choice(words) for _ in range(rng.randint(4, 9))) for _ in range(400)]
+        text = random_sentences(5, 'the a cat dog sat ran on under mat log and then'.split(), 400, 4, 9)
         cls.data = os.path.join(d, 'data')
         os.makedirs(cls.data)
         write_gz(os.path.join(cls.data, 'train.en.gz'), text)
         write_gz(os.path.join(cls.data, 'dev.en.gz'), text[:40])
-        cls.peer_dir = os.path.join(d, 'peer')
-        os.makedirs(cls.peer_dir)
-        open(os.path.join(cls.peer_dir, 'torch_lm.py'), 'w').close()
-        cls.python = os.path.join(d, 'fake-python')
-        with open(cls.python, 'w') as f:
-            f.write(FAKE_PYTHON)
-        os.chmod(cls.python, 0o755)
-        cls.env = {'NMT': NMT, 'PEER_DIR': cls.peer_dir, 'PEER_PYTHON': cls.python}
+        cls.env = dict(install_fake_peer(d, 'torch_lm.py', FAKE_PYTHON), NMT=NMT)
 
     @classmethod
     def tearDownClass(cls):
@@ -135,6 +122,11 @@ class BenchPeerLmFakePeerTest(unittest.TestCase):
         self.assertGreater(peak, 1)  # a 2048x1024x1024 matmul on one thread
         self.assertAlmostEqual(percent, 100 * gflops / peak, delta=1 + 100 / peak)  # the printed figures are rounded
         self.assertEqual(calls, ['spm --text', 'run --text'])
+
+    def test_isa_holds_nmt_to_that_class(self):
+        self.run_bench('avx2', '--isa', 'avx2')
+        log = read(os.path.join(self.d, 'avx2', 'nmt-rnn-float32.matmul.log'))
+        self.assertIn('"onednn_isa": "avx2"', log)  # the peak is measured as the model ran: capped
 
     def test_no_peer_trains_nmt_alone_and_keeps_its_models(self):
         models = os.path.join(self.d, 'models')

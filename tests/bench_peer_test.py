@@ -7,10 +7,8 @@
 
   bench_peer_test.py NMT_BINARY SOURCE_DIR [unittest arguments, e.g. a test class]
 """
-import gzip
 import json
 import os
-import random
 import re
 import subprocess
 import sys
@@ -22,6 +20,8 @@ NMT, SOURCE = sys.argv[1], sys.argv[2]
 BENCH_PEER = os.path.join(SOURCE, 'scripts', 'bench-peer')
 sys.path.insert(0, os.path.join(SOURCE, 'scripts'))
 from peer_runtime import best_coretype  # noqa: E402  (the kernels bench-peer must pick here)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_fixtures import install_fake_peer, random_sentences, write_gz  # noqa: E402
 
 # Stands in for PEER_PYTHON: answers the three ways bench-peer calls the peer's Python with fixed
 # figures, and records the environment of each call in $PEER_WORK/env-CALL.json.
@@ -86,19 +86,12 @@ class BenchPeerUsageTest(unittest.TestCase):
                 self.assertEqual(r.stdout, '', args)
 
 
-def write_gz(path, lines):
-    with gzip.open(path, 'wt', encoding='utf-8') as f:
-        f.write(''.join(l + '\n' for l in lines))
-
-
 class BenchPeerFakePeerTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
         d = cls.d = cls.tmp.name
-        rng = random.Random(3)
-        words = 'ab cd ef gh ij kl mn op qr st uv wx'.split()
-        src = [' '.join(rng.choice(words) for _ in range(rng.randint(3, 8))) for _ in range(300)]
+        src = random_sentences(3, 'ab cd ef gh ij kl mn op qr st uv wx'.split(), 300, 3, 8)
         cls.data = os.path.join(d, 'data')
         os.makedirs(cls.data)
         write_gz(os.path.join(cls.data, 'train.en.gz'), src)
@@ -112,17 +105,10 @@ class BenchPeerFakePeerTest(unittest.TestCase):
         cls.nmt('train', '--type', 'attention', '--train-sets', *train, '--vocabs', vocab, vocab, '--model',
                 os.path.join(cls.models, 'attention.bin'), '--after', '2u', '--dim-emb', '8', '--dim-rnn', '16',
                 '--dim-att', '8', '--cpu-threads', '1')
-        cls.peer_dir = os.path.join(d, 'peer')
         cls.peer_work = os.path.join(d, 'peer-work')
-        os.makedirs(cls.peer_dir)
         os.makedirs(cls.peer_work)
-        open(os.path.join(cls.peer_dir, 'torch_nmt.py'), 'w').close()
         open(os.path.join(cls.peer_work, 'attention.pt'), 'w').close()
-        cls.python = os.path.join(d, 'fake-python')
-        with open(cls.python, 'w') as f:
-            f.write(FAKE_PYTHON)
-        os.chmod(cls.python, 0o755)
-        cls.env = {'NMT': NMT, 'PEER_DIR': cls.peer_dir, 'PEER_PYTHON': cls.python}
+        cls.env = dict(install_fake_peer(d, 'torch_nmt.py', FAKE_PYTHON), NMT=NMT)
 
     @classmethod
     def tearDownClass(cls):
