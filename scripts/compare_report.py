@@ -32,7 +32,7 @@ def encode_pieces(vocab_path, lines):
     return [sp.encode(line, out_type=str) for line in lines]
 
 
-def machine(nmt):
+def machine():
     # The model name alone may not tell the CPU ("AMD EPYC" is Zen 3 or Zen 5): family and model do.
     cpu = 'unknown CPU'
     fields = {}
