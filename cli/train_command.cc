@@ -61,7 +61,8 @@ CommandSpec train_spec() {
       ("vocabs,v", po::value<std::vector<std::string>>()->multitoken()->required(), "SRC TRG SentencePiece models; one for a language model")
       ("vocab-size", po::value<int>()->default_value(8000), "pieces of a vocabulary trained here")
       ("model,m", po::value<std::string>()->required(), "model file to write")
-      ("max-length", po::value<int>()->default_value(100), "drop training pairs with a side longer than this (pieces); language models: lines, in sentence mode");
+      ("max-length", po::value<int>()->default_value(100), "drop training pairs with a side longer than this (pieces); language models: lines, in sentence mode")
+      ("sentencepiece-alphas", po::value<std::vector<float>>()->multitoken(), "subword regularisation: SRC [TRG] alpha; each epoch encodes the training pairs with segmentations sampled from the vocabulary (unigram: probabilities raised to alpha, e.g. 0.1; BPE: merge dropout) (default 0: the most probable)");
   // clang-format on
   po::options_description training("Training options");
   // One option a line, as a table:
@@ -124,6 +125,7 @@ TrainOptions train_options(const po::variables_map& vm) {
   o.vocab_size = get<int>(vm, "vocab-size");
   o.model_path = get<std::string>(vm, "model");
   o.max_length = get<int>(vm, "max-length");
+  if (vm.count("sentencepiece-alphas")) o.sentencepiece_alphas = get<std::vector<float>>(vm, "sentencepiece-alphas");
   o.model = model_config_from(vm);
   const bool transformer = o.model.dec_type == "transformer";
   o.mini_batch_words = get<int64_t>(vm, "mini-batch-words");

@@ -253,6 +253,8 @@ TEST_F(CliLmTest, BadOptionsExitTwoNamingTheOption) {
        "valid-metrics must be among ce, perplexity for a language model, got 'bleu'"},
       {"train --type lm" + text + " --lm-mode words", "lm-mode must be sentence or stream, got 'words'"},
       {"train --type lm" + text + " --bptt 0", "bptt must be >= 1, got 0"},
+      {"train --type lm" + text + " --sentencepiece-alphas 0.1",
+       "sentencepiece-alphas applies to translation models, got [0.1] for a language model"},
       {"train --type lm" + text + " --dec-type attention",
        "dec-type must be rnn or transformer with enc-type none (a language model), got 'attention'"},
       {"generate " + lm_arg("x.bin") + " --sampling topk",

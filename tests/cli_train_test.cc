@@ -169,6 +169,9 @@ TEST_F(CliTrainTest, BadOptionValuesExitTwoBeforeDoingAnything) {
       {"--precision float16", "precision must be float32 or bfloat16, got 'float16'"},
       {"--precision bfloat16 bfloat16", "precision's optimizer type must be float32"},
       {"--precision float32 float32 float32", "precision must be one or two types"},
+      {"--sentencepiece-alphas 1.5", "sentencepiece-alphas must be in [0, 1] (0: off), got [1.5]"},
+      {"--sentencepiece-alphas 0.1 0.1 0.1",
+       "sentencepiece-alphas must be 1 or 2 values (SRC [TRG]), got [0.1, 0.1, 0.1]"},
   };
   for (const auto& [extra, message] : cases) {
     const RunResult r = train((contains(extra, "--after") ? "" : "--after 2u ") + extra);

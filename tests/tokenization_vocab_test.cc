@@ -203,6 +203,35 @@ TEST_F(VocabTest, Bpe) {
   EXPECT_NE(slurp(path("bpe.spm")), slurp(path("unigram.spm")));
 }
 
+// Subword sampling: every sample spells its line, the same seed gives the same samples,
+// another seed others, and a low alpha segments differently from encode (more, shorter
+// pieces); with BPE (merge dropout) as well.
+TEST_F(VocabTest, SampledSegmentationsSpellTheLineAndFollowTheSeed) {
+  auto o = options("bpe-sample.spm");
+  o.model_type = "bpe";
+  o.vocab_size = 300;
+  train_vocab(o);
+  std::vector<std::string> lines;
+  for (size_t i = 0; i < corpus_->size(); i += 11) lines.push_back((*corpus_)[i]);
+  for (const char* name : {"unigram.spm", "bpe-sample.spm"}) {
+    const Vocab v = Vocab::load(path(name));
+    const auto a = v.sample(lines, 0.2f, 7);
+    ASSERT_EQ(a.size(), lines.size());
+    EXPECT_EQ(v.sample(lines, 0.2f, 7), a) << name;
+    EXPECT_NE(v.sample(lines, 0.2f, 8), a) << name;
+    size_t sampled_pieces = 0, best_pieces = 0, differ = 0;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      ASSERT_EQ(v.decode(a[i]), lines[i]) << name;
+      const auto best = v.encode(lines[i]);
+      sampled_pieces += a[i].size();
+      best_pieces += best.size();
+      differ += a[i] != best;
+    }
+    EXPECT_GT(differ, lines.size() / 4) << name;
+    EXPECT_GT(sampled_pieces, best_pieces) << name;
+  }
+}
+
 TEST_F(VocabTest, FromBytesEqualsLoad) {
   const Vocab loaded = Vocab::load(path("unigram.spm"));
   EXPECT_EQ(loaded.serialized(), slurp(path("unigram.spm")));

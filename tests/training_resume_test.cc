@@ -115,6 +115,13 @@ TEST_F(TrainingResumeTest, AttentionWithDropoutResumedAcrossAnEpochBoundary) {
   check_resume("--type attention --dropout 0.3 --label-smoothing 0.1", {"30u"}, "60u");
 }
 
+// Subword sampling draws each epoch's segmentations from (seed, epoch): resumed within an
+// epoch and across epochs, training continues on the same samples.
+TEST_F(TrainingResumeTest, TransformerWithSubwordSamplingResumedAcrossEpochs) {
+  check_resume("--type transformer --transformer-heads 2 --enc-depth 1 --dec-depth 1 --sentencepiece-alphas 0.3 0.2",
+               {"5u", "25u"}, "45u");
+}
+
 // With --exponential-smoothing: the checkpoint's average (and so the smoothed model and
 // best-* files) continues exactly.
 TEST_F(TrainingResumeTest, BottleneckWithDelayValidationAndSmoothingResumedSeveralTimes) {

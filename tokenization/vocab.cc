@@ -12,8 +12,10 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <sstream>
+#include <thread>
 #include <unordered_map>
 
 #include "core/error.h"
@@ -224,6 +226,33 @@ std::vector<int32_t> Vocab::encode(const std::string& text) const {
   const auto status = impl().sp.Encode(text, &ids);
   if (!status.ok()) throw Error(cat("vocabulary: cannot encode '", text, "': ", status.message()));
   return std::vector<int32_t>(ids.begin(), ids.end());
+}
+
+// SentencePiece draws its samples from a generator of its own, one per thread, seeded when a
+// thread first samples with the library's global seed. So the lines are sampled on a new
+// thread, after setting that seed (under a lock: the seed is global): the same seed gives
+// the same samples whatever ran before.
+std::vector<std::vector<int32_t>> Vocab::sample(const std::vector<std::string>& lines, float alpha,
+                                                uint64_t seed) const {
+  static std::mutex global_seed;
+  std::lock_guard<std::mutex> lock(global_seed);
+  uint32_t spm_seed = static_cast<uint32_t>(seed ^ (seed >> 32));
+  if (spm_seed == 0xFFFFFFFFu) spm_seed = 0xFFFFFFFEu;  // SentencePiece's "use random_device" marker
+  sentencepiece::SetRandomGeneratorSeed(spm_seed);
+  std::vector<std::vector<int32_t>> out(lines.size());
+  std::string failed;
+  std::thread sampler([&] {
+    std::vector<int> ids;
+    for (size_t i = 0; i < lines.size() && failed.empty(); ++i) {
+      const auto status = impl().sp.SampleEncode(lines[i], -1, alpha, &ids);
+      if (!status.ok())
+        failed = cat("vocabulary: cannot sample a segmentation of '", lines[i], "': ", status.message());
+      out[i].assign(ids.begin(), ids.end());
+    }
+  });
+  sampler.join();
+  if (!failed.empty()) throw Error(failed);
+  return out;
 }
 
 std::string Vocab::decode(const std::vector<int32_t>& ids) const {

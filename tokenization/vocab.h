@@ -68,6 +68,11 @@ class Vocab {
 
   // Piece ids of `text`, without bos/eos; empty for an empty (or all-space) text.
   std::vector<int32_t> encode(const std::string& text) const;
+  // Subword regularisation: one segmentation of each line drawn at random (Kudo 2018 for a
+  // unigram model: from all segmentations, their probabilities raised to `alpha` in (0, 1];
+  // BPE-dropout for a BPE model: each merge skipped with probability `alpha`). Every sample
+  // decodes to its line. A pure function of (lines, alpha, seed), on any thread count.
+  std::vector<std::vector<int32_t>> sample(const std::vector<std::string>& lines, float alpha, uint64_t seed) const;
   // The text of `ids`, skipping pad/bos/eos; unk decodes to " \u2047 ".
   std::string decode(const std::vector<int32_t>& ids) const;
   // The piece string of every id ("\u2581" marks a preceding space), e.g. for attention maps.

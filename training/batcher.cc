@@ -51,6 +51,7 @@ std::array<size_t, 3> Batcher::sort_key(int32_t i) const {
 
 void Batcher::ensure_epoch() {
   if (built_epoch_ == position_.epoch) return;
+  if (epoch_hook_) epoch_hook_(position_.epoch);
   Rng rng(seed_ * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(position_.epoch));
   std::vector<int32_t> order(corpus_.size());
   std::iota(order.begin(), order.end(), 0);

@@ -16,6 +16,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ class Batcher {
   std::vector<int32_t> next(bool* new_epoch = nullptr);
   const BatchPosition& position() const { return position_; }
   void set_position(const BatchPosition& p);
+  // Called with the epoch's number before its batches are cut from the corpus, which it
+  // may change (subword sampling re-encodes the sentences each epoch); a pure function of
+  // the epoch, as the batches are.
+  void set_epoch_hook(std::function<void(int64_t)> hook) { epoch_hook_ = std::move(hook); }
   size_t batches_in_epoch() {
     ensure_epoch();
     return epoch_batches_.size();
@@ -58,6 +63,7 @@ class Batcher {
   BatchPosition position_;
   int64_t built_epoch_ = 0;
   std::vector<std::vector<int32_t>> epoch_batches_;
+  std::function<void(int64_t)> epoch_hook_;
 };
 
 }  // namespace nmt

@@ -13,6 +13,7 @@ namespace nmt {
 struct ParallelCorpus {
   std::vector<std::vector<int32_t>> src;  // each ends with </s>
   std::vector<std::vector<int32_t>> trg;  // without <s> and </s> (TargetBatch adds them)
+  std::vector<int64_t> lines;             // the 0-based line of each pair in the files
   int64_t dropped_long = 0;               // pairs longer than max_length (either side)
   int64_t dropped_empty = 0;              // pairs with an empty side
   size_t size() const { return src.size(); }
@@ -31,6 +32,15 @@ ParallelText read_parallel_text(const std::string& src_path, const std::string& 
 // Encodes read text; throws InputError when nothing is left after filtering.
 ParallelCorpus encode_parallel_corpus(const ParallelText& text, const Vocab& src_vocab, const Vocab& trg_vocab,
                                       int max_length, bool skip_empty);
+
+// Subword regularisation (--sentencepiece-alphas): `corpus` (encode_parallel_corpus of
+// `text`) with each side whose alpha is > 0 re-encoded from segmentations sampled line by
+// line (Vocab::sample), a pure function of (seed, epoch) so that training resumes exactly.
+// A side whose sample is longer than max_length keeps its most probable encoding, so the
+// length bound holds in every epoch.
+ParallelCorpus sample_parallel_corpus(const ParallelText& text, const ParallelCorpus& corpus, const Vocab& src_vocab,
+                                      const Vocab& trg_vocab, const std::vector<float>& alphas, int max_length,
+                                      uint64_t seed, int64_t epoch);
 
 // read_parallel_text + encode_parallel_corpus. Reads and encodes both files. Throws InputError when a file is missing,
 // has invalid UTF-8 (file:line), or the two have different numbers of lines (both counts named), or when nothing is

@@ -604,6 +604,15 @@ void TrainOptions::validate_updates() const {
   check_at_least("lr-warmup", lr_warmup, 0);
   if (!(clip_norm >= 0)) throw OptionError(cat("clip-norm must be >= 0 (0: off), got ", clip_norm));
   check_bf16_support(bf16);
+  if (lm && !sentencepiece_alphas.empty())
+    throw OptionError(cat("sentencepiece-alphas applies to translation models, got ", vec_str(sentencepiece_alphas),
+                          " for a language model"));
+  if (sentencepiece_alphas.size() > 2)
+    throw OptionError(
+        cat("sentencepiece-alphas must be 1 or 2 values (SRC [TRG]), got ", vec_str(sentencepiece_alphas)));
+  for (float a : sentencepiece_alphas)
+    if (!(a >= 0 && a <= 1))
+      throw OptionError(cat("sentencepiece-alphas must be in [0, 1] (0: off), got ", vec_str(sentencepiece_alphas)));
 }
 
 void TrainOptions::validate() const {

@@ -34,6 +34,9 @@ struct TrainOptions {
   int vocab_size = 8000;
   std::string model_path;
   int max_length = 100;  // pieces; longer training pairs are dropped (and counted)
+  // Subword regularisation: SRC [TRG] alpha of the segmentations sampled every epoch
+  // (training/corpus.h; 0 or none: the most probable one; one value: both sides).
+  std::vector<float> sentencepiece_alphas;
   // Model
   ModelConfig model;
   // Optimisation

@@ -68,6 +68,11 @@ class TranslationObjective : public TrainingObjective {
   void start_batches(const BatchPosition& position, TrainLog&) override {
     batcher_ = std::make_unique<Batcher>(*corpus_, o_.mini_batch_words, o_.maxi_batch, o_.seed,
                                          batch_sort_for(o_.maxi_batch_sort, model_->config().enc_type));
+    if (sampling())
+      batcher_->set_epoch_hook([this](int64_t epoch) {
+        *corpus_ =
+            sample_parallel_corpus(*text_, *viterbi_, *src_vocab_, *trg_vocab_, alphas_, o_.max_length, o_.seed, epoch);
+      });
     batcher_->set_position(position);
   }
   BatchPosition position() const override { return batcher_->position(); }
@@ -90,11 +95,17 @@ class TranslationObjective : public TrainingObjective {
   void share_vocabs(TrainLog& log);  // rank 0's, trained or read, on every rank
   void check_data_agreement() const;
   std::unique_ptr<TrainBatch> batch_of(std::vector<int32_t> idx) const;
+  bool sampling() const { return alphas_.size() == 2 && (alphas_[0] > 0 || alphas_[1] > 0); }
 
   const TrainOptions& o_;
   const Distributed& world_;
   std::shared_ptr<Vocab> src_vocab_, trg_vocab_;
-  std::unique_ptr<ParallelCorpus> corpus_;
+  std::unique_ptr<ParallelCorpus> corpus_;  // the epoch's encoding
+  // Subword sampling (sentencepiece-alphas, source and target): the text and its most
+  // probable encoding, from which each epoch's corpus is sampled.
+  std::vector<float> alphas_;
+  std::unique_ptr<ParallelText> text_;
+  std::unique_ptr<ParallelCorpus> viterbi_;
   std::unique_ptr<Batcher> batcher_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<Validator> validator_;
@@ -103,12 +114,20 @@ class TranslationObjective : public TrainingObjective {
 // The corpus is read (and checked) before a missing vocabulary is trained on it.
 void TranslationObjective::read_data(TrainLog& log) {
   corpus_ = std::make_unique<ParallelCorpus>();
-  const ParallelText text = read_parallel_text(o_.train_sets[0], o_.train_sets[1]);
+  auto text = std::make_unique<ParallelText>(read_parallel_text(o_.train_sets[0], o_.train_sets[1]));
   share_vocabs(log);
-  *corpus_ = encode_parallel_corpus(text, *src_vocab_, *trg_vocab_, o_.max_length, true);
+  *corpus_ = encode_parallel_corpus(*text, *src_vocab_, *trg_vocab_, o_.max_length, true);
   check_data_agreement();
   log.line(cat("training corpus: ", corpus_->size(), " sentence pairs; dropped ", corpus_->dropped_long,
                " longer than ", o_.max_length, " pieces and ", corpus_->dropped_empty, " with an empty side"));
+  alphas_ = o_.sentencepiece_alphas;
+  alphas_.resize(2, alphas_.empty() ? 0.f : alphas_[0]);  // one alpha: both sides
+  if (sampling()) {
+    log.line(cat("subword sampling: a segmentation drawn every epoch, alpha ", alphas_[0], " (source) and ", alphas_[1],
+                 " (target)"));
+    text_ = std::move(text);
+    viterbi_ = std::make_unique<ParallelCorpus>(*corpus_);
+  }
   if (validates() && world_.root())
     validator_ = std::make_unique<Validator>(o_.valid_sets[0], o_.valid_sets[1], *src_vocab_, *trg_vocab_,
                                              o_.valid_mini_batch, o_.valid_max_sentences);
