@@ -301,8 +301,7 @@ TEST(TransformerModel, LearnsToCopy) {
     m.params().zero_grads();
     Var loss = scale(sum(m.token_losses(src, trg, 0.f, true, rng)), 1.0f / static_cast<float>(trg.tokens));
     Tape::current().backward(loss);
-    clip_grad_norm(m.params(), 1.0f);
-    adam.step(lr_at(step, 3e-3f, 30, false));
+    adam.step(lr_at(step, 3e-3f, 30, false), clip_scale(grad_norm(m.params()), 1.0f));
     if (step > steps - 20) recent += loss->value[0] / 20;
   }
   EXPECT_LT(recent, 0.1) << "mean training loss over the last 20 updates";

@@ -140,48 +140,59 @@ TEST_F(ClipTest, NormIsOverAllParameters) {
   EXPECT_FLOAT_EQ(grad_norm(ps), 5.f);
 }
 
-TEST_F(ClipTest, ScalesLargeGradientsToMaxNorm) {
-  set({3, 0, 0}, {0, 0, 4, 0});                   // norm 5
-  EXPECT_FLOAT_EQ(clip_grad_norm(ps, 1.f), 5.f);  // the norm before clipping
-  EXPECT_NEAR(grad_norm(ps), 1.f, 1e-6);
-  EXPECT_FLOAT_EQ(ps.get("a")->grad[0], 0.6f);  // direction kept
-  EXPECT_FLOAT_EQ(ps.get("b")->grad[2], 0.8f);
+TEST(ClipScale, ClipsToMaxNormOnlyAboveIt) {
+  EXPECT_FLOAT_EQ(clip_scale(5.f, 1.f), 0.2f);
+  EXPECT_EQ(clip_scale(0.5f, 1.f), 1.f);
+  EXPECT_EQ(clip_scale(1.f, 1.f), 1.f);
+  EXPECT_EQ(clip_scale(30.f, 0.f), 1.f);  // max_norm 0: no clipping
 }
 
-TEST_F(ClipTest, LeavesSmallGradientsAndDisabledClippingAlone) {
-  const std::vector<float> a = {0.3f, 0.f, -0.1f}, b = {0.f, 0.2f, 0.f, 0.1f};
+// Adam with a gradient scale takes the step it would take on the scaled gradients, bit for
+// bit, and leaves the gradients as they were.
+TEST_F(ClipTest, AdamStepsOnTheScaledGradients) {
+  const std::vector<float> a = {3, 0, -1}, b = {0, 2, 4, 0.5f};
   set(a, b);
-  const float norm = grad_norm(ps);
-  EXPECT_FLOAT_EQ(clip_grad_norm(ps, 1.f), norm);
+  const float scale = clip_scale(grad_norm(ps), 1.f);
+  ASSERT_LT(scale, 1.f);
+  Adam fused(ps, AdamConfig{});
+  fused.step(0.1f, scale);
+  const std::vector<float> fused_a = ps.get("a")->value.to_vector(), fused_b = ps.get("b")->value.to_vector();
   EXPECT_EQ(ps.get("a")->grad.to_vector(), a);
   EXPECT_EQ(ps.get("b")->grad.to_vector(), b);
-  set({30, 0, 0}, {0, 0, 0, 0});
-  EXPECT_FLOAT_EQ(clip_grad_norm(ps, 0.f), 30.f);  // max_norm 0: no clipping
-  EXPECT_EQ(ps.get("a")->grad[0], 30.f);
+
+  ps.get("a")->value.fill(0.f);
+  ps.get("b")->value.fill(0.f);
+  std::vector<float> sa = a, sb = b;
+  for (float& x : sa) x *= scale;
+  for (float& x : sb) x *= scale;
+  set(sa, sb);
+  Adam plain(ps, AdamConfig{});
+  plain.step(0.1f);
+  EXPECT_EQ(ps.get("a")->value.to_vector(), fused_a);
+  EXPECT_EQ(ps.get("b")->value.to_vector(), fused_b);
+  EXPECT_NE(fused_a, std::vector<float>(3, 0.f));
 }
 
-TEST_F(ClipTest, GradsFinite) {
+// The norm doubles as the finiteness check: NaN or +-Inf anywhere makes it non-finite.
+TEST_F(ClipTest, NormIsNotFiniteWhenAGradientIsNot) {
   set({1, 2, 3}, {4, 5, 6, 7});
-  EXPECT_TRUE(grads_finite(ps));
+  EXPECT_TRUE(std::isfinite(grad_norm(ps)));
   for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
                     -std::numeric_limits<float>::infinity()}) {
     set({1, 2, 3}, {4, 5, bad, 7});
-    EXPECT_FALSE(grads_finite(ps)) << bad;
     EXPECT_FALSE(std::isfinite(grad_norm(ps))) << bad;
-    // A non-finite norm leaves the gradients untouched.
-    clip_grad_norm(ps, 1.f);
-    EXPECT_EQ(ps.get("a")->grad[0], 1.f);
   }
 }
 
-TEST(GradsFinite, LargeArenaInParallel) {
+TEST(GradNorm, LargeArenaInParallel) {
   ParamStore ps;
   ps.add("big", {100000}, Init::zeros());
   ps.allocate(0);
-  EXPECT_TRUE(grads_finite(ps));
+  EXPECT_EQ(grad_norm(ps), 0.f);
   ps.get("big")->grad[77777] = std::numeric_limits<float>::infinity();
-  EXPECT_FALSE(grads_finite(ps));
-  ps.get("big")->grad[77777] = 0.f;
+  EXPECT_FALSE(std::isfinite(grad_norm(ps)));
+  ps.get("big")->grad[77777] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_FALSE(std::isfinite(grad_norm(ps)));
   for (int64_t i = 0; i < 100000; ++i) ps.get("big")->grad[i] = 0.01f;
   EXPECT_NEAR(grad_norm(ps), std::sqrt(100000 * 1e-4), 1e-4);
 }

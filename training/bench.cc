@@ -130,8 +130,7 @@ BenchTrainReport bench_train(const BenchTrainOptions& o) {
       world.sum(model.params().grads(), model.params().size());
       allreduce_seconds += std::chrono::duration<double>(Clock::now() - started).count();
     }
-    clip_grad_norm(model.params(), t.clip_norm);
-    adam.step(t.learn_rate);
+    adam.step(t.learn_rate, clip_scale(grad_norm(model.params()), t.clip_norm));
   };
   BenchTrainReport r;
   double flops[2] = {0, 0};

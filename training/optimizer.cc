@@ -25,7 +25,7 @@ Adam::Adam(ParamStore& params, AdamConfig config) : params_(params), config_(con
   v_ = aligned_floats(params.size());
 }
 
-void Adam::step(float lr) {
+void Adam::step(float lr, float grad_scale) {
   ++steps_;
   const double t = static_cast<double>(steps_);
   const float b1 = config_.beta1, b2 = config_.beta2, eps = config_.eps;
@@ -40,7 +40,7 @@ void Adam::step(float lr) {
   const int64_t n = params_.size();
 #pragma omp parallel for simd if (n > kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
-    const float gi = g[i];
+    const float gi = g[i] * grad_scale;
     const float mi = b1 * m[i] + (1.f - b1) * gi;
     const float vi = b2 * v[i] + (1.f - b2) * gi * gi;
     m[i] = mi;
@@ -67,26 +67,9 @@ float grad_norm(const ParamStore& params) {
   return static_cast<float>(std::sqrt(sum));
 }
 
-float clip_grad_norm(ParamStore& params, float max_norm) {
-  const float norm = grad_norm(params);
-  if (max_norm <= 0.f || !std::isfinite(norm) || norm <= max_norm) return norm;
-  const float scale = static_cast<float>(double(max_norm) / double(norm));
-  float* g = params.grads();
-  const int64_t n = params.size();
-#pragma omp parallel for simd if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) g[i] *= scale;
-  return norm;
-}
-
-bool grads_finite(const ParamStore& params) {
-  check_allocated(params, "grads_finite");
-  const float* g = params.grads();
-  const int64_t n = params.size();
-  // x - x is 0 for finite x and NaN for NaN and +-Inf; NaN survives the sum.
-  float acc = 0.f;
-#pragma omp parallel for simd reduction(+ : acc) if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) acc += g[i] - g[i];
-  return acc == 0.f;
+float clip_scale(float norm, float max_norm) {
+  if (max_norm <= 0.f || !(norm > max_norm)) return 1.f;
+  return static_cast<float>(double(max_norm) / double(norm));
 }
 
 float lr_at(int64_t step, float base_lr, int64_t warmup, bool inv_sqrt_decay) {

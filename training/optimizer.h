@@ -1,5 +1,7 @@
-// Adam over the parameter arena (core/params.h), gradient-norm clipping, a finiteness
-// check and the learning-rate schedule. Every function is one loop over the arena.
+// Adam over the parameter arena (core/params.h), gradient-norm clipping and the
+// learning-rate schedule. An update reads the arena twice: once for the norm (which also
+// tells whether every gradient is finite) and once for Adam, which applies the clipping
+// scale as it reads each gradient.
 //
 // Adam's moments live in two arena-sized buffers laid out like the parameters, exposed as
 // flat tensors (m(), v()) with the step count, so a checkpoint saves and restores the
@@ -27,8 +29,9 @@ class Adam {
   // The store must be allocated and must outlive the optimizer.
   Adam(ParamStore& params, AdamConfig config = {});
 
-  // One update with the gradients currently in the store.
-  void step(float lr);
+  // One update with the gradients currently in the store, each multiplied by grad_scale
+  // first (clip_scale; the gradients themselves are left as they are).
+  void step(float lr, float grad_scale = 1.f);
   int64_t steps() const { return steps_; }
   const AdamConfig& config() const { return config_; }
 
@@ -44,14 +47,12 @@ class Adam {
   FloatBuffer m_, v_;
 };
 
-// Global L2 norm of all gradients, accumulated in double.
+// Global L2 norm of all gradients, accumulated in double. Not finite when a gradient is NaN
+// or +-Inf (or the norm is beyond float's range): the update must then be skipped.
 float grad_norm(const ParamStore& params);
-// Scales the gradients by max_norm / norm when norm > max_norm (max_norm <= 0: never).
-// Returns the norm before clipping. A non-finite norm leaves the gradients untouched
-// (check grads_finite / the returned norm and skip the update).
-float clip_grad_norm(ParamStore& params, float max_norm);
-// False if any gradient is NaN or +-Inf.
-bool grads_finite(const ParamStore& params);
+// The factor that clips gradients of global norm `norm` to max_norm: max_norm / norm when
+// norm > max_norm > 0, else 1. For Adam::step.
+float clip_scale(float norm, float max_norm);
 
 // Learning rate for update number `step` (1-based: the first update is step 1, i.e. pass
 // Adam::steps() + 1). Linear warmup base_lr * step / warmup over the first `warmup`

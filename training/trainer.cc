@@ -417,7 +417,8 @@ bool Trainer::step() {
   // A skipped batch is consumed (retrying it would diverge again) but its tokens are not
   // counted as trained: --after Nt counts the tokens updates were made from.
   state_.position = objective_->position();
-  if (!std::isfinite(loss_sum) || !grads_finite(params)) {
+  const float norm = grad_norm(params);
+  if (!std::isfinite(loss_sum) || !std::isfinite(norm)) {
     objective_->skipped_update();
     ++state_.divergent;
     log_.line(cat("update ", state_.progress.updates + 1, ": non-finite loss or gradient (loss ", loss_sum,
@@ -429,9 +430,9 @@ bool Trainer::step() {
   }
   state_.divergent = 0;
   state_.progress.tokens += words;
-  last_norm_ = clip_grad_norm(params, o_.clip_norm);
+  last_norm_ = norm;
   last_lr_ = lr_at(state_.progress.updates + 1, o_.learn_rate, o_.lr_warmup, o_.lr_decay_inv_sqrt);
-  adam_->step(last_lr_);
+  adam_->step(last_lr_, clip_scale(norm, o_.clip_norm));
   if (smoothing_) smoothing_->update(state_.progress.updates);
   ++state_.progress.updates;
   disp_loss_ += loss_sum;
