@@ -37,6 +37,11 @@ TEST_F(CliTaskTest, TaskFillsTheOptionsItNames) {
   ASSERT_EQ(att.code, 0) << att.err;
   for (const std::string line : {"type = attention", "dropout = 0.3", "exponential-smoothing = 0.0001"})
     EXPECT_TRUE(contains_text(att.out, line + std::string("\n"))) << line << "\n" << att.out;
+  const RunResult sampled = dump("--task attention-sampled");
+  ASSERT_EQ(sampled.code, 0) << sampled.err;
+  for (const std::string line :
+       {"type = attention", "dropout = 0.3", "exponential-smoothing = 0.0001", "sentencepiece-alphas = 0.3"})
+    EXPECT_TRUE(contains_text(sampled.out, line + std::string("\n"))) << line << "\n" << sampled.out;
   const RunResult bn = dump("--task bottleneck-short");
   ASSERT_EQ(bn.code, 0) << bn.err;
   for (const std::string line : {"type = bottleneck", "enc-bidirectional = true", "learn-rate = 0.003"})
@@ -122,6 +127,15 @@ TEST_F(CliTaskTest, TrainingWithATaskRuns) {
   const std::string log = testing::slurp(dir_.path("train.log"));
   EXPECT_TRUE(contains_text(log, "transformer-norm=post")) << log;
   EXPECT_TRUE(contains_text(log, "enc-depth=1")) << log;
+  // A task's sampling option reaches the corpus.
+  const RunResult s = testing::run_nmt(
+      dir_, "train -t '" + dir_.path("a.src") + "' '" + dir_.path("a.trg") + "' -v '" + dir_.path("v.spm") + "' '" +
+                dir_.path("v.spm") + "' -m '" + dir_.path("att.bin") +
+                "' --task attention-sampled --dim-emb 8 --dim-rnn 16 --dim-att 8 --mini-batch-words 100 --after 2u "
+                "--cpu-threads 1");
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_TRUE(contains_text(s.err, "subword sampling: a segmentation drawn every epoch, alpha 0.3 (source) and 0.3"))
+      << s.err;
 }
 
 }  // namespace

@@ -97,7 +97,7 @@ class CompareTest(unittest.TestCase):
         self.assertIn('| source words | sentences | bottleneck | attention | transformer |', report)
         self.assertFalse(os.path.exists(os.path.join(self.out, 'attention_bottleneck_1.png')))
         self.assertIn(' train --task transformer-tiny ', report)  # each type's best recipe by default
-        self.assertEqual(self.results()['models']['attention']['task'], 'attention-smoothed')
+        self.assertEqual(self.results()['models']['attention']['task'], 'attention-sampled')
 
     def test_the_models_learned_something(self):
         # 200 updates on the reversal task: every model's validation perplexity falls far below
