@@ -71,7 +71,7 @@ class Vocab {
   // Subword regularisation: one segmentation of each line drawn at random (Kudo 2018 for a
   // unigram model: from all segmentations, their probabilities raised to `alpha` in (0, 1];
   // BPE-dropout for a BPE model: each merge skipped with probability `alpha`). Every sample
-  // decodes to its line. A pure function of (lines, alpha, seed), on any thread count.
+  // decodes to its line. A pure function of (lines, alpha, seed), whatever ran before.
   std::vector<std::vector<int32_t>> sample(const std::vector<std::string>& lines, float alpha, uint64_t seed) const;
   // The text of `ids`, skipping pad/bos/eos; unk decodes to " \u2047 ".
   std::string decode(const std::vector<int32_t>& ids) const;
