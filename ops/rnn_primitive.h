@@ -22,7 +22,7 @@ namespace nmt {
 //                  fp32 and for single steps (T = 1: decoding). Otherwise weights and their
 //                  gradients use tag::any. In fp32 oneDNN 2.6 picks ldigo with padded rows
 //                  (2,064 floats for 2,048: a copy and a summing reorder a call), and the
-//                  plain layout trains as fast with less memory (LSTM LM: 298 -> 284 MiB).
+//                  plain layout trains as fast with less memory (no padded copies).
 //                  The backward's own weights are tag::any either way (oneDNN 2.6 has no
 //                  plain option there).
 //   bf16:          bfloat16 primitives (fp32 accumulation), under a Bf16Scope on a CPU with

@@ -62,7 +62,7 @@ TEST_F(SampledCorpusTest, EachEpochSpellsTheTextWithinTheLengthBound) {
   }
   EXPECT_GT(changed_src, a.size() / 4);
   EXPECT_GT(changed_trg, a.size() / 4);
-  EXPECT_GT(kept_long, 0u);  // samples over the bound happen, and were replaced above
+  EXPECT_GT(kept_long, 0u);  // samples over the bound do occur: the bound above held by design, not by chance
 }
 
 TEST_F(SampledCorpusTest, PureFunctionOfSeedAndEpoch) {

@@ -605,6 +605,14 @@ void TrainOptions::validate_updates() const {
   check_at_least("lr-warmup", lr_warmup, 0);
   if (!(clip_norm >= 0)) throw OptionError(cat("clip-norm must be >= 0 (0: off), got ", clip_norm));
   check_bf16_support(bf16);
+}
+
+void TrainOptions::validate() const {
+  validate_updates();
+  const bool lm = model.is_language_model();
+  if (!valid_sets.empty()) check_files("valid-sets", valid_sets, lm);
+  if (model_path.empty()) throw OptionError("model must be a file name, got an empty one");
+  // Subword sampling is the trainer's (bench train reads the most probable segmentation).
   if (lm && !sentencepiece_alphas.empty())
     throw OptionError(cat("sentencepiece-alphas applies to translation models, got ", vec_str(sentencepiece_alphas),
                           " for a language model"));
@@ -614,13 +622,6 @@ void TrainOptions::validate_updates() const {
   for (float a : sentencepiece_alphas)
     if (!(a >= 0 && a <= 1))
       throw OptionError(cat("sentencepiece-alphas must be in [0, 1] (0: off), got ", vec_str(sentencepiece_alphas)));
-}
-
-void TrainOptions::validate() const {
-  validate_updates();
-  const bool lm = model.is_language_model();
-  if (!valid_sets.empty()) check_files("valid-sets", valid_sets, lm);
-  if (model_path.empty()) throw OptionError("model must be a file name, got an empty one");
   if (!(exponential_smoothing >= 0 && exponential_smoothing <= 1))
     throw OptionError(cat("exponential-smoothing must be in [0, 1] (0: off), got ", exponential_smoothing));
   check_at_least("max-divergence", max_divergence, 1);
