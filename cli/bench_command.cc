@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <iostream>
+#include <iterator>
 
 #include "cli/model_options.h"
 #include "cli/options.h"
@@ -135,18 +137,28 @@ struct MatmulFigures {
   double gflops = 0, with_conversion = 0;
 };
 
+// The f32 figure the others are compared with; 0 when f32 was not measured (no ratios then).
+double f32_base(const std::vector<MatmulFigures>& rows) {
+  for (const MatmulFigures& r : rows)
+    if (r.precision == Precision::f32) return r.gflops;
+  return 0;
+}
+
 std::string matmul_text(const std::vector<MatmulFigures>& rows, const std::vector<int64_t>& shape) {
   const std::string mnk = cat(shape[0], "x", shape[1], "x", shape[2]);
-  const double base = rows.at(0).gflops;  // f32
+  const double base = f32_base(rows);
   std::string out;
   for (const MatmulFigures& r : rows) {
     const char* name = precision_name(r.precision);
     if (!r.available)
       out += printf_string("matmul %s %-4s: not available (oneDNN has no %s matmul at %s)\n", mnk.c_str(), name, name,
                            onednn_isa_name());
-    else
+    else if (base > 0)
       out += printf_string("matmul %s %-4s: %7.1f GFLOP/s (%.2fx f32), %7.1f with the input conversion (%.2fx)\n",
                            mnk.c_str(), name, r.gflops, r.gflops / base, r.with_conversion, r.with_conversion / base);
+    else
+      out += printf_string("matmul %s %-4s: %7.1f GFLOP/s, %7.1f with the input conversion\n", mnk.c_str(), name,
+                           r.gflops, r.with_conversion);
   }
   return out + printf_string("%d threads\n", Context::get().threads());
 }
@@ -155,13 +167,14 @@ std::string matmul_json(const std::vector<MatmulFigures>& rows, const std::vecto
   JsonObject j;
   j.set("bench", "matmul").set("m", shape[0]).set("n", shape[1]).set("k", shape[2]);
   j.set("threads", Context::get().threads()).set("onednn_isa", onednn_isa_name());
-  const double base = rows.at(0).gflops;  // f32
+  const double base = f32_base(rows);
   for (const MatmulFigures& r : rows) {
     JsonObject p;
     p.set("available", r.available);
     if (r.available) {
       p.set("gflops", r.gflops).set("gflops_with_conversion", r.with_conversion);
-      p.set("speedup_vs_f32", r.gflops / base).set("speedup_with_conversion_vs_f32", r.with_conversion / base);
+      if (base > 0)
+        p.set("speedup_vs_f32", r.gflops / base).set("speedup_with_conversion_vs_f32", r.with_conversion / base);
     } else {
       p.set("reason", cat("oneDNN has no ", precision_name(r.precision), " matmul at ", onednn_isa_name()));
     }
@@ -170,20 +183,37 @@ std::string matmul_json(const std::vector<MatmulFigures>& rows, const std::vecto
   return j.str() + "\n";
 }
 
+// The --precisions of bench matmul, each once, f32 first (the base of the ratios).
+std::vector<Precision> parse_precisions(const std::vector<std::string>& names) {
+  const Precision all[] = {Precision::f32, Precision::bf16, Precision::s8};
+  std::vector<Precision> out;
+  for (const std::string& name : names) {
+    const auto it =
+        std::find_if(std::begin(all), std::end(all), [&](Precision p) { return name == precision_name(p); });
+    if (it == std::end(all)) throw UsageError(cat("--precisions takes f32, bf16 or s8, got '", name, "'"));
+    if (std::find(out.begin(), out.end(), *it) == out.end()) out.push_back(*it);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 // Which number types could pay on this CPU: the same product in f32, bf16 and int8.
 int bench_matmul_command(const Args& args) {
   CommandSpec spec;
   spec.name = "bench matmul";
-  spec.usage = "nmt bench matmul [--shape M N K] [--cpu-threads N] [--json]";
+  spec.usage = "nmt bench matmul [--shape M N K] [--precisions f32 bf16 s8] [--cpu-threads N] [--json]";
   spec.summary =
       "Measures one oneDNN matmul [M,K]x[K,N] -> fp32 in f32, bf16 and int8 (u8 x s8) inputs: GFLOP/s with the\n"
-      "activations already in that type, and with their conversion from fp32 included.";
+      "activations already in that type, and with their conversion from fp32 included (and the ratios to f32\n"
+      "when f32 is measured).";
   po::options_description opts("Bench options");
   // One option a line, as a table:
   // clang-format off
   opts.add_options()
       ("shape", po::value<std::vector<int64_t>>()->multitoken()->default_value({2048, 1024, 1024}, "2048 1024 1024"),
        "M N K")
+      ("precisions", po::value<std::vector<std::string>>()->multitoken()->default_value({"f32", "bf16", "s8"}, "f32 bf16 s8"),
+       "the input types to measure, of f32, bf16 and s8")
       ("cpu-threads", po::value<int>()->default_value(0), "threads (0: all cores)");
   // clang-format on
   spec.groups.push_back(opts);
@@ -192,10 +222,11 @@ int bench_matmul_command(const Args& args) {
   if (!vm) return 0;
   const auto shape = get<std::vector<int64_t>>(*vm, "shape");
   if (shape.size() != 3) throw UsageError(cat("--shape needs 3 sizes M N K, got ", shape.size()));
+  const std::vector<Precision> precisions = parse_precisions(get<std::vector<std::string>>(*vm, "precisions"));
   Context::get().set_threads(get<int>(*vm, "cpu-threads"));
   std::vector<MatmulFigures> rows;
-  for (Precision p : {Precision::f32, Precision::bf16, Precision::s8}) {
-    MatmulFigures r{p, matmul_available(p)};  // f32 is available everywhere: the base of the ratios
+  for (Precision p : precisions) {
+    MatmulFigures r{p, matmul_available(p)};
     if (r.available) {
       r.gflops = measure_matmul_gflops(p, shape[0], shape[1], shape[2], false);
       // In f32 there is nothing to convert: the same product.

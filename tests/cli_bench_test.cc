@@ -68,6 +68,28 @@ TEST_F(CliBenchTest, MatmulPrintsEveryPrecision) {
   EXPECT_EQ(nmt("bench nonsense").code, 2);
 }
 
+// --precisions measures only those given; without f32 there is no base, so no ratios.
+TEST_F(CliBenchTest, MatmulMeasuresThePrecisionsAsked) {
+  testing::RunResult r = nmt("bench matmul --shape 64 48 80 --cpu-threads 1 --precisions s8");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(std::regex_search(
+      r.out, std::regex("^matmul 64x48x80 s8  : +[0-9.]+ GFLOP/s, +[0-9.]+ with the input conversion\n1 threads\n$")))
+      << r.out;
+  r = nmt("bench matmul --shape 64 48 80 --cpu-threads 1 --precisions s8 f32 s8");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("^matmul 64x48x80 f32 : [^\n]*\nmatmul 64x48x80 s8  : +[0-9.]+ "
+                                                  "GFLOP/s \\([0-9.]+x f32\\)[^\n]*\n1 threads\n$")))
+      << r.out;
+  const Json j = json_of("bench matmul --shape 64 48 80 --cpu-threads 1 --precisions s8");
+  EXPECT_FALSE(j.has("f32"));
+  EXPECT_FALSE(j.has("bf16"));
+  EXPECT_GT(j["s8"]["gflops"].n, 0);
+  EXPECT_FALSE(j["s8"].has("speedup_vs_f32"));
+  r = nmt("bench matmul --precisions fp16");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--precisions takes f32, bf16 or s8, got 'fp16'"), std::string::npos) << r.err;
+}
+
 TEST_F(CliBenchTest, TranslatePrintsGreedyAndBeamSpeeds) {
   write("in.txt", testing::join_lines(testing::make_text(20, 9)));
   const testing::RunResult r = nmt("bench translate " + model_arg() + " -i '" + path("in.txt") + "'");
