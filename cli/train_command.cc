@@ -73,6 +73,7 @@ CommandSpec train_spec() {
       ("maxi-batch-sort", po::value<std::string>(),
        "sort a maxi-batch by: src (source, then target length), trg, max (the longer side; least padding) (default: max for a transformer encoder, src for an RNN)")
       ("label-smoothing", po::value<float>(), "label smoothing epsilon (default 0.1; 0 for language models)")
+      ("rdrop-alpha", po::value<float>()->default_value(0.f), "R-Drop: train each pair twice under two dropout masks, with this weight on the symmetric KL between the two output distributions (0: off; translation models)")
       ("learn-rate,l", po::value<float>(), "learning rate (default 1e-3; 7e-4 for transformer)")
       ("lr-warmup", po::value<int64_t>(), "linear warm-up updates (default 0; 800 for transformer)")
       ("lr-decay-inv-sqrt", po::value<bool>(), "decay with the inverse square root of the update after warm-up (default: transformer only)")
@@ -133,6 +134,7 @@ TrainOptions train_options(const po::variables_map& vm) {
   if (vm.count("maxi-batch-sort")) o.maxi_batch_sort = get<std::string>(vm, "maxi-batch-sort");
   const bool lm = o.model.is_language_model();
   o.label_smoothing = vm.count("label-smoothing") ? get<float>(vm, "label-smoothing") : (lm ? 0.0f : 0.1f);
+  o.rdrop_alpha = get<float>(vm, "rdrop-alpha");
   o.learn_rate = vm.count("learn-rate") ? get<float>(vm, "learn-rate") : (transformer ? 7e-4f : 1e-3f);
   o.lr_warmup = vm.count("lr-warmup") ? get<int64_t>(vm, "lr-warmup") : (transformer ? 800 : 0);
   o.lr_decay_inv_sqrt = vm.count("lr-decay-inv-sqrt") ? get<bool>(vm, "lr-decay-inv-sqrt") : transformer;

@@ -21,6 +21,9 @@ struct TargetBatch {
   std::vector<int32_t> output;  // [N, T] batch-major
   std::vector<int> lengths;     // N, each = len(y) + 1
   int64_t tokens = 0;           // sum of lengths (what the loss is averaged over)
+  // R-Drop: > 0 when the second half of the sentences repeats the first, the weight of the
+  // consistency term between each position and its twin (ops/linear_cross_entropy.h).
+  float twin_kl = 0;
 
   // `sentences` are the target ids without <s> and </s>.
   static TargetBatch from(const std::vector<std::vector<int32_t>>& sentences);

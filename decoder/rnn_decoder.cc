@@ -144,7 +144,8 @@ Var RnnDecoder::forward(const EncoderOutput& enc, const TargetBatch& trg, bool t
 Var RnnDecoder::token_losses(const EncoderOutput& enc, const TargetBatch& trg, float label_smoothing, bool training,
                              Rng& rng) {
   Var h = hidden(enc, trg, training, rng);
-  return output_.losses(reshape(h, {trg.batch * trg.length, config_.dim_emb}), trg.output, label_smoothing);
+  return output_.losses(reshape(h, {trg.batch * trg.length, config_.dim_emb}), trg.output, label_smoothing,
+                        trg.twin_kl);
 }
 
 std::unique_ptr<DecoderState> RnnDecoder::start(const EncoderOutput& enc) {

@@ -2,6 +2,7 @@
 
 #include "decoder/decoder.h"
 
+#include "core/error.h"
 #include "ops/cross_entropy.h"
 
 namespace nmt {
@@ -33,6 +34,7 @@ TargetBatch TargetBatch::from(const std::vector<std::vector<int32_t>>& sentences
 
 Var Decoder::token_losses(const EncoderOutput& enc, const TargetBatch& trg, float label_smoothing, bool training,
                           Rng& rng) {
+  if (trg.twin_kl > 0) throw Error("this decoder's loss has no R-Drop term (twin_kl)");
   return cross_entropy(forward(enc, trg, training, rng), trg.output, label_smoothing, 0);
 }
 

@@ -119,7 +119,7 @@ Var TransformerDecoder::forward(const EncoderOutput& enc, const TargetBatch& trg
 Var TransformerDecoder::token_losses(const EncoderOutput& enc, const TargetBatch& trg, float label_smoothing,
                                      bool training, Rng& rng) {
   Var h = reshape(hidden(enc, trg, training, rng), {trg.batch * trg.length, config_.dim});
-  return output_.losses(h, trg.output, label_smoothing);
+  return output_.losses(h, trg.output, label_smoothing, trg.twin_kl);
 }
 
 std::unique_ptr<DecoderState> TransformerDecoder::start(const EncoderOutput& enc) {

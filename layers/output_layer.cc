@@ -62,8 +62,9 @@ Var OutputLayer::logits(const Var& hidden, const OutputSlice* slice) const {
   return leaf(y);
 }
 
-Var OutputLayer::losses(const Var& hidden, const std::vector<int32_t>& targets, float label_smoothing) const {
-  return linear_cross_entropy(hidden, weight_, bias_, targets, label_smoothing, 0);
+Var OutputLayer::losses(const Var& hidden, const std::vector<int32_t>& targets, float label_smoothing,
+                        float twin_kl) const {
+  return linear_cross_entropy(hidden, weight_, bias_, targets, label_smoothing, 0, 0, twin_kl);
 }
 
 }  // namespace nmt

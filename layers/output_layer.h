@@ -33,8 +33,9 @@ class OutputLayer {
   // [..., dim] -> [..., |slice.ids|], recording no gradient; the full logits when slice is null.
   Var logits(const Var& hidden, const OutputSlice* slice) const;
   // Label-smoothed cross-entropy of each row of hidden [M, dim] against targets (pad 0
-  // ignored), fused with the projection: [M].
-  Var losses(const Var& hidden, const std::vector<int32_t>& targets, float label_smoothing) const;
+  // ignored), fused with the projection: [M]. twin_kl > 0: R-Drop's twin rows
+  // (ops/linear_cross_entropy.h).
+  Var losses(const Var& hidden, const std::vector<int32_t>& targets, float label_smoothing, float twin_kl = 0) const;
 
  private:
   Var weight_, bias_;

@@ -1,6 +1,7 @@
 #include "ops/linear_cross_entropy.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/error.h"
@@ -47,6 +48,44 @@ void logp_to_logit_grad(Tensor& buf, const int32_t* targets, float eps, int32_t 
   }
 }
 
+// R-Drop's consistency term for the twin rows (2i, 2i+1) of a chunk, whose log-probs la, lb are
+// in `buf`: with p = exp(la), q = exp(lb) and S = KL(p||q) + KL(q||p) = sum_v (p_v - q_v)(la_v -
+// lb_v), each twin's loss gains twin_kl / 4 * S. With `grads`, buf becomes each row's logit
+// gradient, the cross-entropy's (softmax - q_smooth) * g plus the term's, which for row a is
+// (g_a + g_b) twin_kl / 4 * dS/da with dS/da_v = p_v (la_v - lb_v - KL(p||q)) + p_v - q_v.
+void twin_consistency(Tensor& buf, const int32_t* targets, float eps, float twin_kl, float* loss, const float* g,
+                      bool grads) {
+  const int64_t M = buf.dim(0), V = buf.dim(1);
+  Tensor logp = buf.clone();
+  exp_inplace(buf);
+  const float uniform = eps / static_cast<float>(V);
+#pragma omp parallel for
+  for (int64_t i = 0; i < M / 2; ++i) {
+    float* pa = buf.data() + 2 * i * V;
+    float* pb = pa + V;
+    const float* la = logp.data() + 2 * i * V;
+    const float* lb = la + V;
+    float kl_ab = 0, kl_ba = 0;
+#pragma omp simd reduction(+ : kl_ab, kl_ba)
+    for (int64_t v = 0; v < V; ++v) {
+      kl_ab += pa[v] * (la[v] - lb[v]);
+      kl_ba += pb[v] * (lb[v] - la[v]);
+    }
+    loss[2 * i] += twin_kl / 4 * (kl_ab + kl_ba);
+    loss[2 * i + 1] += twin_kl / 4 * (kl_ab + kl_ba);
+    if (!grads) continue;
+    const float ga = g ? g[2 * i] : 1.0f, gb = g ? g[2 * i + 1] : 1.0f, c = (ga + gb) * twin_kl / 4;
+#pragma omp simd
+    for (int64_t v = 0; v < V; ++v) {
+      const float p = pa[v], q = pb[v], d = la[v] - lb[v];
+      pa[v] = ga * (p - uniform) + c * (p * (d - kl_ab) + p - q);
+      pb[v] = gb * (q - uniform) + c * (q * (-d - kl_ba) + q - p);
+    }
+    pa[targets[2 * i]] -= (1.0f - eps) * ga;
+    pb[targets[2 * i + 1]] -= (1.0f - eps) * gb;
+  }
+}
+
 // out[k, :] = x[rows[k], :] of a [M, E] x.
 Tensor gather_rows(const Tensor& x, const std::vector<int64_t>& rows) {
   const int64_t E = x.dim(1), K = static_cast<int64_t>(rows.size());
@@ -77,9 +116,10 @@ struct Products {
 };
 
 // Runs the chunks: logits, log-probs, per-row losses; with `grads`, the logit gradients
-// (scaled by g when given) and their products.
+// (scaled by g when given) and their products. With twin_kl > 0 rows come in twin pairs
+// (2i, 2i+1) and chunk_rows is even.
 void run_chunks(const Tensor& h, const Tensor& w, const Tensor* b, const int32_t* targets, float eps, int32_t ignore_id,
-                int64_t chunk_rows, float* loss, const float* g, const Products* grads) {
+                int64_t chunk_rows, float twin_kl, float* loss, const float* g, const Products* grads) {
   const int64_t K = h.dim(0), V = w.dim(0);
   Tensor buf({std::min(K, chunk_rows), V});
   const Operand w_in = Operand::for_product(w);  // in bfloat16: converted once for every chunk's products
@@ -91,17 +131,34 @@ void run_chunks(const Tensor& h, const Tensor& w, const Tensor* b, const int32_t
     const std::vector<int32_t> t(targets + r0, targets + r0 + n);
     Tensor chunk_loss = Tensor::view(loss + r0, {n});
     cross_entropy_forward(logits, t, eps, ignore_id, logits, chunk_loss);  // logits -> log-probs
+    if (twin_kl > 0)
+      twin_consistency(logits, t.data(), eps, twin_kl, loss + r0, g ? g + r0 : nullptr, grads != nullptr);
     if (!grads) continue;
-    logp_to_logit_grad(logits, t.data(), eps, ignore_id, g ? g + r0 : nullptr);
+    if (twin_kl == 0) logp_to_logit_grad(logits, t.data(), eps, ignore_id, g ? g + r0 : nullptr);
     Tensor dh_rows = grads->dh ? grads->dh->rows(r0, r0 + n) : Tensor();
     linear_backward(hc, w_in, logits, grads->dh ? &dh_rows : nullptr, grads->dw, grads->db);
   }
 }
 
+// The rows that count, in order; with twins, as adjacent pairs (m, m + M/2).
+std::vector<int64_t> counted_rows(const std::vector<int32_t>& targets, int32_t ignore_id, bool twins) {
+  const int64_t M = static_cast<int64_t>(targets.size()), H = M / 2;
+  std::vector<int64_t> kept;
+  for (int64_t m = 0; m < (twins ? H : M); ++m) {
+    if (twins && targets[m] != targets[m + H])
+      throw Error(cat("linear_cross_entropy: twin rows ", m, " and ", m + H, " have targets ", targets[m], " and ",
+                      targets[m + H]));
+    if (targets[m] == ignore_id) continue;
+    kept.push_back(m);
+    if (twins) kept.push_back(m + H);
+  }
+  return kept;
+}
+
 }  // namespace
 
 Var linear_cross_entropy(const Var& hidden, const Var& w, const Var& b, const std::vector<int32_t>& targets,
-                         float label_smoothing, int32_t ignore_id, int64_t chunk_rows) {
+                         float label_smoothing, int32_t ignore_id, int64_t chunk_rows, float twin_kl) {
   check_rank("linear_cross_entropy", hidden->value, 2, "hidden");
   const int64_t M = hidden->value.dim(0);
   if (static_cast<int64_t>(targets.size()) != M)
@@ -111,15 +168,17 @@ Var linear_cross_entropy(const Var& hidden, const Var& w, const Var& b, const st
     if (targets[m] != ignore_id && (targets[m] < 0 || targets[m] >= V))
       throw Error(cat("linear_cross_entropy: target ", targets[m], " at row ", m, " outside the vocabulary of ", V));
   if (chunk_rows < 0) throw Error(cat("linear_cross_entropy: chunk_rows ", chunk_rows, " < 0"));
+  if (!(twin_kl >= 0 && std::isfinite(twin_kl)))
+    throw Error(cat("linear_cross_entropy: twin_kl ", twin_kl, " is not a finite weight >= 0"));
+  const bool twins = twin_kl > 0;
+  if (twins && M % 2 != 0) throw Error(cat("linear_cross_entropy: twin rows need an even row count, got ", M));
   const Tensor* bv = b ? &b->value : nullptr;
   linear_shape(hidden->value, w->value, bv);  // checks the shapes
 
   // Only the rows that count: padding is often a third of a batch's rows.
-  std::vector<int64_t> kept;
-  for (int64_t m = 0; m < M; ++m)
-    if (targets[m] != ignore_id) kept.push_back(m);
+  std::vector<int64_t> kept = counted_rows(targets, ignore_id, twins);
   const int64_t K = static_cast<int64_t>(kept.size()), E = hidden->value.dim(1);
-  const bool all = K == M;
+  const bool all = K == M && !twins;
   if (all) kept.clear();                                                    // "every row in order" for scatter_add_rows
   const Tensor h = all ? hidden->value : gather_rows(hidden->value, kept);  // [K, E]
   std::vector<int32_t> t;
@@ -130,10 +189,11 @@ Var linear_cross_entropy(const Var& hidden, const Var& w, const Var& b, const st
   Var loss = result(Tensor::zeros({M}), {&hidden, &w, &b});
   if (K == 0) return loss;  // no row counts: zero loss, zero gradient
   if (chunk_rows == 0) chunk_rows = balanced_chunk_rows(K, V);
+  if (twins) chunk_rows += chunk_rows % 2;  // a chunk holds whole pairs
   Tensor kept_loss = all ? loss->value : Tensor({K});
   if (!loss->requires_grad) {
-    run_chunks(h, w->value, bv, kept_targets.data(), label_smoothing, ignore_id, chunk_rows, kept_loss.data(), nullptr,
-               nullptr);
+    run_chunks(h, w->value, bv, kept_targets.data(), label_smoothing, ignore_id, chunk_rows, twin_kl, kept_loss.data(),
+               nullptr, nullptr);
   } else {
     // The products for dloss = 1 on every counted row.
     const bool need_dh = hidden->requires_grad, need_dw = w->requires_grad, need_db = b && b->requires_grad;
@@ -141,11 +201,11 @@ Var linear_cross_entropy(const Var& hidden, const Var& w, const Var& b, const st
     Tensor dw = need_dw ? Tensor::zeros(w->value.shape()) : Tensor();
     Tensor db = need_db ? Tensor::zeros({V}) : Tensor();
     const Products unit{need_dh ? &dh : nullptr, need_dw ? &dw : nullptr, need_db ? &db : nullptr};
-    run_chunks(h, w->value, bv, kept_targets.data(), label_smoothing, ignore_id, chunk_rows, kept_loss.data(), nullptr,
-               &unit);
+    run_chunks(h, w->value, bv, kept_targets.data(), label_smoothing, ignore_id, chunk_rows, twin_kl, kept_loss.data(),
+               nullptr, &unit);
     Tape::current().push([hidden = hidden.node(), w = w.node(), b = b.node(), loss = loss.node(), dh, dw, db, h,
                           wv = w->value, bval = b ? b->value : Tensor(), kept, t = kept_targets, label_smoothing,
-                          ignore_id, chunk_rows]() mutable {
+                          ignore_id, chunk_rows, twin_kl]() mutable {
       if (loss->grad.empty()) return;
       const int64_t K = h.dim(0);
       std::vector<float> g(K);
@@ -162,8 +222,8 @@ Var linear_cross_entropy(const Var& hidden, const Var& w, const Var& b, const st
       const Products scaled{dh.empty() ? nullptr : &dh_rows, dw.empty() ? nullptr : &w->grad_buffer(),
                             db.empty() ? nullptr : &b->grad_buffer()};
       std::vector<float> unused(K);
-      run_chunks(h, wv, b ? &bval : nullptr, t.data(), label_smoothing, ignore_id, chunk_rows, unused.data(), g.data(),
-                 &scaled);
+      run_chunks(h, wv, b ? &bval : nullptr, t.data(), label_smoothing, ignore_id, chunk_rows, twin_kl, unused.data(),
+                 g.data(), &scaled);
       if (!dh.empty()) scatter_add_rows(dh_rows, kept, 1.0f, hidden->grad_buffer());
     });
   }

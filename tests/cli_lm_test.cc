@@ -255,6 +255,8 @@ TEST_F(CliLmTest, BadOptionsExitTwoNamingTheOption) {
       {"train --type lm" + text + " --bptt 0", "bptt must be >= 1, got 0"},
       {"train --type lm" + text + " --sentencepiece-alphas 0.1",
        "sentencepiece-alphas applies to translation models, got [0.1] for a language model"},
+      {"train --type lm" + text + " --rdrop-alpha 1",
+       "rdrop-alpha applies to translation models, got 1 for a language model"},
       {"train --type lm" + text + " --dec-type attention",
        "dec-type must be rnn or transformer with enc-type none (a language model), got 'attention'"},
       {"generate " + lm_arg("x.bin") + " --sampling topk",

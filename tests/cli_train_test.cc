@@ -170,6 +170,8 @@ TEST_F(CliTrainTest, BadOptionValuesExitTwoBeforeDoingAnything) {
       {"--precision bfloat16 bfloat16", "precision's optimizer type must be float32"},
       {"--precision float32 float32 float32", "precision must be one or two types"},
       {"--sentencepiece-alphas 1.5", "sentencepiece-alphas must be in [0, 1] (0: off), got [1.5]"},
+      {"--rdrop-alpha -1", "rdrop-alpha must be a finite number >= 0 (0: off), got -1"},
+      {"--rdrop-alpha nan", "rdrop-alpha must be a finite number >= 0 (0: off), got nan"},
       {"--sentencepiece-alphas 0.1 0.1 0.1",
        "sentencepiece-alphas must be 1 or 2 values (SRC [TRG]), got [0.1, 0.1, 0.1]"},
   };
@@ -350,6 +352,46 @@ TEST_F(CliTrainTest, RnnRecomputeLearnsTheSameParameters) {
       for (int64_t i = 0; i < t.numel(); ++i) ASSERT_NEAR((*u)[i], t[i], 1e-4) << name << " at " << i;
     }
     remove_model_files();
+  }
+}
+
+// R-Drop's plumbing: without dropout the two copies of a pair see the same model, so the
+// consistency term and its gradient vanish and the halved pair of losses is one copy's loss:
+// the displayed costs and the parameters learned are plain training's up to the products'
+// summation order. Both
+// decoder families pass the twins to the output layer.
+TEST_F(CliTrainTest, RdropWithoutDropoutLearnsWhatPlainTrainingLearns) {
+  for (const char* type : {"attention --dropout 0", "transformer --transformer-heads 2 --transformer-dropout 0"}) {
+    SCOPED_TRACE(type);
+    std::vector<ModelFile> learned;
+    std::vector<double> costs;  // the displayed mean cost per target token, updates 1-10 and 11-20
+    for (const char* rdrop : {"", " --rdrop-alpha 3"}) {
+      for (const char* f : {"model.bin", "model.bin.ckpt"}) fs::remove(dir_.path(f));
+      const RunResult r = train(std::string("--after 20u --disp-freq 10u --seed 5 --type ") + type + rdrop);
+      ASSERT_EQ(r.code, 0) << r.err;
+      const std::regex cost(" : Cost ([0-9.]+) : ");
+      for (std::sregex_iterator it(r.err.begin(), r.err.end(), cost), end; it != end; ++it)
+        costs.push_back(std::stod((*it)[1]));
+      EXPECT_EQ(contains(r.err, "R-Drop: every pair trained twice under two dropout masks; symmetric KL weight 3"),
+                *rdrop != 0)
+          << r.err;
+      learned.push_back(load_model_file(model_));
+    }
+    ASSERT_EQ(costs.size(), 4u);
+    EXPECT_NEAR(costs[0], costs[2], 2e-4);
+    EXPECT_NEAR(costs[1], costs[3], 2e-4);
+    ASSERT_EQ(learned[0].tensors.size(), learned[1].tensors.size());
+    double largest = 0;
+    for (const auto& [name, t] : learned[0].tensors) {
+      const Tensor* u = learned[1].find_tensor(name);
+      ASSERT_NE(u, nullptr) << name;
+      ASSERT_EQ(u->numel(), t.numel()) << name;
+      for (int64_t i = 0; i < t.numel(); ++i) {
+        ASSERT_NEAR((*u)[i], t[i], 1e-4) << name << " at " << i;
+        largest = std::max(largest, std::fabs(double((*u)[i]) - t[i]));
+      }
+    }
+    std::cout << "largest parameter difference " << largest << "\n";
   }
 }
 

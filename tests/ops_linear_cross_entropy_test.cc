@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "core/error.h"
 #include "gradcheck.h"
 #include "ops/cross_entropy.h"
@@ -99,6 +102,72 @@ TEST(LinearCrossEntropyOp, LossesWithoutGradientsEqualTheTrainingForward) {
   NoGradScope ng;
   Var plain = linear_cross_entropy(leaf(h.clone()), leaf(w.clone()), Var(), targets, 0.1f, 0, 2);
   for (int64_t i = 0; i < 5; ++i) EXPECT_EQ(plain->value[i], trained->value[i]) << i;
+}
+
+// R-Drop's twins: rows m and m + 3 share a target (row 1's twin pair is padding). Checked through
+// several chunks, with a summed loss (the forward's products) and per-row loss gradients
+// (recomputed), the two backward paths.
+const std::vector<int32_t> kTwinTargets = {3, 0, 5, 3, 0, 5};
+
+TEST(LinearCrossEntropyOp, TwinGradient) {
+  for (int64_t chunk : {int64_t{0}, int64_t{2}})
+    for (bool summed : {true, false}) {
+      SCOPED_TRACE(::testing::Message() << "chunk " << chunk << " summed " << summed);
+      expect_gradients_match(
+          [&](const std::vector<Var>& x) {
+            Var l = linear_cross_entropy(x[0], x[1], x[2], kTwinTargets, 0.1f, 0, chunk, 2.0f);
+            return summed ? sum(l) : l;
+          },
+          {random_tensor({6, 4}, 21), random_tensor({7, 4}, 22), random_tensor({7}, 23)}, {1e-2, 2e-3, 2e-2, {}});
+    }
+}
+
+// Each twin's loss is its cross-entropy plus twin_kl / 4 of the symmetric KL between the twins'
+// softmaxes, computed here in double from the composed logits.
+TEST(LinearCrossEntropyOp, TwinLossIsCrossEntropyPlusAQuarterOfTheSymmetricKl) {
+  const float twin_kl = 1.5f;
+  Tensor h = random_tensor({6, 4}, 24), w = random_tensor({7, 4}, 25);
+  NoGradScope ng;
+  Var fused = linear_cross_entropy(leaf(h.clone()), leaf(w.clone()), Var(), kTwinTargets, 0.1f, 0, 0, twin_kl);
+  Var logits = linear(leaf(h.clone()), leaf(w.clone()), Var());
+  Var ce = cross_entropy(logits, kTwinTargets, 0.1f);
+  auto log_softmax = [&](int64_t m) {
+    std::vector<double> l(7);
+    double mx = -1e30, z = 0;
+    for (int v = 0; v < 7; ++v) mx = std::max(mx, double(logits->value[m * 7 + v]));
+    for (int v = 0; v < 7; ++v) z += std::exp(logits->value[m * 7 + v] - mx);
+    for (int v = 0; v < 7; ++v) l[v] = logits->value[m * 7 + v] - mx - std::log(z);
+    return l;
+  };
+  for (int64_t m = 0; m < 3; ++m) {
+    const std::vector<double> la = log_softmax(m), lb = log_softmax(m + 3);
+    double sym = 0;
+    for (int v = 0; v < 7; ++v) sym += (std::exp(la[v]) - std::exp(lb[v])) * (la[v] - lb[v]);
+    EXPECT_GT(sym, 1e-3) << m;  // the twins' hidden states differ
+    const double extra = kTwinTargets[m] == 0 ? 0.0 : twin_kl / 4 * sym;
+    EXPECT_NEAR(fused->value[m], ce->value[m] + extra, 1e-5) << m;
+    EXPECT_NEAR(fused->value[m + 3], ce->value[m + 3] + extra, 1e-5) << m;
+  }
+}
+
+// Twins seen through the same mask (equal hidden rows) agree: no term, no extra gradient.
+TEST(LinearCrossEntropyOp, IdenticalTwinsGiveThePlainLossAndGradient) {
+  Tensor half = random_tensor({3, 4}, 26), w = random_tensor({7, 4}, 27), h({6, 4});
+  for (int64_t i = 0; i < 12; ++i) h[i] = h[i + 12] = half[i];
+  Var ht = leaf(h.clone(), true), hp = leaf(h.clone(), true);
+  Var twin = linear_cross_entropy(ht, leaf(w.clone()), Var(), kTwinTargets, 0.1f, 0, 0, 3.0f);
+  Tape::current().backward(sum(twin));
+  Var plain = linear_cross_entropy(hp, leaf(w.clone()), Var(), kTwinTargets, 0.1f);
+  Tape::current().backward(sum(plain));
+  for (int64_t m = 0; m < 6; ++m) EXPECT_NEAR(twin->value[m], plain->value[m], 1e-6) << m;
+  for (int64_t i = 0; i < 24; ++i) EXPECT_NEAR(ht->grad[i], hp->grad[i], 1e-6) << i;
+}
+
+TEST(LinearCrossEntropyOp, TwinsNeedEqualTargetsAndAnEvenRowCount) {
+  Tensor h = random_tensor({6, 4}, 1), w = random_tensor({7, 4}, 2);
+  EXPECT_THROW(linear_cross_entropy(leaf(h), leaf(w), Var(), {3, 0, 5, 3, 0, 4}, 0.1f, 0, 0, 1.0f), Error);
+  EXPECT_THROW(linear_cross_entropy(leaf(h.rows(0, 5)), leaf(w), Var(), {3, 0, 5, 3, 0}, 0.1f, 0, 0, 1.0f), Error);
+  EXPECT_THROW(linear_cross_entropy(leaf(h), leaf(w), Var(), kTwinTargets, 0.1f, 0, 0, -1.0f), Error);
 }
 
 TEST(LinearCrossEntropyOp, TargetOutsideVocabularyThrows) {

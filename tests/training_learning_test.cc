@@ -78,7 +78,7 @@ class TrainingLearningTest : public ::testing::Test {
   }
 
   // Trains model `name` (its vocabulary, NAME.spm, is trained by nmt train itself) and
-  // returns the greedy accuracy of NAME.best-ce on the test set.
+  // returns the greedy accuracy of NAME.best-ce on the test set (no dropout unless `options` set it).
   Accuracy train_and_test(const std::string& name, const std::string& options) {
     const std::string model = dir_.path(name + ".bin"), vocab = dir_.path(name + ".spm");
     const auto started = std::chrono::steady_clock::now();
@@ -86,8 +86,9 @@ class TrainingLearningTest : public ::testing::Test {
         dir_, "train -t '" + dir_.path("train.src") + "' '" + dir_.path("train.trg") + "' --valid-sets '" +
                   dir_.path("valid.src") + "' '" + dir_.path("valid.trg") + "' -v '" + vocab + "' '" + vocab +
                   "' --vocab-size " + std::to_string(testing::kReversalVocabSize) + " -m '" + model +
-                  "' --valid-metrics ce --valid-freq 500u --early-stopping 0 --disp-freq 500u --cpu-threads 1 "
-                  "--dropout 0 --label-smoothing 0 --optimizer-params 0.9 0.999 1e-8 --clip-norm 5 --seed " +
+                  "' --valid-metrics ce --valid-freq 500u --early-stopping 0 --disp-freq 500u --cpu-threads 1 " +
+                  (options.find("--dropout ") == std::string::npos ? "--dropout 0 " : "") +
+                  "--label-smoothing 0 --optimizer-params 0.9 0.999 1e-8 --clip-norm 5 --seed " +
                   std::to_string(1 + seed_shift()) + " " + options);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     EXPECT_EQ(r.code, 0) << r.err;
@@ -191,6 +192,18 @@ TEST_F(TrainingLearningTest, TransformerReversesShortSequences) {
   const Accuracy bf16 = train_and_test("transformer_bf16", same + "--precision bfloat16");
   EXPECT_GE(bf16.exact, 0.99);
   if (bf16.exact < 0.99) show_errors();
+}
+
+// R-Drop (--rdrop-alpha) with dropout on: the attention model of the test above, each pair
+// trained twice under two masks with the consistency term, still reverses the sequences.
+TEST_F(TrainingLearningTest, AttentionWithRdropReversesShortSequences) {
+  make_data({20000, 5, 12, 500}, 501);
+  const Accuracy a = train_and_test("attention_rdrop",
+                                    "--type attention --dim-emb 32 --dim-rnn 64 "
+                                    "--mini-batch-words 500 --learn-rate 3e-3 --lr-warmup 400 "
+                                    "--lr-decay-inv-sqrt true --after 3000u --dropout 0.1 --rdrop-alpha 1");
+  EXPECT_GE(a.exact, 0.99);
+  if (a.exact < 0.99) show_errors();
 }
 
 TEST_F(TrainingLearningTest, AttentionBeatsBottleneckOnLongSequences) {

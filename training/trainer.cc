@@ -622,6 +622,10 @@ void TrainOptions::validate() const {
   for (float a : sentencepiece_alphas)
     if (!(a >= 0 && a <= 1))
       throw OptionError(cat("sentencepiece-alphas must be in [0, 1] (0: off), got ", vec_str(sentencepiece_alphas)));
+  if (!(rdrop_alpha >= 0) || !std::isfinite(rdrop_alpha))
+    throw OptionError(cat("rdrop-alpha must be a finite number >= 0 (0: off), got ", rdrop_alpha));
+  if (lm && rdrop_alpha > 0)
+    throw OptionError(cat("rdrop-alpha applies to translation models, got ", rdrop_alpha, " for a language model"));
   if (!(exponential_smoothing >= 0 && exponential_smoothing <= 1))
     throw OptionError(cat("exponential-smoothing must be in [0, 1] (0: off), got ", exponential_smoothing));
   check_at_least("max-divergence", max_divergence, 1);

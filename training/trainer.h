@@ -44,6 +44,10 @@ struct TrainOptions {
   int maxi_batch = 100;
   std::string maxi_batch_sort;  // src | trg | max (training/batcher.h); empty: max for a transformer encoder, else src
   float label_smoothing = 0.1f;
+  // R-Drop (ops/linear_cross_entropy.h): every sentence pair trains twice in its batch, under
+  // two dropout masks, with this weight on the symmetric KL between the two output
+  // distributions (0: off; translation models only).
+  float rdrop_alpha = 0;
   float learn_rate = 3e-4f;
   int64_t lr_warmup = 0;
   bool lr_decay_inv_sqrt = false;

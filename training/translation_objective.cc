@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "model/model.h"
+#include "ops/elementwise.h"
 #include "tokenization/vocab.h"
 #include "training/batcher.h"
 #include "training/corpus.h"
@@ -128,6 +129,8 @@ void TranslationObjective::read_data(TrainLog& log) {
     text_ = std::move(text);
     viterbi_ = std::make_unique<ParallelCorpus>(*corpus_);
   }
+  if (o_.rdrop_alpha > 0)
+    log.line(cat("R-Drop: every pair trained twice under two dropout masks; symmetric KL weight ", o_.rdrop_alpha));
   if (validates() && world_.root())
     validator_ = std::make_unique<Validator>(o_.valid_sets[0], o_.valid_sets[1], *src_vocab_, *trg_vocab_,
                                              o_.valid_mini_batch, o_.valid_max_sentences);
@@ -206,13 +209,22 @@ std::unique_ptr<TrainBatch> TranslationObjective::part(const TrainBatch& batch,
   return batch_of(std::move(chosen));
 }
 
+// With R-Drop the batch holds every pair twice (the second half repeats the first), each copy
+// under its own dropout masks; the losses are halved so that the mean over the update's target
+// tokens stays one cross-entropy per token, plus the consistency term.
 Var TranslationObjective::losses(const TrainBatch& batch, float label_smoothing, Rng& rng) {
   std::vector<std::vector<int32_t>> s, t;
-  for (int32_t i : static_cast<const SentencePairs&>(batch).idx) {
-    s.push_back(corpus_->src[i]);
-    t.push_back(corpus_->trg[i]);
-  }
-  return model_->token_losses(SourceBatch::from(s), TargetBatch::from(t), label_smoothing, true, rng);
+  const std::vector<int32_t>& idx = static_cast<const SentencePairs&>(batch).idx;
+  const bool rdrop = o_.rdrop_alpha > 0;
+  for (int copy = 0; copy < (rdrop ? 2 : 1); ++copy)
+    for (int32_t i : idx) {
+      s.push_back(corpus_->src[i]);
+      t.push_back(corpus_->trg[i]);
+    }
+  TargetBatch trg = TargetBatch::from(t);
+  trg.twin_kl = o_.rdrop_alpha;
+  Var losses = model_->token_losses(SourceBatch::from(s), trg, label_smoothing, true, rng);
+  return rdrop ? scale(losses, 0.5f) : losses;
 }
 
 }  // namespace
