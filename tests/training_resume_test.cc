@@ -122,6 +122,12 @@ TEST_F(TrainingResumeTest, TransformerWithSubwordSamplingResumedAcrossEpochs) {
                {"5u", "25u"}, "45u");
 }
 
+// R-Drop draws two dropout masks a pair from the run's generator: resumed, the twins see the
+// masks the uninterrupted run drew.
+TEST_F(TrainingResumeTest, TransformerWithRdropResumedAcrossAnEpochBoundary) {
+  check_resume("--type transformer --transformer-heads 2 --enc-depth 1 --dec-depth 1 --rdrop-alpha 1", {"30u"}, "60u");
+}
+
 // With --exponential-smoothing: the checkpoint's average (and so the smoothed model and
 // best-* files) continues exactly.
 TEST_F(TrainingResumeTest, BottleneckWithDelayValidationAndSmoothingResumedSeveralTimes) {
