@@ -49,14 +49,15 @@ void logp_to_logit_grad(Tensor& buf, const int32_t* targets, float eps, int32_t 
 }
 
 // R-Drop's consistency term for the twin rows (2i, 2i+1) of a chunk, whose log-probs la, lb are
-// in `buf`: with p = exp(la), q = exp(lb) and S = KL(p||q) + KL(q||p) = sum_v (p_v - q_v)(la_v -
-// lb_v), each twin's loss gains twin_kl / 4 * S. With `grads`, buf becomes each row's logit
-// gradient, the cross-entropy's (softmax - q_smooth) * g plus the term's, which for row a is
+// in `buf` (copied to `logp`, of the same shape, as buf turns into probabilities): with
+// p = exp(la), q = exp(lb) and S = KL(p||q) + KL(q||p) = sum_v (p_v - q_v)(la_v - lb_v), each
+// twin's loss gains twin_kl / 4 * S. With `grads`, buf becomes each row's logit gradient, the
+// cross-entropy's (softmax - q_smooth) * g plus the term's, which for row a is
 // (g_a + g_b) twin_kl / 4 * dS/da with dS/da_v = p_v (la_v - lb_v - KL(p||q)) + p_v - q_v.
-void twin_consistency(Tensor& buf, const int32_t* targets, float eps, float twin_kl, float* loss, const float* g,
-                      bool grads) {
+void twin_consistency(Tensor& buf, Tensor& logp, const int32_t* targets, float eps, float twin_kl, float* loss,
+                      const float* g, bool grads) {
   const int64_t M = buf.dim(0), V = buf.dim(1);
-  Tensor logp = buf.clone();
+  logp.copy_from(buf);
   exp_inplace(buf);
   const float uniform = eps / static_cast<float>(V);
 #pragma omp parallel for
@@ -122,6 +123,7 @@ void run_chunks(const Tensor& h, const Tensor& w, const Tensor* b, const int32_t
                 int64_t chunk_rows, float twin_kl, float* loss, const float* g, const Products* grads) {
   const int64_t K = h.dim(0), V = w.dim(0);
   Tensor buf({std::min(K, chunk_rows), V});
+  Tensor twin_logp = twin_kl > 0 ? Tensor(buf.shape()) : Tensor();  // twin_consistency's copy of the log-probs
   const Operand w_in = Operand::for_product(w);  // in bfloat16: converted once for every chunk's products
   for (int64_t r0 = 0; r0 < K; r0 += chunk_rows) {
     const int64_t n = std::min(chunk_rows, K - r0);
@@ -131,8 +133,10 @@ void run_chunks(const Tensor& h, const Tensor& w, const Tensor* b, const int32_t
     const std::vector<int32_t> t(targets + r0, targets + r0 + n);
     Tensor chunk_loss = Tensor::view(loss + r0, {n});
     cross_entropy_forward(logits, t, eps, ignore_id, logits, chunk_loss);  // logits -> log-probs
-    if (twin_kl > 0)
-      twin_consistency(logits, t.data(), eps, twin_kl, loss + r0, g ? g + r0 : nullptr, grads != nullptr);
+    if (twin_kl > 0) {
+      Tensor logp = twin_logp.rows(0, n);
+      twin_consistency(logits, logp, t.data(), eps, twin_kl, loss + r0, g ? g + r0 : nullptr, grads != nullptr);
+    }
     if (!grads) continue;
     if (twin_kl == 0) logp_to_logit_grad(logits, t.data(), eps, ignore_id, g ? g + r0 : nullptr);
     Tensor dh_rows = grads->dh ? grads->dh->rows(r0, r0 + n) : Tensor();

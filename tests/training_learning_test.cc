@@ -137,6 +137,12 @@ class TrainingLearningTest : public ::testing::Test {
     }
   }
 
+  // At least 99% of the held-out sentences exactly right; otherwise a few of the wrong ones shown.
+  void expect_reverses(const Accuracy& a) const {
+    EXPECT_GE(a.exact, 0.99);
+    if (a.exact < 0.99) show_errors();
+  }
+
   // Prints a few wrong translations of the last model tested.
   void show_errors() const {
     for (size_t i = 0, shown = 0; i < hyps_.size() && shown < 10; ++i)
@@ -157,8 +163,7 @@ TEST_F(TrainingLearningTest, BottleneckReversesShortSequences) {
                                     "--type bottleneck --cell gru --dim-emb 64 --dim-rnn 128 "
                                     "--mini-batch-words 500 --learn-rate 3e-3 --lr-warmup 400 "
                                     "--lr-decay-inv-sqrt true --after 5000u");
-  EXPECT_GE(a.exact, 0.99);
-  if (a.exact < 0.99) show_errors();
+  expect_reverses(a);
   expect_batch_independent("bottleneck");
 }
 
@@ -168,8 +173,7 @@ TEST_F(TrainingLearningTest, AttentionReversesShortSequences) {
                                     "--type attention --dim-emb 32 --dim-rnn 64 "
                                     "--mini-batch-words 500 --learn-rate 3e-3 --lr-warmup 400 "
                                     "--lr-decay-inv-sqrt true --after 3000u");
-  EXPECT_GE(a.exact, 0.99);
-  if (a.exact < 0.99) show_errors();
+  expect_reverses(a);
   expect_batch_independent("attention");
 }
 
@@ -185,13 +189,11 @@ TEST_F(TrainingLearningTest, TransformerReversesShortSequences) {
       "--transformer-dropout 0 --mini-batch-words 500 --learn-rate 3e-3 --lr-warmup 400 "
       "--after 2500u ";
   const Accuracy fp32 = train_and_test("transformer", same);
-  EXPECT_GE(fp32.exact, 0.99);
-  if (fp32.exact < 0.99) show_errors();
+  expect_reverses(fp32);
   expect_batch_independent("transformer");
   if (bf16_support() == Bf16Support::none) GTEST_SKIP() << "fp32 learned; no bfloat16 products on this CPU";
   const Accuracy bf16 = train_and_test("transformer_bf16", same + "--precision bfloat16");
-  EXPECT_GE(bf16.exact, 0.99);
-  if (bf16.exact < 0.99) show_errors();
+  expect_reverses(bf16);
 }
 
 // R-Drop (--rdrop-alpha) with dropout on: the attention model of the test above, each pair
@@ -202,8 +204,7 @@ TEST_F(TrainingLearningTest, AttentionWithRdropReversesShortSequences) {
                                     "--type attention --dim-emb 32 --dim-rnn 64 "
                                     "--mini-batch-words 500 --learn-rate 3e-3 --lr-warmup 400 "
                                     "--lr-decay-inv-sqrt true --after 3000u --dropout 0.1 --rdrop-alpha 1");
-  EXPECT_GE(a.exact, 0.99);
-  if (a.exact < 0.99) show_errors();
+  expect_reverses(a);
 }
 
 TEST_F(TrainingLearningTest, AttentionBeatsBottleneckOnLongSequences) {
