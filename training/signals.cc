@@ -14,9 +14,13 @@ namespace nmt {
 namespace {
 volatile sig_atomic_t g_signal = 0;
 volatile sig_atomic_t g_mpirun_ending = 0;
-// The monotonic clock, stamped every kTick by a thread of its own: a SIGCONT that finds the
-// stamp older than kStopped resumes a stop (every thread of a stopped process stands still).
-std::atomic<int64_t> g_stamp_ns{0};
+// The monotonic clock, stamped every kTick by a thread of its own. Every thread of a stopped
+// process stands still, so a gap longer than kStopped between two stamps was a stop. The
+// SIGCONT's handler may run before the stamper's next tick (it then finds the stamp old) or
+// after it (the other threads run again at once, the handler when its thread is scheduled):
+// the stamper therefore also records when it saw a gap, and a SIGCONT within kStopped of
+// that resumed the stop too.
+std::atomic<int64_t> g_stamp_ns{0}, g_resumed_ns{INT64_MIN / 2};
 constexpr int64_t kTickNs = 20'000'000, kStoppedNs = 500'000'000;
 static_assert(std::atomic<int64_t>::is_always_lock_free, "read in a signal handler");
 
@@ -32,7 +36,9 @@ void start_stamping() {
     g_stamp_ns = monotonic_ns();
     std::thread([] {
       for (;;) {
-        g_stamp_ns = monotonic_ns();
+        const int64_t now = monotonic_ns();
+        if (now - g_stamp_ns.load() > kStoppedNs) g_resumed_ns = now;  // before the stamp: see on_cont
+        g_stamp_ns = now;
         std::this_thread::sleep_for(std::chrono::nanoseconds(kTickNs));
       }
     }).detach();
@@ -42,7 +48,8 @@ void start_stamping() {
 extern "C" void on_stop(int sig) { g_signal = sig; }
 
 extern "C" void on_cont(int, siginfo_t* info, void*) {
-  const bool was_stopped = monotonic_ns() - g_stamp_ns.load() > kStoppedNs;
+  const int64_t now = monotonic_ns();
+  const bool was_stopped = now - g_stamp_ns.load() > kStoppedNs || now - g_resumed_ns.load() < kStoppedNs;
   if (!was_stopped && info && info->si_code == SI_USER && info->si_pid == getppid()) {
     g_mpirun_ending = 1;
     g_signal = SIGCONT;

@@ -9,9 +9,10 @@
 //    (mpirun, or its daemon on another node) is taken as that teardown unless it resumes a
 //    stop: mpirun turns a SIGTSTP (Ctrl-Z) into SIGSTOP for its processes and forwards the
 //    SIGCONT that continues it. A stopped process's threads all stand still, so a thread
-//    that stamps the clock every 20 ms tells them apart: a stamp older than half a second
-//    means the process was stopped. A SIGCONT from anybody else (a shell, a batch system
-//    resuming a suspended job) is not a teardown either.
+//    that stamps the clock every 20 ms tells them apart: a stamp older than half a second,
+//    or a gap of that length the stamper saw less than half a second ago, means the process
+//    was stopped. A SIGCONT from anybody else (a shell, a batch system resuming a suspended
+//    job) is not a teardown either.
 #pragma once
 
 #include <string>
