@@ -42,9 +42,24 @@ int play(const std::function<void()>& setup, const std::function<int()>& child,
   char c;
   if (read(ready[0], &c, 1) == 1) parent(pid, go[1]);
   for (const int fd : {ready[0], ready[1], go[0], go[1]}) close(fd);
+  // A child left stopped (the parent's part failed half-way) would never exit: 10 s, then it is killed.
   int status = 0;
-  waitpid(pid, &status, 0);
+  for (int waited_ms = 0; waitpid(pid, &status, WNOHANG) == 0; waited_ms += 10) {
+    if (waited_ms >= 10'000) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(milliseconds(10));
+  }
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void block_sigcont(bool block) {
+  sigset_t cont;
+  sigemptyset(&cont);
+  sigaddset(&cont, SIGCONT);
+  sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &cont, nullptr);
 }
 
 void release(int go) { ASSERT_EQ(write(go, "g", 1), 1); }
@@ -78,32 +93,22 @@ TEST(StopSignals, ASigcontFromAnybodyElseIsNoTeardown) {
 // after the resume), and the SIGCONT is still no teardown.
 TEST(StopSignals, TheSigcontThatResumesAStopIsNoTeardownHoweverLateItsHandlerRuns) {
   for (const int late_ms : {0, 100}) {
-    const int code = play(
-        [late_ms] {
-          if (late_ms == 0) return;
-          sigset_t cont;
-          sigemptyset(&cont);
-          sigaddset(&cont, SIGCONT);
-          sigprocmask(SIG_BLOCK, &cont, nullptr);
-        },
-        [late_ms] {
-          std::this_thread::sleep_for(milliseconds(late_ms));
-          sigset_t cont;
-          sigemptyset(&cont);
-          sigaddset(&cont, SIGCONT);
-          sigprocmask(SIG_UNBLOCK, &cont, nullptr);
-          std::this_thread::sleep_for(milliseconds(50));
-          return verdict();
-        },
-        [](pid_t pid, int go) {
-          kill(pid, SIGSTOP);
-          int status = 0;
-          ASSERT_EQ(waitpid(pid, &status, WUNTRACED), pid);
-          ASSERT_TRUE(WIFSTOPPED(status));
-          std::this_thread::sleep_for(milliseconds(1000));
-          kill(pid, SIGCONT);
-          release(go);
-        });
+    const int code = play([late_ms] { block_sigcont(late_ms > 0); },
+                          [late_ms] {
+                            std::this_thread::sleep_for(milliseconds(late_ms));
+                            block_sigcont(false);
+                            std::this_thread::sleep_for(milliseconds(50));
+                            return verdict();
+                          },
+                          [](pid_t pid, int go) {
+                            kill(pid, SIGSTOP);
+                            int status = 0;
+                            ASSERT_EQ(waitpid(pid, &status, WUNTRACED), pid);
+                            ASSERT_TRUE(WIFSTOPPED(status));
+                            std::this_thread::sleep_for(milliseconds(1000));
+                            kill(pid, SIGCONT);
+                            release(go);
+                          });
     EXPECT_EQ(code, 0) << "handler run " << late_ms << " ms after the resume";
   }
 }
